@@ -1,0 +1,1042 @@
+//! Checking an experiment: every problem it has, in words a user understands.
+//!
+//! Each problem names the setting it is about, as a path into the document
+//! (`model.width: must be at least 1 (got 0)`), so a command line can print them and a user
+//! interface can put them next to the right control. All problems are listed, not just the first.
+//!
+//! Checks that need the model's parameter layout (the length of a checkpoint's parameters) are
+//! done where the layout is known, not here.
+
+use std::fmt::Display;
+
+use super::io::Error;
+use super::spec::{
+    BatchSpec, Checkpoint, DiagnosticsSpec, Experiment, FORMAT_VERSION, FieldKind, GradientSpec,
+    HeadSpec, IntegratorSpec, LiftSpec, ModelSpec, TableauSpec, TrainSpec,
+};
+use crate::data::DataSpec;
+use crate::model::{Activation, Constraint};
+use crate::train::optimizer::{OptimizerSpec, OptimizerState};
+
+/// Tolerance on `Σ b = 1` for a Butcher tableau (the weights of a method given in decimal, such
+/// as RK4's sixths, do not sum to exactly 1 in floating point).
+const WEIGHT_SUM_TOLERANCE: f64 = 1e-12;
+
+/// Every problem of the experiment, in words a user understands, each naming the setting (e.g.
+/// "model.width: must be at least 1 (got 0)"). Empty means valid.
+pub fn problems(exp: &Experiment) -> Vec<String> {
+    let mut found = Problems::default();
+    if exp.format_version != FORMAT_VERSION {
+        found.add(
+            "format_version",
+            format!(
+                "this build reads and writes version {FORMAT_VERSION} (got {})",
+                exp.format_version
+            ),
+        );
+    }
+    for problem in exp.data.problems() {
+        found.add("data", problem);
+    }
+    model_problems(&exp.model, &exp.data, &mut found);
+    integrator_problems(&exp.integrator, exp.model.field, "integrator", &mut found);
+    gradient_problems(&exp.gradient, &mut found);
+    train_problems(&exp.train, &mut found);
+    diagnostics_problems(&exp.diagnostics, &mut found);
+    if let Some(checkpoint) = &exp.checkpoint {
+        checkpoint_problems(checkpoint, &exp.train.optimizer, &mut found);
+    }
+    found.0
+}
+
+/// `Ok(())` or `Err(Error::Invalid(all problems))`.
+pub fn validate(exp: &Experiment) -> Result<(), Error> {
+    let found = problems(exp);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(found))
+    }
+}
+
+/// The problems found so far, each prefixed with its setting.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, setting: &str, message: impl Display) {
+        self.0.push(format!("{setting}: {message}"));
+    }
+
+    /// Adds "must be at least 1 (got 0)" when `value` is zero.
+    fn at_least_one(&mut self, setting: &str, value: usize) {
+        if value == 0 {
+            self.add(setting, "must be at least 1 (got 0)");
+        }
+    }
+
+    /// Adds a problem when `value` is negative or not finite (NaN, infinite).
+    fn non_negative(&mut self, setting: &str, value: f64) {
+        if !value.is_finite() {
+            self.add(setting, format!("must be a finite number (got {value})"));
+        } else if value < 0.0 {
+            self.add(setting, format!("must not be negative (got {value})"));
+        }
+    }
+
+    /// Adds a problem when `value` is zero, negative or not finite.
+    fn positive(&mut self, setting: &str, value: f64) {
+        if !value.is_finite() {
+            self.add(setting, format!("must be a finite number (got {value})"));
+        } else if value <= 0.0 {
+            self.add(setting, format!("must be greater than 0 (got {value})"));
+        }
+    }
+}
+
+fn model_problems(model: &ModelSpec, data: &DataSpec, found: &mut Problems) {
+    let width = model.width;
+    let hidden = model.hidden.unwrap_or(width);
+    found.at_least_one("model.width", width);
+    if model.hidden == Some(0) {
+        found.add(
+            "model.hidden",
+            "must be at least 1 (got 0); leave it out to use the width",
+        );
+    }
+    found.at_least_one("model.layers", model.layers);
+    if !model.final_time.is_finite() {
+        found.add(
+            "model.final_time",
+            format!("must be a finite number (got {})", model.final_time),
+        );
+    } else if model.final_time <= 0.0 {
+        found.add(
+            "model.final_time",
+            format!(
+                "must be greater than 0 (got {}): the step h = final_time / layers would be {}",
+                model.final_time,
+                if model.final_time == 0.0 {
+                    "zero"
+                } else {
+                    "negative"
+                }
+            ),
+        );
+    }
+    found.non_negative("model.init_scale", model.init_scale);
+
+    activation_problems(model.activation, "model.activation", found);
+    if let Some(activation2) = model.activation2 {
+        activation_problems(activation2, "model.activation2", found);
+    }
+
+    let has_second_matrix = model.field == FieldKind::Hamiltonian;
+    if !has_second_matrix {
+        let why = format!(
+            "only the Hamiltonian field has a second matrix A2, and model.field is {:?}; remove \
+             this setting",
+            model.field
+        );
+        if model.activation2.is_some() {
+            found.add("model.activation2", &why);
+        }
+        if model.constraint2.is_some() {
+            found.add("model.constraint2", &why);
+        }
+    }
+
+    // The matrices each constraint acts on, with their names in the documentation.
+    let (first_matrix, second_matrix) = match model.field {
+        FieldKind::Hamiltonian if model.constraint2.is_none() => ("A1 and A2", None),
+        FieldKind::Hamiltonian => ("A1", Some("A2")),
+        _ => ("A", None),
+    };
+    constraint_problems(&model.constraint, "model.constraint", found);
+    if let Some(constraint2) = &model.constraint2 {
+        constraint_problems(constraint2, "model.constraint2", found);
+    }
+    if model.field == FieldKind::ResNet {
+        if hidden != width && hidden > 0 {
+            found.add(
+                "model.hidden",
+                format!(
+                    "the ResNet field's A is square, so hidden must equal width (got hidden \
+                     {hidden}, width {width}); leave hidden out"
+                ),
+            );
+        }
+    } else if hidden != width && hidden > 0 && width > 0 {
+        let shape = format!("{hidden}×{width} (hidden {hidden}, width {width})");
+        if model.constraint.needs_square() {
+            found.add(
+                "model.constraint",
+                format!(
+                    "{} needs a square matrix, but {first_matrix} {} {shape}",
+                    constraint_variant(&model.constraint),
+                    if first_matrix.contains(" and ") {
+                        "are"
+                    } else {
+                        "is"
+                    },
+                ),
+            );
+        }
+        if let (Some(constraint2), Some(matrix)) = (&model.constraint2, second_matrix)
+            && constraint2.needs_square()
+        {
+            found.add(
+                "model.constraint2",
+                format!(
+                    "{} needs a square matrix, but {matrix} is {shape}",
+                    constraint_variant(constraint2)
+                ),
+            );
+        }
+    }
+
+    lift_problems(model.lift, width, data.input_dim(), found);
+    head_problems(model.head, data.n_classes(), found);
+}
+
+/// `input_dim`: the number of input features, when the data spec tells it without loading.
+fn lift_problems(lift: LiftSpec, width: usize, input_dim: Option<usize>, found: &mut Problems) {
+    if lift == LiftSpec::Pad
+        && width > 0
+        && let Some(input_dim) = input_dim
+        && width < input_dim
+    {
+        found.add(
+            "model.width",
+            format!(
+                "lift Pad appends zeros to the {input_dim} input features, so width must be at \
+                 least {input_dim} (got {width}); raise the width or use lift: Linear"
+            ),
+        );
+    }
+}
+
+/// `classes`: the number of classes, when the data spec tells it without loading.
+fn head_problems(head: HeadSpec, classes: Option<usize>, found: &mut Problems) {
+    if head == HeadSpec::SoftmaxCrossEntropy
+        && let Some(classes) = classes
+        && classes < 2
+    {
+        found.add(
+            "model.head",
+            format!("SoftmaxCrossEntropy needs at least 2 classes, but the data has {classes}"),
+        );
+    }
+}
+
+fn activation_problems(activation: Activation, setting: &str, found: &mut Problems) {
+    if let Activation::LeakyRelu(slope) = activation
+        && !slope.is_finite()
+    {
+        found.add(
+            setting,
+            format!("the LeakyRelu slope must be a finite number (got {slope})"),
+        );
+    }
+}
+
+/// The variant's name as written in a file.
+fn constraint_variant(constraint: &Constraint) -> &'static str {
+    match constraint {
+        Constraint::None => "None",
+        Constraint::Skew { .. } => "Skew",
+        Constraint::NegDef { .. } => "NegDef",
+        Constraint::Orthogonal => "Orthogonal",
+        Constraint::SpectralNorm { .. } => "SpectralNorm",
+    }
+}
+
+fn constraint_problems(constraint: &Constraint, setting: &str, found: &mut Problems) {
+    match *constraint {
+        Constraint::None | Constraint::Orthogonal => {}
+        Constraint::Skew { gamma } => found.non_negative(&format!("{setting}.gamma"), gamma),
+        Constraint::NegDef { eps } => found.non_negative(&format!("{setting}.eps"), eps),
+        Constraint::SpectralNorm { max } => found.positive(&format!("{setting}.max"), max),
+    }
+}
+
+/// The variant's name as written in a file.
+fn integrator_variant(integrator: &IntegratorSpec) -> &'static str {
+    match integrator {
+        IntegratorSpec::Euler => "Euler",
+        IntegratorSpec::ExplicitMidpoint => "ExplicitMidpoint",
+        IntegratorSpec::Heun => "Heun",
+        IntegratorSpec::Rk4 => "Rk4",
+        IntegratorSpec::Tableau(_) => "Tableau",
+        IntegratorSpec::SymplecticEulerA => "SymplecticEulerA",
+        IntegratorSpec::SymplecticEulerB => "SymplecticEulerB",
+        IntegratorSpec::StormerVerlet => "StormerVerlet",
+        IntegratorSpec::ImplicitMidpoint { .. } => "ImplicitMidpoint",
+    }
+}
+
+fn integrator_problems(
+    integrator: &IntegratorSpec,
+    field: FieldKind,
+    setting: &str,
+    found: &mut Problems,
+) {
+    match integrator {
+        IntegratorSpec::Euler
+        | IntegratorSpec::ExplicitMidpoint
+        | IntegratorSpec::Heun
+        | IntegratorSpec::Rk4 => {}
+        IntegratorSpec::Tableau(tableau) => {
+            tableau_problems(tableau, &format!("{setting}.Tableau"), found);
+        }
+        IntegratorSpec::SymplecticEulerA
+        | IntegratorSpec::SymplecticEulerB
+        | IntegratorSpec::StormerVerlet => {
+            if !field.is_hamiltonian() {
+                found.add(
+                    setting,
+                    format!(
+                        "{} needs a separable Hamiltonian field (Hamiltonian, HamiltonianShared \
+                         or SecondOrder), but model.field is {field:?}",
+                        integrator_variant(integrator)
+                    ),
+                );
+            }
+        }
+        IntegratorSpec::ImplicitMidpoint {
+            tolerance,
+            max_iterations,
+        } => {
+            found.positive(&format!("{setting}.tolerance"), *tolerance);
+            if *max_iterations == 0 {
+                found.add(
+                    &format!("{setting}.max_iterations"),
+                    "must be at least 1 (got 0)",
+                );
+            }
+        }
+    }
+}
+
+/// Checks a Butcher tableau of an explicit Runge–Kutta method (`setting` names it, e.g.
+/// `integrator.Tableau`).
+fn tableau_problems(tableau: &TableauSpec, setting: &str, found: &mut Problems) {
+    let s = tableau.a.len();
+    let a_setting = format!("{setting}.a");
+    if s == 0 {
+        found.add(&a_setting, "a method needs at least one stage (a is empty)");
+    }
+    let ragged: Vec<String> = tableau
+        .a
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.len() != s)
+        .map(|(i, row)| format!("row {i} has {}", row.len()))
+        .collect();
+    if !ragged.is_empty() {
+        found.add(
+            &a_setting,
+            format!(
+                "must be square: {s} rows of {s} entries each ({})",
+                ragged.join(", ")
+            ),
+        );
+    }
+    let mut non_finite = Vec::new();
+    let mut upper = Vec::new();
+    for (i, row) in tableau.a.iter().enumerate() {
+        for (j, &entry) in row.iter().enumerate() {
+            if !entry.is_finite() {
+                non_finite.push(format!("a[{i}][{j}] = {entry}"));
+            } else if j >= i && entry != 0.0 {
+                upper.push(format!("a[{i}][{j}] = {entry}"));
+            }
+        }
+    }
+    if !non_finite.is_empty() {
+        found.add(
+            &a_setting,
+            format!("entries must be finite ({})", non_finite.join(", ")),
+        );
+    }
+    if !upper.is_empty() {
+        found.add(
+            &a_setting,
+            format!(
+                "an explicit method needs a strictly lower triangular a (zero on and above the \
+                 diagonal), but {}",
+                upper.join(", ")
+            ),
+        );
+    }
+
+    let b_setting = format!("{setting}.b");
+    if tableau.b.len() != s {
+        found.add(
+            &b_setting,
+            format!("needs one weight per stage: {s} (got {})", tableau.b.len()),
+        );
+    }
+    if tableau.b.iter().any(|b| !b.is_finite()) {
+        found.add(&b_setting, "weights must be finite");
+    } else if !tableau.b.is_empty() {
+        let sum: f64 = tableau.b.iter().sum();
+        if (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
+            found.add(
+                &b_setting,
+                format!("weights must sum to 1 for a consistent method (they sum to {sum})"),
+            );
+        }
+    }
+
+    if let Some(c) = &tableau.c {
+        let c_setting = format!("{setting}.c");
+        if c.len() != s {
+            found.add(
+                &c_setting,
+                format!("needs one node per stage: {s} (got {})", c.len()),
+            );
+        }
+        if c.iter().any(|c| !c.is_finite()) {
+            found.add(&c_setting, "nodes must be finite");
+        }
+    }
+    if tableau.order == 0 {
+        found.add(&format!("{setting}.order"), "must be at least 1 (got 0)");
+    }
+}
+
+fn gradient_problems(gradient: &GradientSpec, found: &mut Problems) {
+    let GradientSpec::Backward(method) = gradient else {
+        return;
+    };
+    match method {
+        IntegratorSpec::Euler
+        | IntegratorSpec::ExplicitMidpoint
+        | IntegratorSpec::Heun
+        | IntegratorSpec::Rk4 => {}
+        IntegratorSpec::Tableau(tableau) => {
+            tableau_problems(tableau, "gradient.Backward.Tableau", found);
+        }
+        IntegratorSpec::SymplecticEulerA
+        | IntegratorSpec::SymplecticEulerB
+        | IntegratorSpec::StormerVerlet
+        | IntegratorSpec::ImplicitMidpoint { .. } => found.add(
+            "gradient",
+            format!(
+                "Backward needs an explicit Runge–Kutta method (Euler, ExplicitMidpoint, Heun, \
+                 Rk4 or Tableau), not {}",
+                integrator_variant(method)
+            ),
+        ),
+    }
+}
+
+fn train_problems(train: &TrainSpec, found: &mut Problems) {
+    for problem in train.optimizer.problems() {
+        found.add("train.optimizer", problem);
+    }
+    // iterations = 0 is allowed: the run evaluates the initial (or checkpointed) model only.
+    if train.batch == BatchSpec::MiniBatch(0) {
+        found.add("train.batch", "MiniBatch size must be at least 1 (got 0)");
+    }
+    found.non_negative("train.weight_decay", train.weight_decay);
+    found.non_negative("train.time_smoothness", train.time_smoothness);
+    found.at_least_one("train.eval_every", train.eval_every);
+}
+
+fn diagnostics_problems(diagnostics: &DiagnosticsSpec, found: &mut Problems) {
+    if diagnostics.every > 0 && diagnostics.probes == 0 {
+        found.add(
+            "diagnostics.probes",
+            format!(
+                "must be at least 1 when diagnostics run (every {}); set every: 0 to turn them \
+                 off",
+                diagnostics.every
+            ),
+        );
+    }
+    found.positive("diagnostics.epsilon", diagnostics.epsilon);
+    if diagnostics.grid < 2 {
+        found.add(
+            "diagnostics.grid",
+            format!(
+                "must be at least 2 points per side (got {})",
+                diagnostics.grid
+            ),
+        );
+    }
+}
+
+fn checkpoint_problems(checkpoint: &Checkpoint, optimizer: &OptimizerSpec, found: &mut Problems) {
+    if checkpoint.history.len() > checkpoint.iteration {
+        found.add(
+            "checkpoint.history",
+            format!(
+                "has {} records, more than the {} iterations performed",
+                checkpoint.history.len(),
+                checkpoint.iteration
+            ),
+        );
+    }
+    let non_finite = checkpoint.params.iter().filter(|p| !p.is_finite()).count();
+    if non_finite > 0 {
+        found.add(
+            "checkpoint.params",
+            format!(
+                "{non_finite} of {} parameters are not finite (NaN or infinite); the run \
+                 diverged before this checkpoint",
+                checkpoint.params.len()
+            ),
+        );
+    }
+
+    let n = checkpoint.params.len();
+    let (state_kind, buffers): (&str, Vec<(&str, usize)>) = match &checkpoint.optimizer {
+        OptimizerState::Sgd { velocity } => ("Sgd", vec![("velocity", velocity.len())]),
+        OptimizerState::Adam { m, v, .. } => ("Adam", vec![("m", m.len()), ("v", v.len())]),
+        OptimizerState::Armijo { .. } => ("Armijo", Vec::new()),
+    };
+    let spec_kind = match optimizer {
+        OptimizerSpec::Sgd { .. } => "Sgd",
+        OptimizerSpec::Adam { .. } => "Adam",
+        OptimizerSpec::Armijo { .. } => "Armijo",
+    };
+    if state_kind != spec_kind {
+        found.add(
+            "checkpoint.optimizer",
+            format!(
+                "is the state of {state_kind}, but train.optimizer is {spec_kind}; remove the \
+                 checkpoint to start afresh"
+            ),
+        );
+    }
+    for (name, len) in buffers {
+        // An empty buffer is a fresh state (no step taken yet).
+        if len != 0 && len != n {
+            found.add(
+                &format!("checkpoint.optimizer.{name}"),
+                format!("has {len} entries, but there are {n} parameters"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::io::from_ron_str;
+    use crate::experiment::io::tests::{EXAMPLE, FULL};
+    use crate::experiment::spec::Record;
+
+    fn example() -> Experiment {
+        from_ron_str(EXAMPLE).expect("example parses")
+    }
+
+    /// The problems of `exp`, asserting there is at least one.
+    fn problems_of(exp: &Experiment) -> Vec<String> {
+        let found = problems(exp);
+        assert!(!found.is_empty(), "expected problems in {exp:#?}");
+        found
+    }
+
+    /// Asserts that one problem starts with `setting: ` and contains every word of `words`.
+    fn assert_problem(found: &[String], setting: &str, words: &[&str]) {
+        let prefix = format!("{setting}: ");
+        assert!(
+            found
+                .iter()
+                .any(|p| p.starts_with(&prefix) && words.iter().all(|w| p.contains(w))),
+            "no problem for {setting} mentioning {words:?} in {found:#?}"
+        );
+    }
+
+    fn tableau(a: Vec<Vec<f64>>, b: Vec<f64>) -> TableauSpec {
+        TableauSpec {
+            name: String::new(),
+            a,
+            b,
+            c: None,
+            order: 1,
+        }
+    }
+
+    #[test]
+    fn the_examples_are_valid() {
+        assert_eq!(problems(&example()), Vec::<String>::new());
+        assert_eq!(
+            problems(&from_ron_str(FULL).expect("parses")),
+            Vec::<String>::new()
+        );
+        assert!(validate(&example()).is_ok());
+    }
+
+    #[test]
+    fn sizes_must_be_positive() {
+        let mut exp = example();
+        exp.model.width = 0;
+        exp.model.layers = 0;
+        let found = problems_of(&exp);
+        assert_problem(&found, "model.width", &["at least 1", "got 0"]);
+        assert_problem(&found, "model.layers", &["at least 1"]);
+
+        let mut exp = example();
+        exp.model.field = FieldKind::GradientFlow;
+        exp.model.hidden = Some(0);
+        assert_problem(&problems_of(&exp), "model.hidden", &["at least 1"]);
+    }
+
+    #[test]
+    fn the_final_time_must_be_positive_and_finite() {
+        for (time, word) in [(-1.0, "negative"), (0.0, "zero"), (f64::NAN, "finite")] {
+            let mut exp = example();
+            exp.model.final_time = time;
+            assert_problem(&problems_of(&exp), "model.final_time", &[word]);
+        }
+        let mut exp = example();
+        exp.model.final_time = f64::INFINITY;
+        assert_problem(&problems_of(&exp), "model.final_time", &["finite"]);
+    }
+
+    #[test]
+    fn a_resnet_matrix_is_square() {
+        let mut exp = example();
+        exp.model.hidden = Some(3);
+        let found = problems_of(&exp);
+        assert_problem(&found, "model.hidden", &["ResNet", "square", "3", "2"]);
+        assert_eq!(
+            found.len(),
+            1,
+            "the constraint is not blamed too: {found:#?}"
+        );
+        exp.model.hidden = Some(2);
+        assert!(problems(&exp).is_empty());
+    }
+
+    #[test]
+    fn a_square_constraint_needs_a_square_matrix() {
+        let mut exp = example();
+        exp.model.field = FieldKind::GradientFlow;
+        exp.model.hidden = Some(3);
+        assert_problem(
+            &problems_of(&exp),
+            "model.constraint",
+            &["Skew", "square", " A is 3×2"],
+        );
+        exp.model.constraint = Constraint::SpectralNorm { max: 1.0 };
+        assert!(problems(&exp).is_empty(), "SpectralNorm fits any shape");
+
+        exp.model.field = FieldKind::Hamiltonian;
+        exp.model.constraint = Constraint::Orthogonal;
+        assert_problem(
+            &problems_of(&exp),
+            "model.constraint",
+            &["Orthogonal", "A1 and A2 are 3×2"],
+        );
+
+        exp.model.constraint = Constraint::None;
+        exp.model.constraint2 = Some(Constraint::NegDef { eps: 0.0 });
+        let found = problems_of(&exp);
+        assert_problem(&found, "model.constraint2", &["NegDef", "A2 is 3×2"]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+
+        for field in [FieldKind::HamiltonianShared, FieldKind::SecondOrder] {
+            let mut exp = example();
+            exp.model.field = field;
+            exp.model.hidden = Some(4);
+            assert_problem(
+                &problems_of(&exp),
+                "model.constraint",
+                &["Skew", " A is 4×2"],
+            );
+        }
+    }
+
+    #[test]
+    fn constraint_parameters_are_checked() {
+        let cases = [
+            (Constraint::Skew { gamma: -1.0 }, "model.constraint.gamma"),
+            (
+                Constraint::Skew { gamma: f64::NAN },
+                "model.constraint.gamma",
+            ),
+            (Constraint::NegDef { eps: -0.5 }, "model.constraint.eps"),
+            (
+                Constraint::SpectralNorm { max: 0.0 },
+                "model.constraint.max",
+            ),
+            (
+                Constraint::SpectralNorm { max: -2.0 },
+                "model.constraint.max",
+            ),
+        ];
+        for (constraint, setting) in cases {
+            let mut exp = example();
+            exp.model.constraint = constraint;
+            assert_problem(&problems_of(&exp), setting, &[]);
+        }
+        let mut exp = example();
+        exp.model.field = FieldKind::Hamiltonian;
+        exp.model.constraint2 = Some(Constraint::SpectralNorm { max: 0.0 });
+        assert_problem(
+            &problems_of(&exp),
+            "model.constraint2.max",
+            &["greater than 0"],
+        );
+    }
+
+    #[test]
+    fn second_matrix_settings_need_the_hamiltonian_field() {
+        let mut exp = example();
+        exp.model.constraint2 = Some(Constraint::Orthogonal);
+        exp.model.activation2 = Some(Activation::Relu);
+        let found = problems_of(&exp);
+        assert_problem(
+            &found,
+            "model.constraint2",
+            &["Hamiltonian", "A2", "ResNet"],
+        );
+        assert_problem(&found, "model.activation2", &["Hamiltonian", "A2"]);
+        exp.model.field = FieldKind::HamiltonianShared;
+        assert_eq!(problems_of(&exp).len(), 2);
+        exp.model.field = FieldKind::Hamiltonian;
+        assert!(problems(&exp).is_empty());
+    }
+
+    #[test]
+    fn a_leaky_relu_slope_must_be_finite() {
+        let mut exp = example();
+        exp.model.activation = Activation::LeakyRelu(f64::NAN);
+        assert_problem(&problems_of(&exp), "model.activation", &["LeakyRelu"]);
+    }
+
+    #[test]
+    fn symplectic_integrators_need_a_hamiltonian_field() {
+        for integrator in [
+            IntegratorSpec::SymplecticEulerA,
+            IntegratorSpec::SymplecticEulerB,
+            IntegratorSpec::StormerVerlet,
+        ] {
+            let mut exp = example();
+            exp.integrator = integrator.clone();
+            assert_problem(
+                &problems_of(&exp),
+                "integrator",
+                &[
+                    integrator_variant(&integrator),
+                    "Hamiltonian, HamiltonianShared or SecondOrder",
+                    "ResNet",
+                ],
+            );
+            exp.model.field = FieldKind::SecondOrder;
+            assert!(problems(&exp).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_tableau_is_checked() {
+        let heun = tableau(vec![vec![0.0, 0.0], vec![1.0, 0.0]], vec![0.5, 0.5]);
+        let check = |t: TableauSpec| {
+            let mut exp = example();
+            exp.integrator = IntegratorSpec::Tableau(t);
+            problems(&exp)
+        };
+        assert!(check(heun.clone()).is_empty());
+
+        let found = check(tableau(vec![], vec![]));
+        assert_problem(&found, "integrator.Tableau.a", &["at least one stage"]);
+
+        let found = check(tableau(vec![vec![0.0], vec![1.0, 0.0]], vec![0.5, 0.5]));
+        assert_problem(&found, "integrator.Tableau.a", &["square", "row 0 has 1"]);
+
+        let found = check(tableau(
+            vec![vec![0.5, 0.0], vec![0.5, 0.5]],
+            vec![0.5, 0.5],
+        ));
+        assert_problem(
+            &found,
+            "integrator.Tableau.a",
+            &[
+                "strictly lower triangular",
+                "a[0][0] = 0.5",
+                "a[1][1] = 0.5",
+            ],
+        );
+
+        let found = check(tableau(heun.a.clone(), vec![1.0]));
+        assert_problem(
+            &found,
+            "integrator.Tableau.b",
+            &["one weight per stage", "2"],
+        );
+
+        let found = check(tableau(heun.a.clone(), vec![0.5, 0.6]));
+        assert_problem(&found, "integrator.Tableau.b", &["sum to 1"]);
+        // Rounding in the weights is tolerated.
+        let sixths = tableau(
+            vec![vec![0.0; 4]; 4]
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut row)| {
+                    if i > 0 {
+                        row[i - 1] = if i == 3 { 1.0 } else { 0.5 };
+                    }
+                    row
+                })
+                .collect(),
+            vec![1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0],
+        );
+        assert!(check(sixths).is_empty());
+
+        let found = check(TableauSpec {
+            c: Some(vec![0.0]),
+            ..heun.clone()
+        });
+        assert_problem(&found, "integrator.Tableau.c", &["one node per stage"]);
+
+        let found = check(TableauSpec {
+            a: vec![vec![0.0, 0.0], vec![f64::INFINITY, 0.0]],
+            b: vec![0.5, f64::NAN],
+            c: Some(vec![0.0, f64::NAN]),
+            ..heun.clone()
+        });
+        assert_problem(&found, "integrator.Tableau.a", &["finite", "a[1][0] = inf"]);
+        assert_problem(&found, "integrator.Tableau.b", &["finite"]);
+        assert_problem(&found, "integrator.Tableau.c", &["finite"]);
+
+        let found = check(TableauSpec { order: 0, ..heun });
+        assert_problem(&found, "integrator.Tableau.order", &["at least 1"]);
+    }
+
+    #[test]
+    fn implicit_midpoint_settings_are_checked() {
+        let mut exp = example();
+        exp.integrator = IntegratorSpec::ImplicitMidpoint {
+            tolerance: 0.0,
+            max_iterations: 0,
+        };
+        let found = problems_of(&exp);
+        assert_problem(&found, "integrator.tolerance", &["greater than 0"]);
+        assert_problem(&found, "integrator.max_iterations", &["at least 1"]);
+    }
+
+    #[test]
+    fn backward_adjoints_need_an_explicit_runge_kutta_method() {
+        let mut exp = example();
+        exp.gradient = GradientSpec::Backward(IntegratorSpec::StormerVerlet);
+        assert_problem(
+            &problems_of(&exp),
+            "gradient",
+            &["explicit Runge–Kutta", "StormerVerlet"],
+        );
+        exp.gradient = GradientSpec::Backward(IntegratorSpec::ImplicitMidpoint {
+            tolerance: 1e-12,
+            max_iterations: 10,
+        });
+        assert_problem(&problems_of(&exp), "gradient", &["ImplicitMidpoint"]);
+        exp.gradient =
+            GradientSpec::Backward(IntegratorSpec::Tableau(tableau(vec![vec![0.0]], vec![2.0])));
+        assert_problem(
+            &problems_of(&exp),
+            "gradient.Backward.Tableau.b",
+            &["sum to 1"],
+        );
+        exp.gradient = GradientSpec::Backward(IntegratorSpec::Heun);
+        assert!(problems(&exp).is_empty());
+    }
+
+    #[test]
+    fn padding_needs_room_for_the_inputs() {
+        let mut found = Problems::default();
+        lift_problems(LiftSpec::Pad, 2, Some(3), &mut found);
+        assert_problem(
+            &found.0,
+            "model.width",
+            &["Pad", "at least 3", "got 2", "Linear"],
+        );
+
+        let mut found = Problems::default();
+        lift_problems(LiftSpec::Linear, 2, Some(3), &mut found);
+        lift_problems(LiftSpec::Pad, 3, Some(3), &mut found);
+        lift_problems(LiftSpec::Pad, 2, None, &mut found);
+        assert!(found.0.is_empty(), "{:#?}", found.0);
+
+        // Through the data spec: two spirals have two input features.
+        let mut exp = example();
+        exp.model.width = 1;
+        if exp.data.input_dim() == Some(2) {
+            assert_problem(&problems_of(&exp), "model.width", &["Pad", "at least 2"]);
+        }
+    }
+
+    #[test]
+    fn softmax_needs_two_classes() {
+        let mut found = Problems::default();
+        head_problems(HeadSpec::SoftmaxCrossEntropy, Some(1), &mut found);
+        assert_problem(
+            &found.0,
+            "model.head",
+            &["SoftmaxCrossEntropy", "2 classes", "has 1"],
+        );
+
+        let mut found = Problems::default();
+        head_problems(HeadSpec::SoftmaxCrossEntropy, Some(2), &mut found);
+        head_problems(HeadSpec::SoftmaxCrossEntropy, None, &mut found);
+        head_problems(HeadSpec::SigmoidSquaredError, Some(1), &mut found);
+        assert!(found.0.is_empty(), "{:#?}", found.0);
+    }
+
+    #[test]
+    fn the_init_scale_must_be_non_negative_and_finite() {
+        for scale in [-0.1, f64::NAN, f64::INFINITY] {
+            let mut exp = example();
+            exp.model.init_scale = scale;
+            assert_problem(&problems_of(&exp), "model.init_scale", &[]);
+        }
+    }
+
+    #[test]
+    fn training_settings_are_checked() {
+        let mut exp = example();
+        exp.train.iterations = 0;
+        assert!(problems(&exp).is_empty(), "0 iterations evaluates only");
+
+        exp.train.eval_every = 0;
+        exp.train.batch = BatchSpec::MiniBatch(0);
+        exp.train.weight_decay = -1.0;
+        exp.train.time_smoothness = f64::NAN;
+        let found = problems_of(&exp);
+        assert_problem(&found, "train.eval_every", &["at least 1"]);
+        assert_problem(&found, "train.batch", &["MiniBatch", "at least 1"]);
+        assert_problem(&found, "train.weight_decay", &["negative"]);
+        assert_problem(&found, "train.time_smoothness", &["finite"]);
+    }
+
+    #[test]
+    fn data_and_optimizer_problems_name_their_section() {
+        let mut exp = example();
+        exp.data.train_fraction = 1.5;
+        exp.train.optimizer = OptimizerSpec::Adam {
+            lr: -1.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        };
+        let found = problems_of(&exp);
+        let expected_data: Vec<String> = exp
+            .data
+            .problems()
+            .into_iter()
+            .map(|p| format!("data: {p}"))
+            .collect();
+        let expected_optimizer: Vec<String> = exp
+            .train
+            .optimizer
+            .problems()
+            .into_iter()
+            .map(|p| format!("train.optimizer: {p}"))
+            .collect();
+        assert!(!expected_data.is_empty() && !expected_optimizer.is_empty());
+        for expected in expected_data.iter().chain(&expected_optimizer) {
+            assert!(found.contains(expected), "{expected} not in {found:#?}");
+        }
+    }
+
+    #[test]
+    fn diagnostics_settings_are_checked() {
+        let mut exp = example();
+        exp.diagnostics = DiagnosticsSpec {
+            every: 10,
+            probes: 0,
+            epsilon: 0.0,
+            grid: 1,
+        };
+        let found = problems_of(&exp);
+        assert_problem(&found, "diagnostics.probes", &["every 10"]);
+        assert_problem(&found, "diagnostics.epsilon", &["greater than 0"]);
+        assert_problem(&found, "diagnostics.grid", &["at least 2", "got 1"]);
+
+        exp.diagnostics = DiagnosticsSpec {
+            every: 0,
+            probes: 0,
+            ..DiagnosticsSpec::default()
+        };
+        assert!(problems(&exp).is_empty(), "no probes needed when off");
+    }
+
+    #[test]
+    fn checkpoints_are_checked() {
+        let mut exp = from_ron_str(FULL).expect("parses");
+        let checkpoint = exp.checkpoint.as_mut().expect("FULL has one");
+        checkpoint.iteration = 1;
+        checkpoint.params[1] = f64::NAN;
+        checkpoint.params[2] = f64::INFINITY;
+        let found = problems_of(&exp);
+        assert_problem(&found, "checkpoint.history", &["2 records", "1 iterations"]);
+        assert_problem(&found, "checkpoint.params", &["2 of 5", "not finite"]);
+
+        let mut exp = from_ron_str(FULL).expect("parses");
+        let checkpoint = exp.checkpoint.as_mut().expect("FULL has one");
+        checkpoint.iteration = 0;
+        checkpoint.history = Vec::<Record>::new();
+        checkpoint.optimizer = OptimizerState::Sgd {
+            velocity: vec![0.0; 3],
+        };
+        let found = problems_of(&exp);
+        assert_problem(&found, "checkpoint.optimizer", &["Sgd", "Adam"]);
+        assert_problem(
+            &found,
+            "checkpoint.optimizer.velocity",
+            &["3 entries", "5 parameters"],
+        );
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let mut exp = example();
+        exp.model.width = 0;
+        exp.model.final_time = -1.0;
+        exp.model.constraint = Constraint::Skew { gamma: -1.0 };
+        exp.model.constraint2 = Some(Constraint::None);
+        exp.integrator = IntegratorSpec::StormerVerlet;
+        exp.gradient = GradientSpec::Backward(IntegratorSpec::SymplecticEulerA);
+        exp.train.eval_every = 0;
+        exp.diagnostics.grid = 0;
+        let found = problems_of(&exp);
+        let settings = [
+            "model.width",
+            "model.final_time",
+            "model.constraint.gamma",
+            "model.constraint2",
+            "integrator",
+            "gradient",
+            "train.eval_every",
+            "diagnostics.grid",
+        ];
+        for setting in settings {
+            assert_problem(&found, setting, &[]);
+        }
+        assert_eq!(found.len(), settings.len(), "{found:#?}");
+
+        let Err(Error::Invalid(listed)) = validate(&exp) else {
+            panic!("validate accepts an invalid experiment");
+        };
+        assert_eq!(listed, found);
+        let message = Error::Invalid(listed).to_string();
+        assert!(
+            message.starts_with(&format!(
+                "invalid experiment ({} problems):",
+                settings.len()
+            )),
+            "{message}"
+        );
+        assert!(message.contains("\n  - model.width: "), "{message}");
+    }
+
+    #[test]
+    fn a_wrong_format_version_in_memory_is_a_problem() {
+        let mut exp = example();
+        exp.format_version = 7;
+        assert_problem(&problems_of(&exp), "format_version", &["7", "1"]);
+    }
+}

@@ -1,0 +1,140 @@
+//! Explicit Runge–Kutta steps, their discrete adjoint and the symplectic partner.
+//!
+//! Tape of one step: for each stage `i`, the stage input `Y_i` (`dim·n`) followed by the records
+//! of the field at `Y_i`.
+
+use super::{Scratch, Tableau};
+use crate::model::kernels::axpy;
+use crate::model::params::{LayerGrad, LayerParams};
+use crate::model::Field;
+
+fn stage_len(field: &Field, n: usize) -> (usize, usize) {
+    let dim = field.state_dim() * n;
+    (dim, dim + field.roles().len() * field.record_len(n))
+}
+
+/// `y1 = y0 + h Σ b_i K_i`, `K_i = f(Y_i)`, `Y_i = y0 + h Σ_{j<i} a_ij K_j`.
+pub(super) fn forward(
+    t: &Tableau,
+    field: &Field,
+    theta: &LayerParams,
+    h: f64,
+    y0: &[f64],
+    y1: &mut [f64],
+    tape: &mut [f64],
+    scratch: &mut Scratch,
+    n: usize,
+) {
+    let (dim, stride) = stage_len(field, n);
+    let rates = &mut scratch.stages;
+    for i in 0..t.stages {
+        let (yi, records) = tape[i * stride..(i + 1) * stride].split_at_mut(dim);
+        yi.copy_from_slice(&y0[..dim]);
+        for j in 0..i {
+            let aij = t.a(i, j);
+            if aij != 0.0 {
+                axpy(h * aij, &rates[j * dim..(j + 1) * dim], yi);
+            }
+        }
+        field.eval(theta, yi, n, &mut rates[i * dim..(i + 1) * dim], records);
+    }
+    y1[..dim].copy_from_slice(&y0[..dim]);
+    for i in 0..t.stages {
+        if t.b[i] != 0.0 {
+            axpy(h * t.b[i], &rates[i * dim..(i + 1) * dim], &mut y1[..dim]);
+        }
+    }
+}
+
+/// Reverse mode through [`forward`]: `K̄_i = h b_i λ₁ + h Σ_{j>i} a_ji Ȳ_j`, `Ȳ_i = J_iᵀ K̄_i`,
+/// `λ₀ = λ₁ + Σ_i Ȳ_i`, `θ̄ += Σ_i (∂f/∂θ)_iᵀ K̄_i`.
+pub(super) fn backward_dto(
+    t: &Tableau,
+    field: &Field,
+    theta: &LayerParams,
+    h: f64,
+    tape: &[f64],
+    lambda1: &[f64],
+    lambda0: &mut [f64],
+    grad: &mut LayerGrad,
+    scratch: &mut Scratch,
+    n: usize,
+) {
+    let (dim, stride) = stage_len(field, n);
+    let Scratch {
+        stages: ybar,
+        v1: kbar,
+        field: fs,
+        ..
+    } = scratch;
+    lambda0[..dim].copy_from_slice(&lambda1[..dim]);
+    for i in (0..t.stages).rev() {
+        let kbar = &mut kbar[..dim];
+        for (k, &l) in kbar.iter_mut().zip(&lambda1[..dim]) {
+            *k = h * t.b[i] * l;
+        }
+        let (done, rest) = ybar.split_at_mut((i + 1) * dim);
+        for j in i + 1..t.stages {
+            let aji = t.a(j, i);
+            if aji != 0.0 {
+                axpy(h * aji, &rest[(j - i - 1) * dim..(j - i) * dim], kbar);
+            }
+        }
+        let yb = &mut done[i * dim..];
+        yb.fill(0.0);
+        let (yi, records) = tape[i * stride..(i + 1) * stride].split_at(dim);
+        field.vjp(theta, yi, records, kbar, n, 1.0, Some(yb), Some(grad), fs);
+        axpy(1.0, yb, &mut lambda0[..dim]);
+    }
+}
+
+/// The adjoint ODE `λ' = −Jᵀλ` solved backwards by the symplectic partner method
+/// (Sanz-Serna 2016): `Λ_i = λ₁ + h Σ_j (b_j − ā_ij) ℓ_j` with `ℓ_j = J_jᵀ Λ_j`,
+/// `λ₀ = λ₁ + h Σ_i b_i ℓ_i`, `θ̄ += h Σ_i b_i (∂f/∂θ)_iᵀ Λ_i`. The coefficients `b_j − ā_ij`
+/// vanish for `j ≤ i`, so the stages are explicit in reverse order.
+///
+/// Methods with a zero weight (explicit midpoint) have no partner tableau in this form; for them
+/// the partner is written in the variables `b_i Λ_i`, which is the discrete adjoint itself.
+pub(super) fn backward_partner(
+    t: &Tableau,
+    field: &Field,
+    theta: &LayerParams,
+    h: f64,
+    tape: &[f64],
+    lambda1: &[f64],
+    lambda0: &mut [f64],
+    grad: &mut LayerGrad,
+    scratch: &mut Scratch,
+    n: usize,
+) {
+    let Some(abar) = t.partner() else {
+        backward_dto(t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n);
+        return;
+    };
+    let s = t.stages;
+    let (dim, stride) = stage_len(field, n);
+    let Scratch {
+        stages: scaled_l,
+        v1: big_lambda,
+        field: fs,
+        ..
+    } = scratch;
+    // scaled_l_j holds h b_j ℓ_j.
+    lambda0[..dim].copy_from_slice(&lambda1[..dim]);
+    for i in (0..s).rev() {
+        let big = &mut big_lambda[..dim];
+        big.copy_from_slice(&lambda1[..dim]);
+        let (done, rest) = scaled_l.split_at_mut((i + 1) * dim);
+        for j in i + 1..s {
+            let coeff = t.b[j] - abar[i * s + j];
+            if coeff != 0.0 {
+                axpy(coeff / t.b[j], &rest[(j - i - 1) * dim..(j - i) * dim], big);
+            }
+        }
+        let li = &mut done[i * dim..];
+        li.fill(0.0);
+        let (yi, records) = tape[i * stride..(i + 1) * stride].split_at(dim);
+        field.vjp(theta, yi, records, big, n, h * t.b[i], Some(li), Some(grad), fs);
+        axpy(1.0, li, &mut lambda0[..dim]);
+    }
+}

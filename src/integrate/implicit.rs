@@ -1,0 +1,208 @@
+//! The implicit midpoint rule `y₁ = y₀ + h f(w)`, `w = (y₀ + y₁)/2`, solved per sample by
+//! Newton's method on `w − y₀ − h/2 f(w) = 0`, and its discrete adjoint
+//! `(I − h/2 J(w))ᵀ μ = λ₁`, `λ₀ = 2μ − λ₁`, `θ̄ += h (∂f/∂θ)ᵀ μ`.
+//!
+//! Tape of one step: the converged midpoint `w` (`dim·n`).
+
+use super::{Scratch, StepError};
+use crate::model::params::{LayerGrad, LayerParams};
+use crate::model::Field;
+
+/// Per-sample Jacobians `J(w)` at the point where `records` were taken, into
+/// `scratch.jacobians` (sample-major, each `dim × dim` row-major), by `dim` JVPs.
+fn jacobians(field: &Field, theta: &LayerParams, records: &[f64], scratch: &mut Scratch, n: usize) {
+    let dim = field.state_dim();
+    let Scratch {
+        v3: unit,
+        stages: column,
+        field: fs,
+        jacobians,
+        ..
+    } = scratch;
+    for j in 0..dim {
+        let unit = &mut unit[..dim * n];
+        unit.fill(0.0);
+        unit[j * n..(j + 1) * n].fill(1.0);
+        field.jvp(theta, records, unit, n, &mut column[..dim * n], fs);
+        for i in 0..dim {
+            for t in 0..n {
+                jacobians[t * dim * dim + i * dim + j] = column[i * n + t];
+            }
+        }
+    }
+}
+
+/// Solves `M x = rhs` in place (`rhs` becomes `x`) by Gaussian elimination with partial
+/// pivoting; `M` (row-major `dim × dim`) is overwritten. Returns `false` if `M` is singular.
+pub(crate) fn solve_in_place(m: &mut [f64], dim: usize, rhs: &mut [f64], pivots: &mut [usize]) -> bool {
+    for (i, p) in pivots.iter_mut().enumerate().take(dim) {
+        *p = i;
+    }
+    for col in 0..dim {
+        let mut best = col;
+        for row in col + 1..dim {
+            if m[row * dim + col].abs() > m[best * dim + col].abs() {
+                best = row;
+            }
+        }
+        let pivot = m[best * dim + col];
+        if pivot == 0.0 || !pivot.is_finite() {
+            return false;
+        }
+        if best != col {
+            for k in 0..dim {
+                m.swap(col * dim + k, best * dim + k);
+            }
+            rhs.swap(col, best);
+        }
+        for row in col + 1..dim {
+            let factor = m[row * dim + col] / m[col * dim + col];
+            if factor != 0.0 {
+                for k in col..dim {
+                    m[row * dim + k] -= factor * m[col * dim + k];
+                }
+                rhs[row] -= factor * rhs[col];
+            }
+        }
+    }
+    for col in (0..dim).rev() {
+        let mut s = rhs[col];
+        for k in col + 1..dim {
+            s -= m[col * dim + k] * rhs[k];
+        }
+        rhs[col] = s / m[col * dim + col];
+    }
+    true
+}
+
+pub(super) fn forward(
+    field: &Field,
+    theta: &LayerParams,
+    h: f64,
+    y0: &[f64],
+    y1: &mut [f64],
+    tape: &mut [f64],
+    scratch: &mut Scratch,
+    n: usize,
+    tolerance: f64,
+    max_iterations: u32,
+) -> Result<(), StepError> {
+    let dim = field.state_dim();
+    let len = dim * n;
+    let w = &mut tape[..len];
+    // Start from the explicit Euler half step.
+    field.eval(theta, &y0[..len], n, &mut scratch.v1[..len], &mut scratch.records);
+    for ((wi, &y), &f) in w.iter_mut().zip(&y0[..len]).zip(&scratch.v1[..len]) {
+        *wi = y + 0.5 * h * f;
+    }
+    let mut iterations = 0;
+    loop {
+        field.eval(theta, w, n, &mut scratch.v1[..len], &mut scratch.records);
+        let records = std::mem::take(&mut scratch.records);
+        jacobians(field, theta, &records, scratch, n);
+        scratch.records = records;
+        iterations += 1;
+        let mut worst = (0.0_f64, 0_usize);
+        for t in 0..n {
+            let Scratch {
+                v1: rate,
+                jacobians,
+                matrix,
+                rhs,
+                pivots,
+                ..
+            } = &mut *scratch;
+            for i in 0..dim {
+                rhs[i] = -(w[i * n + t] - y0[i * n + t] - 0.5 * h * rate[i * n + t]);
+                for j in 0..dim {
+                    let id = if i == j { 1.0 } else { 0.0 };
+                    matrix[i * dim + j] = id - 0.5 * h * jacobians[t * dim * dim + i * dim + j];
+                }
+            }
+            if !solve_in_place(matrix, dim, rhs, pivots) {
+                return Err(StepError::Singular { sample: t });
+            }
+            let mut scale = 1.0_f64;
+            let mut update = 0.0_f64;
+            for i in 0..dim {
+                w[i * n + t] += rhs[i];
+                scale = scale.max(w[i * n + t].abs());
+                update = update.max(rhs[i].abs());
+            }
+            let relative = update / scale;
+            if relative.is_nan() {
+                return Err(StepError::NewtonFailed {
+                    sample: t,
+                    iterations,
+                    update: relative,
+                });
+            }
+            if relative > worst.0 {
+                worst = (relative, t);
+            }
+        }
+        if worst.0 <= tolerance {
+            break;
+        }
+        if iterations >= max_iterations {
+            return Err(StepError::NewtonFailed {
+                sample: worst.1,
+                iterations,
+                update: worst.0,
+            });
+        }
+    }
+    for ((y, &wi), &y0i) in y1[..len].iter_mut().zip(w.iter()).zip(&y0[..len]) {
+        *y = 2.0 * wi - y0i;
+    }
+    Ok(())
+}
+
+pub(super) fn backward(
+    field: &Field,
+    theta: &LayerParams,
+    h: f64,
+    tape: &[f64],
+    lambda1: &[f64],
+    lambda0: &mut [f64],
+    grad: &mut LayerGrad,
+    scratch: &mut Scratch,
+    n: usize,
+) -> Result<(), StepError> {
+    let dim = field.state_dim();
+    let len = dim * n;
+    let w = &tape[..len];
+    field.eval(theta, w, n, &mut scratch.v1[..len], &mut scratch.records);
+    let records = std::mem::take(&mut scratch.records);
+    jacobians(field, theta, &records, scratch, n);
+    let Scratch {
+        v2: mu,
+        jacobians,
+        matrix,
+        rhs,
+        pivots,
+        field: fs,
+        ..
+    } = &mut *scratch;
+    for t in 0..n {
+        // (I − h/2 J)ᵀ μ = λ₁.
+        for i in 0..dim {
+            rhs[i] = lambda1[i * n + t];
+            for j in 0..dim {
+                let id = if i == j { 1.0 } else { 0.0 };
+                matrix[i * dim + j] = id - 0.5 * h * jacobians[t * dim * dim + j * dim + i];
+            }
+        }
+        if !solve_in_place(matrix, dim, rhs, pivots) {
+            scratch.records = records;
+            return Err(StepError::Singular { sample: t });
+        }
+        for i in 0..dim {
+            mu[i * n + t] = rhs[i];
+            lambda0[i * n + t] = 2.0 * rhs[i] - lambda1[i * n + t];
+        }
+    }
+    field.vjp(theta, w, &records, &mu[..len], n, h, None, Some(grad), fs);
+    scratch.records = records;
+    Ok(())
+}

@@ -1,0 +1,315 @@
+//! Time steppers `Φ_h: y_k ↦ y_{k+1}` (θ_k frozen over the step) with their exact discrete
+//! adjoints (DTO) and the continuous adjoints (OTD).
+//!
+//! Every step works on a block of `n` samples (feature-major, see [`crate::model::kernels`]).
+//! The forward step writes a *tape* (stage inputs and activation records) that the reverse step
+//! reads, so the reverse sweep recomputes nothing the forward sweep knew.
+
+mod explicit;
+mod implicit;
+mod otd;
+mod splitting;
+pub mod tableau;
+#[cfg(test)]
+mod tests;
+
+use thiserror::Error;
+
+use crate::experiment::{GradientSpec, IntegratorSpec};
+use crate::model::field::Role;
+use crate::model::params::{LayerGrad, LayerParams};
+use crate::model::Field;
+pub use tableau::Tableau;
+
+/// A failure inside one step.
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum StepError {
+    /// The implicit midpoint's Newton iteration did not converge.
+    #[error(
+        "the implicit midpoint solve did not converge for sample {sample} after {iterations} Newton iterations (last update {update:.3e}); use a smaller step h or more iterations"
+    )]
+    NewtonFailed {
+        /// Index of the sample within its block.
+        sample: usize,
+        /// Iterations performed.
+        iterations: u32,
+        /// Size of the last Newton update.
+        update: f64,
+    },
+    /// The Newton matrix `I − h/2 J` was singular.
+    #[error("the implicit midpoint's Newton matrix is singular for sample {sample}")]
+    Singular {
+        /// Index of the sample within its block.
+        sample: usize,
+    },
+}
+
+/// A splitting method for separable Hamiltonian fields, as a sequence of kicks (`p` update from
+/// `z`) and drifts (`z` update from `p`) with step fractions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Splitting {
+    /// `p` first, then `z` with the new `p`.
+    SymplecticEulerA,
+    /// `z` first, then `p` with the new `z`.
+    SymplecticEulerB,
+    /// Half kick, drift, half kick.
+    StormerVerlet,
+}
+
+impl Splitting {
+    /// The sub-steps `(role, fraction of h)` in order.
+    #[must_use]
+    pub fn substeps(self) -> &'static [(Role, f64)] {
+        match self {
+            Self::SymplecticEulerA => &[(Role::Kick, 1.0), (Role::Drift, 1.0)],
+            Self::SymplecticEulerB => &[(Role::Drift, 1.0), (Role::Kick, 1.0)],
+            Self::StormerVerlet => &[(Role::Kick, 0.5), (Role::Drift, 1.0), (Role::Kick, 0.5)],
+        }
+    }
+}
+
+/// A checked integrator.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Integrator {
+    /// An explicit Runge–Kutta method.
+    Explicit(Tableau),
+    /// A symplectic splitting method (separable Hamiltonian fields only).
+    Splitting(Splitting),
+    /// The implicit midpoint rule `y₁ = y₀ + h f((y₀ + y₁)/2)`.
+    ImplicitMidpoint {
+        /// Newton tolerance on the update (max norm, relative to `1 + |w|`).
+        tolerance: f64,
+        /// Newton iteration cap.
+        max_iterations: u32,
+    },
+}
+
+/// How the reverse sweep through the layers is computed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Gradient {
+    /// The exact derivative of the discrete forward map.
+    Dto,
+    /// The continuous adjoint with the symplectic partner method.
+    Partner,
+    /// The continuous adjoint solved backwards by an explicit Runge–Kutta method.
+    Backward(Tableau),
+}
+
+impl Gradient {
+    /// From a validated spec.
+    #[must_use]
+    pub fn from_spec(spec: &GradientSpec) -> Self {
+        match spec {
+            GradientSpec::Dto => Self::Dto,
+            GradientSpec::Partner => Self::Partner,
+            GradientSpec::Backward(m) => Self::Backward(Tableau::of_spec(m).unwrap_or_else(Tableau::euler)),
+        }
+    }
+
+    /// Name for summaries.
+    #[must_use]
+    pub fn name(&self) -> String {
+        match self {
+            Self::Dto => "DTO".into(),
+            Self::Partner => "OTD (partner)".into(),
+            Self::Backward(t) => format!("OTD (backward {})", t.name),
+        }
+    }
+}
+
+impl Integrator {
+    /// From a validated spec.
+    #[must_use]
+    pub fn from_spec(spec: &IntegratorSpec) -> Self {
+        match spec {
+            IntegratorSpec::SymplecticEulerA => Self::Splitting(Splitting::SymplecticEulerA),
+            IntegratorSpec::SymplecticEulerB => Self::Splitting(Splitting::SymplecticEulerB),
+            IntegratorSpec::StormerVerlet => Self::Splitting(Splitting::StormerVerlet),
+            IntegratorSpec::ImplicitMidpoint {
+                tolerance,
+                max_iterations,
+            } => Self::ImplicitMidpoint {
+                tolerance: *tolerance,
+                max_iterations: *max_iterations,
+            },
+            other => Self::Explicit(Tableau::of_spec(other).unwrap_or_else(Tableau::euler)),
+        }
+    }
+
+    /// Name for summaries.
+    #[must_use]
+    pub fn name(&self) -> String {
+        match self {
+            Self::Explicit(t) => t.name.clone(),
+            Self::Splitting(Splitting::SymplecticEulerA) => "symplectic Euler A".into(),
+            Self::Splitting(Splitting::SymplecticEulerB) => "symplectic Euler B".into(),
+            Self::Splitting(Splitting::StormerVerlet) => "Störmer–Verlet".into(),
+            Self::ImplicitMidpoint { .. } => "implicit midpoint".into(),
+        }
+    }
+
+    /// Classical order of the method.
+    #[must_use]
+    pub fn order(&self) -> u32 {
+        match self {
+            Self::Explicit(t) => t.order,
+            Self::Splitting(Splitting::StormerVerlet) | Self::ImplicitMidpoint { .. } => 2,
+            Self::Splitting(_) => 1,
+        }
+    }
+
+    /// Whether the method is symplectic on Hamiltonian fields.
+    #[must_use]
+    pub fn is_symplectic(&self) -> bool {
+        !matches!(self, Self::Explicit(_))
+    }
+
+    /// Entries of one layer's tape for `n` samples.
+    #[must_use]
+    pub fn tape_len(&self, field: &Field, n: usize) -> usize {
+        let dim = field.state_dim();
+        match self {
+            Self::Explicit(t) => t.stages * (dim * n + field.roles().len() * field.record_len(n)),
+            Self::Splitting(s) => s.substeps().len() * (field.width * n + field.record_len(n)),
+            Self::ImplicitMidpoint { .. } => dim * n,
+        }
+    }
+
+    /// One forward step `y1 = Φ_h(y0)`, recording the tape.
+    pub fn forward(
+        &self,
+        field: &Field,
+        theta: &LayerParams,
+        h: f64,
+        y0: &[f64],
+        y1: &mut [f64],
+        tape: &mut [f64],
+        scratch: &mut Scratch,
+        n: usize,
+    ) -> Result<(), StepError> {
+        match self {
+            Self::Explicit(t) => {
+                explicit::forward(t, field, theta, h, y0, y1, tape, scratch, n);
+                Ok(())
+            }
+            Self::Splitting(s) => {
+                splitting::forward(*s, field, theta, h, y0, y1, tape, scratch, n);
+                Ok(())
+            }
+            Self::ImplicitMidpoint {
+                tolerance,
+                max_iterations,
+            } => implicit::forward(
+                field,
+                theta,
+                h,
+                y0,
+                y1,
+                tape,
+                scratch,
+                n,
+                *tolerance,
+                *max_iterations,
+            ),
+        }
+    }
+
+    /// One reverse step: given `λ₁ = ∂L/∂y₁`, writes `λ₀ = ∂L/∂y₀` and adds `∂L/∂θ` to `grad`.
+    ///
+    /// `y0`, `y1` are the step's end points (the `Backward` OTD method interpolates between
+    /// them); `tape` is what [`Integrator::forward`] recorded.
+    pub fn backward(
+        &self,
+        gradient: &Gradient,
+        field: &Field,
+        theta: &LayerParams,
+        h: f64,
+        y0: &[f64],
+        y1: &[f64],
+        tape: &[f64],
+        lambda1: &[f64],
+        lambda0: &mut [f64],
+        grad: &mut LayerGrad,
+        scratch: &mut Scratch,
+        n: usize,
+    ) -> Result<(), StepError> {
+        match (gradient, self) {
+            (Gradient::Backward(method), _) => {
+                otd::backward(method, field, theta, h, y0, y1, lambda1, lambda0, grad, scratch, n);
+                Ok(())
+            }
+            (Gradient::Dto, Self::Explicit(t)) => {
+                explicit::backward_dto(t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n);
+                Ok(())
+            }
+            (Gradient::Partner, Self::Explicit(t)) => {
+                explicit::backward_partner(t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n);
+                Ok(())
+            }
+            // A splitting method's discrete adjoint is its own symplectic partner (the adjoint
+            // kicks and drifts in reverse order), so DTO and Partner evaluate the same formulas.
+            (_, Self::Splitting(s)) => {
+                splitting::backward(*s, field, theta, h, tape, lambda1, lambda0, grad, scratch, n);
+                Ok(())
+            }
+            // The implicit midpoint rule is its own partner: both solve (I − h/2 Jᵀ) μ = λ₁.
+            (_, Self::ImplicitMidpoint { .. }) => {
+                implicit::backward(field, theta, h, tape, lambda1, lambda0, grad, scratch, n)
+            }
+        }
+    }
+}
+
+/// Reusable buffers for one block of samples, sized once so that no step allocates.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    /// `s` stage blocks (rates forward, stage adjoints backward).
+    pub(crate) stages: Vec<f64>,
+    /// A second set of `s` stage blocks (OTD backward).
+    pub(crate) stages2: Vec<f64>,
+    /// Two state-sized blocks.
+    pub(crate) v1: Vec<f64>,
+    pub(crate) v2: Vec<f64>,
+    pub(crate) v3: Vec<f64>,
+    /// Records of all roles at one point.
+    pub(crate) records: Vec<f64>,
+    /// The field's own scratch.
+    pub(crate) field: Vec<f64>,
+    /// Per-sample Jacobians `n × dim × dim` (implicit midpoint).
+    pub(crate) jacobians: Vec<f64>,
+    /// One `dim × dim` matrix and a right-hand side (dense solves).
+    pub(crate) matrix: Vec<f64>,
+    pub(crate) rhs: Vec<f64>,
+    pub(crate) pivots: Vec<usize>,
+}
+
+impl Scratch {
+    /// Buffers for blocks of up to `n` samples.
+    #[must_use]
+    pub fn new(field: &Field, integrator: &Integrator, gradient: &Gradient, n: usize) -> Self {
+        let dim = field.state_dim();
+        let mut stages = match integrator {
+            Integrator::Explicit(t) => t.stages,
+            _ => 1,
+        };
+        let otd_stages = match gradient {
+            Gradient::Backward(t) => t.stages,
+            _ => 0,
+        };
+        stages = stages.max(otd_stages);
+        let implicit = matches!(integrator, Integrator::ImplicitMidpoint { .. });
+        Self {
+            stages: vec![0.0; stages * dim * n],
+            stages2: vec![0.0; otd_stages * dim * n],
+            v1: vec![0.0; dim * n],
+            v2: vec![0.0; dim * n],
+            v3: vec![0.0; dim * n],
+            records: vec![0.0; field.roles().len() * field.record_len(n)],
+            field: vec![0.0; field.scratch_len(n)],
+            jacobians: if implicit { vec![0.0; n * dim * dim] } else { Vec::new() },
+            matrix: vec![0.0; dim * dim],
+            rhs: vec![0.0; dim],
+            pivots: vec![0; dim],
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Activation functions σ with derivative σ' and antiderivative γ (γ' = σ).
+//!
+//! γ gives the energy of Hamiltonian fields: `H = 1ᵀγ₁(A₁p + b₁) + 1ᵀγ₂(A₂z + b₂)`.
+
+use serde::{Deserialize, Serialize};
+
+/// A scalar activation, applied elementwise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum Activation {
+    /// σ(s) = s.
+    Identity,
+    /// σ(s) = tanh s.
+    #[default]
+    Tanh,
+    /// σ(s) = 1 / (1 + e^{−s}).
+    Sigmoid,
+    /// σ(s) = max(0, s).
+    Relu,
+    /// σ(s) = s for s ≥ 0, α s otherwise.
+    LeakyRelu(f64),
+    /// σ(s) = log(1 + e^s).
+    Softplus,
+}
+
+impl Activation {
+    /// The activations a user can choose, with a default α for leaky ReLU.
+    pub const ALL: [Self; 6] = [
+        Self::Identity,
+        Self::Tanh,
+        Self::Sigmoid,
+        Self::Relu,
+        Self::LeakyRelu(0.01),
+        Self::Softplus,
+    ];
+
+    /// Name for summaries and metadata.
+    #[must_use]
+    pub fn name(self) -> String {
+        match self {
+            Self::Identity => "identity".into(),
+            Self::Tanh => "tanh".into(),
+            Self::Sigmoid => "sigmoid".into(),
+            Self::Relu => "relu".into(),
+            Self::LeakyRelu(alpha) => format!("leaky_relu({alpha})"),
+            Self::Softplus => "softplus".into(),
+        }
+    }
+
+    /// σ(s).
+    #[inline]
+    #[must_use]
+    pub fn eval(self, s: f64) -> f64 {
+        match self {
+            Self::Identity => s,
+            Self::Tanh => tanh(s),
+            Self::Sigmoid => sigmoid(s),
+            Self::Relu => s.max(0.0),
+            Self::LeakyRelu(alpha) => {
+                if s >= 0.0 {
+                    s
+                } else {
+                    alpha * s
+                }
+            }
+            Self::Softplus => softplus(s),
+        }
+    }
+
+    /// σ'(s). At the kink of relu and leaky relu the right derivative is used.
+    #[inline]
+    #[must_use]
+    pub fn derivative(self, s: f64) -> f64 {
+        match self {
+            Self::Identity => 1.0,
+            Self::Tanh => {
+                let t = tanh(s);
+                1.0 - t * t
+            }
+            Self::Sigmoid => {
+                let g = sigmoid(s);
+                g * (1.0 - g)
+            }
+            Self::Relu => {
+                if s >= 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Self::LeakyRelu(alpha) => {
+                if s >= 0.0 {
+                    1.0
+                } else {
+                    alpha
+                }
+            }
+            Self::Softplus => sigmoid(s),
+        }
+    }
+
+    /// σ(s) and σ'(s) together (one transcendental evaluation where possible).
+    #[inline]
+    #[must_use]
+    pub fn eval_with_derivative(self, s: f64) -> (f64, f64) {
+        match self {
+            Self::Tanh => {
+                let t = tanh(s);
+                (t, 1.0 - t * t)
+            }
+            Self::Sigmoid => {
+                let g = sigmoid(s);
+                (g, g * (1.0 - g))
+            }
+            _ => (self.eval(s), self.derivative(s)),
+        }
+    }
+
+    /// Applies σ to `s` in place and writes σ'(s) to `ds`: the hot kernel of every field.
+    ///
+    /// Written branch-free for tanh so the compiler vectorises it.
+    #[inline]
+    pub fn apply_in_place(self, s: &mut [f64], ds: &mut [f64]) {
+        debug_assert_eq!(s.len(), ds.len());
+        match self {
+            Self::Tanh => {
+                for (x, d) in s.iter_mut().zip(ds.iter_mut()) {
+                    let t = tanh(*x);
+                    *x = t;
+                    *d = 1.0 - t * t;
+                }
+            }
+            Self::Identity => ds.fill(1.0),
+            _ => {
+                for (x, d) in s.iter_mut().zip(ds.iter_mut()) {
+                    let (v, dv) = self.eval_with_derivative(*x);
+                    *x = v;
+                    *d = dv;
+                }
+            }
+        }
+    }
+
+    /// The antiderivative γ with γ(0) chosen so that γ ≥ 0 near 0, or `None` where no closed
+    /// form exists (softplus: its antiderivative is a dilogarithm).
+    #[must_use]
+    pub fn antiderivative(self, s: f64) -> Option<f64> {
+        match self {
+            Self::Identity => Some(0.5 * s * s),
+            Self::Tanh => Some(log_cosh(s)),
+            Self::Sigmoid => Some(softplus(s)),
+            Self::Relu => Some(0.5 * s.max(0.0).powi(2)),
+            Self::LeakyRelu(alpha) => Some(if s >= 0.0 {
+                0.5 * s * s
+            } else {
+                0.5 * alpha * s * s
+            }),
+            Self::Softplus => None,
+        }
+    }
+
+    /// Whether `γ` exists in closed form (energies can be computed).
+    #[must_use]
+    pub fn has_antiderivative(self) -> bool {
+        self.antiderivative(0.0).is_some()
+    }
+
+    /// Bounds `(min σ', max σ')` over the real line, used by analytic Lipschitz bounds.
+    #[must_use]
+    pub fn derivative_bounds(self) -> (f64, f64) {
+        match self {
+            Self::Identity => (1.0, 1.0),
+            Self::Tanh | Self::Softplus => (0.0, 1.0),
+            Self::Sigmoid => (0.0, 0.25),
+            Self::Relu => (0.0, 1.0),
+            Self::LeakyRelu(alpha) => (alpha.min(1.0), alpha.max(1.0)),
+        }
+    }
+}
+
+/// `log cosh s`, stable for large `|s|`: `|s| + log1p(e^{−2|s|}) − log 2`.
+#[must_use]
+pub fn log_cosh(s: f64) -> f64 {
+    let a = s.abs();
+    a + (-2.0 * a).exp().ln_1p() - std::f64::consts::LN_2
+}
+
+/// The logistic function, stable for large `|s|`.
+#[inline]
+#[must_use]
+pub fn sigmoid(s: f64) -> f64 {
+    if s >= 0.0 {
+        1.0 / (1.0 + (-s).exp())
+    } else {
+        let e = s.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `log(1 + e^s)`, stable for large `|s|`.
+#[inline]
+#[must_use]
+pub fn softplus(s: f64) -> f64 {
+    s.max(0.0) + (-s.abs()).exp().ln_1p()
+}
+
+/// Hyperbolic tangent, branch-free so that loops over it vectorise.
+///
+/// For `|x| < 0.625` the Cephes rational approximation `x + x³ P(x²)/Q(x²)`; otherwise
+/// `1 − 2/(e^{2|x|} + 1)` with a vectorisable `exp`. Relative error below 5e-15 (checked
+/// against `f64::tanh` in the tests).
+#[inline]
+#[must_use]
+pub fn tanh(x: f64) -> f64 {
+    let a = x.abs();
+    // Large branch: 1 - 2/(exp(2a)+1), with 2a clamped so exp never overflows (tanh(20) = 1).
+    // (Written as a comparison, not `min`, so that NaN propagates.)
+    let e = exp_clamped(2.0 * if a > 20.0 { 20.0 } else { a });
+    let large = 1.0 - 2.0 / (e + 1.0);
+    // Small branch (Cephes tanh.c coefficients).
+    let z = x * x;
+    let p = ((-9.643_991_794_250_522e-1 * z - 9.928_772_310_019_186e1) * z
+        - 1.614_687_684_417_084_5e3)
+        * z;
+    let q = ((z + 1.128_116_784_916_329_3e2) * z + 2.235_488_390_601_004_5e3) * z
+        + 4.844_063_053_251_255e3;
+    let small = a + a * (p / q);
+    let r = if a < 0.625 { small } else { large };
+    r.copysign(x)
+}
+
+/// `e^x` for `x ∈ [0, 40]` without branches (range reduction by `ln 2` and a degree-11
+/// Taylor polynomial on `|r| ≤ ln2/2`, then scaling by `2^n` through the exponent bits).
+#[inline]
+fn exp_clamped(x: f64) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const INV_LN2: f64 = std::f64::consts::LOG2_E;
+    let n = (x * INV_LN2).round();
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    // Horner form of the Taylor series of e^r up to r^11 (error < 1e-17 on |r| ≤ 0.347).
+    let mut p = 1.0 / 39_916_800.0;
+    p = p * r + 1.0 / 3_628_800.0;
+    p = p * r + 1.0 / 362_880.0;
+    p = p * r + 1.0 / 40_320.0;
+    p = p * r + 1.0 / 5_040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    // n ∈ [0, 58]: build 2^n from the exponent bits.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let scale = f64::from_bits(((n as i64 + 1023) as u64) << 52);
+    p * scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn central_difference(f: impl Fn(f64) -> f64, s: f64) -> f64 {
+        let h = 1e-6;
+        (f(s + h) - f(s - h)) / (2.0 * h)
+    }
+
+    #[test]
+    fn fast_tanh_matches_std_to_a_few_ulp() {
+        let mut worst: f64 = 0.0;
+        for i in -200_000..=200_000 {
+            let x = f64::from(i) * 1e-4;
+            let exact = x.tanh();
+            let ours = tanh(x);
+            let err = if exact == 0.0 {
+                ours.abs()
+            } else {
+                ((ours - exact) / exact).abs()
+            };
+            worst = worst.max(err);
+        }
+        assert!(worst < 5e-15, "worst relative error {worst:e}");
+        assert_eq!(tanh(1e300), 1.0);
+        assert_eq!(tanh(-1e300), -1.0);
+        assert!(tanh(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        for act in Activation::ALL {
+            for &s in &[-3.1, -0.7, -0.01, 0.3, 1.2, 4.0] {
+                let fd = central_difference(|x| act.eval(x), s);
+                assert!(
+                    (fd - act.derivative(s)).abs() < 1e-8,
+                    "{} at {s}: fd {fd} vs {}",
+                    act.name(),
+                    act.derivative(s)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn antiderivatives_differentiate_to_sigma() {
+        for act in Activation::ALL {
+            if !act.has_antiderivative() {
+                continue;
+            }
+            for &s in &[-3.1, -0.7, -0.01, 0.3, 1.2, 4.0] {
+                let fd = central_difference(|x| act.antiderivative(x).unwrap_or(f64::NAN), s);
+                assert!(
+                    (fd - act.eval(s)).abs() < 1e-8,
+                    "{} at {s}: γ' {fd} vs σ {}",
+                    act.name(),
+                    act.eval(s)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn log_cosh_is_stable_for_large_arguments() {
+        assert!((log_cosh(1000.0) - (1000.0 - std::f64::consts::LN_2)).abs() < 1e-12);
+        assert!((log_cosh(-1000.0) - (1000.0 - std::f64::consts::LN_2)).abs() < 1e-12);
+        assert!((log_cosh(0.5) - 0.5f64.cosh().ln()).abs() < 1e-15);
+        assert!(softplus(1000.0).is_finite() && sigmoid(-1000.0) >= 0.0);
+    }
+
+    #[test]
+    fn in_place_kernel_agrees_with_scalar_functions() {
+        for act in Activation::ALL {
+            let mut s: Vec<f64> = (0..37).map(|i| f64::from(i) * 0.23 - 4.0).collect();
+            let orig = s.clone();
+            let mut ds = vec![0.0; s.len()];
+            act.apply_in_place(&mut s, &mut ds);
+            for i in 0..s.len() {
+                assert!((s[i] - act.eval(orig[i])).abs() < 1e-15);
+                assert!((ds[i] - act.derivative(orig[i])).abs() < 1e-15);
+            }
+        }
+    }
+}

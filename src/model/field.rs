@@ -1,0 +1,417 @@
+//! Vector fields `f(y; θ)` with their JVPs and VJPs, evaluated on blocks of samples.
+//!
+//! Every field is built from at most two *parts*, each mapping one half of the state to the
+//! rate of another half:
+//! - `Dense`: `σ(A x + b)` (the ResNet field, `A` square);
+//! - `Transposed(c)`: `c · Aᵀσ(A x + b)` with `A ∈ R^{m×d}` (gradient flow `c = −1`, the two
+//!   halves of a Hamiltonian field `c = ±1`);
+//! - `Identity`: `x` (the `z' = p` half of a second-order field).
+//!
+//! A first-order field (ResNet, GradientFlow) has one part on the whole state `z`. A separable
+//! Hamiltonian field has a *drift* part `z' = D(p)` and a *kick* part `p' = K(z)` on the state
+//! `y = (z, p)`, which is what symplectic integrators need.
+//!
+//! Blocks are feature-major (see [`super::kernels`]). Evaluating a part writes a *record*
+//! (`σ(S)` and `σ'(S)` at the pre-activation `S = A x + b`, `2 m n` entries) that its JVP and VJP
+//! reuse, so the reverse sweep never recomputes an activation.
+
+use super::activation::Activation;
+use super::kernels::{affine, hadamard, matmul, outer_add, transpose_apply_add};
+use super::params::{LayerGrad, LayerParams};
+use crate::experiment::FieldKind;
+
+/// What a part computes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// `σ(A x + b)` with matrix slot 0.
+    Dense {
+        /// σ.
+        act: Activation,
+    },
+    /// `sign · Aᵀσ(A x + b)` with matrix slot `slot`.
+    Transposed {
+        /// Matrix slot (0: `A`/`A₁`, 1: `A₂`).
+        slot: usize,
+        /// σ.
+        act: Activation,
+        /// `+1` or `−1`.
+        sign: f64,
+    },
+    /// `x`.
+    Identity,
+}
+
+/// A part of a field: reads rows `input..input+d` of the state, writes the rate of rows
+/// `output..output+d`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Part {
+    /// First state row read.
+    pub input: usize,
+    /// First state row whose rate is written.
+    pub output: usize,
+    /// The map.
+    pub op: Op,
+}
+
+/// Which parts of a field an operation concerns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The only part of a first-order field.
+    Whole,
+    /// `z' = D(p)` of a Hamiltonian field.
+    Drift,
+    /// `p' = K(z)` of a Hamiltonian field.
+    Kick,
+}
+
+/// A vector field with its dimensions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Field {
+    /// Which field.
+    pub kind: FieldKind,
+    /// State width `d` (of `z`; a Hamiltonian state has `2d` rows).
+    pub width: usize,
+    /// Hidden width `m`.
+    pub hidden: usize,
+    /// σ (σ₁).
+    pub activation: Activation,
+    /// σ₂ (equal to σ except for `Hamiltonian`).
+    pub activation2: Activation,
+}
+
+impl Field {
+    /// Rows of the state: `d`, or `2d` for `(z, p)`.
+    #[must_use]
+    pub fn state_dim(&self) -> usize {
+        if self.kind.is_hamiltonian() {
+            2 * self.width
+        } else {
+            self.width
+        }
+    }
+
+    /// Whether the field has a second matrix `A₂`.
+    #[must_use]
+    pub fn second_matrix(&self) -> bool {
+        self.kind == FieldKind::Hamiltonian
+    }
+
+    /// The roles of the field's parts, in evaluation order.
+    #[must_use]
+    pub fn roles(&self) -> &'static [Role] {
+        if self.kind.is_hamiltonian() {
+            &[Role::Drift, Role::Kick]
+        } else {
+            &[Role::Whole]
+        }
+    }
+
+    /// The part with the given role.
+    #[must_use]
+    pub fn part(&self, role: Role) -> Part {
+        let d = self.width;
+        let (act, act2) = (self.activation, self.activation2);
+        match (self.kind, role) {
+            (FieldKind::ResNet, _) => Part {
+                input: 0,
+                output: 0,
+                op: Op::Dense { act },
+            },
+            (FieldKind::GradientFlow, _) => Part {
+                input: 0,
+                output: 0,
+                op: Op::Transposed {
+                    slot: 0,
+                    act,
+                    sign: -1.0,
+                },
+            },
+            (FieldKind::Hamiltonian | FieldKind::HamiltonianShared, Role::Drift | Role::Whole) => {
+                Part {
+                    input: d,
+                    output: 0,
+                    op: Op::Transposed {
+                        slot: 0,
+                        act,
+                        sign: 1.0,
+                    },
+                }
+            }
+            (FieldKind::Hamiltonian, Role::Kick) => Part {
+                input: 0,
+                output: d,
+                op: Op::Transposed {
+                    slot: 1,
+                    act: act2,
+                    sign: -1.0,
+                },
+            },
+            (FieldKind::HamiltonianShared | FieldKind::SecondOrder, Role::Kick) => Part {
+                input: 0,
+                output: d,
+                op: Op::Transposed {
+                    slot: 0,
+                    act,
+                    sign: -1.0,
+                },
+            },
+            (FieldKind::SecondOrder, Role::Drift | Role::Whole) => Part {
+                input: d,
+                output: 0,
+                op: Op::Identity,
+            },
+        }
+    }
+
+    /// Entries of one part's record for `n` samples.
+    #[must_use]
+    pub fn record_len(&self, n: usize) -> usize {
+        2 * self.hidden * n
+    }
+
+    /// Entries of the scratch a VJP or JVP needs for `n` samples.
+    #[must_use]
+    pub fn scratch_len(&self, n: usize) -> usize {
+        self.hidden.max(self.width) * n
+    }
+
+    /// Rate of one part: `out = part(x)`, where `x` and `out` are blocks of `d` rows.
+    /// Fills `record` (`record_len(n)` entries).
+    pub fn part_eval(
+        &self,
+        part: &Part,
+        theta: &LayerParams,
+        x: &[f64],
+        n: usize,
+        out: &mut [f64],
+        record: &mut [f64],
+    ) {
+        let (d, m) = (self.width, self.hidden);
+        match part.op {
+            Op::Dense { act } => {
+                let (_, dsig) = record.split_at_mut(m * n);
+                affine(theta.a[0], theta.b[0], d, d, x, n, out);
+                act.apply_in_place(&mut out[..d * n], &mut dsig[..d * n]);
+            }
+            Op::Transposed { slot, act, sign } => {
+                let (sig, dsig) = record.split_at_mut(m * n);
+                affine(theta.a[slot], theta.b[slot], m, d, x, n, sig);
+                act.apply_in_place(&mut sig[..m * n], &mut dsig[..m * n]);
+                out[..d * n].fill(0.0);
+                transpose_apply_add(theta.a[slot], m, d, sig, n, sign, out);
+            }
+            Op::Identity => out[..d * n].copy_from_slice(&x[..d * n]),
+        }
+    }
+
+    /// Reverse mode through one part at the point its `record` was taken:
+    /// `dx += scale · (∂part/∂x)ᵀ v` and `grad += scale · (∂part/∂θ)ᵀ v`.
+    /// `scratch` needs [`Field::scratch_len`] entries.
+    pub fn part_vjp(
+        &self,
+        part: &Part,
+        theta: &LayerParams,
+        x: &[f64],
+        record: &[f64],
+        v: &[f64],
+        n: usize,
+        scale: f64,
+        dx: Option<&mut [f64]>,
+        grad: Option<&mut LayerGrad>,
+        scratch: &mut [f64],
+    ) {
+        let (d, m) = (self.width, self.hidden);
+        let (sig, dsig) = record.split_at(m * n);
+        match part.op {
+            Op::Dense { .. } => {
+                // U = v ⊙ σ'(S); ∂x = Aᵀ U; ∂A = U xᵀ; ∂b = Σ U.
+                let u = &mut scratch[..d * n];
+                hadamard(&v[..d * n], &dsig[..d * n], u);
+                if let Some(dx) = dx {
+                    transpose_apply_add(theta.a[0], d, d, u, n, scale, dx);
+                }
+                if let Some(grad) = grad {
+                    let (ga, gb) = grad.slot(0);
+                    outer_add(u, d, x, d, n, scale, ga, Some(gb));
+                }
+            }
+            Op::Transposed { slot, sign, .. } => {
+                // U = sign (A v) ⊙ σ'(S); ∂x = Aᵀ U; ∂A = U xᵀ + sign σ(S) vᵀ; ∂b = Σ U.
+                let u = &mut scratch[..m * n];
+                matmul(theta.a[slot], m, d, v, n, u);
+                for (ui, &di) in u.iter_mut().zip(&dsig[..m * n]) {
+                    *ui *= sign * di;
+                }
+                if let Some(dx) = dx {
+                    transpose_apply_add(theta.a[slot], m, d, u, n, scale, dx);
+                }
+                if let Some(grad) = grad {
+                    let (ga, gb) = grad.slot(slot);
+                    outer_add(u, m, x, d, n, scale, ga, Some(gb));
+                    outer_add(sig, m, v, d, n, scale * sign, ga, None);
+                }
+            }
+            Op::Identity => {
+                if let Some(dx) = dx {
+                    for (o, &vi) in dx[..d * n].iter_mut().zip(&v[..d * n]) {
+                        *o += scale * vi;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forward mode through one part at its `record`: `out = (∂part/∂x) u`.
+    pub fn part_jvp(
+        &self,
+        part: &Part,
+        theta: &LayerParams,
+        record: &[f64],
+        u: &[f64],
+        n: usize,
+        out: &mut [f64],
+        scratch: &mut [f64],
+    ) {
+        let (d, m) = (self.width, self.hidden);
+        let dsig = &record[m * n..];
+        match part.op {
+            Op::Dense { .. } => {
+                matmul(theta.a[0], d, d, u, n, out);
+                for (o, &di) in out[..d * n].iter_mut().zip(&dsig[..d * n]) {
+                    *o *= di;
+                }
+            }
+            Op::Transposed { slot, sign, .. } => {
+                let t = &mut scratch[..m * n];
+                matmul(theta.a[slot], m, d, u, n, t);
+                for (ti, &di) in t.iter_mut().zip(&dsig[..m * n]) {
+                    *ti *= di;
+                }
+                out[..d * n].fill(0.0);
+                transpose_apply_add(theta.a[slot], m, d, t, n, sign, out);
+            }
+            Op::Identity => out[..d * n].copy_from_slice(&u[..d * n]),
+        }
+    }
+
+    /// The whole field: `rate = f(y)` for a block `y` of [`Field::state_dim`] rows. `records`
+    /// holds one record per role (`roles().len() · record_len(n)` entries).
+    pub fn eval(
+        &self,
+        theta: &LayerParams,
+        y: &[f64],
+        n: usize,
+        rate: &mut [f64],
+        records: &mut [f64],
+    ) {
+        let (d, rl) = (self.width, self.record_len(n));
+        for (r, &role) in self.roles().iter().enumerate() {
+            let part = self.part(role);
+            self.part_eval(
+                &part,
+                theta,
+                &y[part.input * n..(part.input + d) * n],
+                n,
+                &mut rate[part.output * n..(part.output + d) * n],
+                &mut records[r * rl..(r + 1) * rl],
+            );
+        }
+    }
+
+    /// Reverse mode through the whole field at `records`:
+    /// `dy += scale · Jᵀ v`, `grad += scale · (∂f/∂θ)ᵀ v`.
+    pub fn vjp(
+        &self,
+        theta: &LayerParams,
+        y: &[f64],
+        records: &[f64],
+        v: &[f64],
+        n: usize,
+        scale: f64,
+        mut dy: Option<&mut [f64]>,
+        mut grad: Option<&mut LayerGrad>,
+        scratch: &mut [f64],
+    ) {
+        let (d, rl) = (self.width, self.record_len(n));
+        for (r, &role) in self.roles().iter().enumerate() {
+            let part = self.part(role);
+            self.part_vjp(
+                &part,
+                theta,
+                &y[part.input * n..(part.input + d) * n],
+                &records[r * rl..(r + 1) * rl],
+                &v[part.output * n..(part.output + d) * n],
+                n,
+                scale,
+                dy.as_deref_mut()
+                    .map(|dy| &mut dy[part.input * n..(part.input + d) * n]),
+                grad.as_deref_mut(),
+                scratch,
+            );
+        }
+    }
+
+    /// Forward mode through the whole field at `records`: `out = J u`.
+    pub fn jvp(
+        &self,
+        theta: &LayerParams,
+        records: &[f64],
+        u: &[f64],
+        n: usize,
+        out: &mut [f64],
+        scratch: &mut [f64],
+    ) {
+        let (d, rl) = (self.width, self.record_len(n));
+        for (r, &role) in self.roles().iter().enumerate() {
+            let part = self.part(role);
+            self.part_jvp(
+                &part,
+                theta,
+                &records[r * rl..(r + 1) * rl],
+                &u[part.input * n..(part.input + d) * n],
+                n,
+                &mut out[part.output * n..(part.output + d) * n],
+                scratch,
+            );
+        }
+    }
+
+    /// The energy `H(z, p)` of a Hamiltonian field per sample, or `None` when the field is not
+    /// Hamiltonian or an activation has no closed antiderivative. `y` is a block of `2d` rows.
+    #[must_use]
+    pub fn energy(&self, theta: &LayerParams, y: &[f64], n: usize) -> Option<Vec<f64>> {
+        let (d, m) = (self.width, self.hidden);
+        let mut energy = vec![0.0; n];
+        let mut s = vec![0.0; m * n];
+        let mut add_potential = |slot: usize, act: Activation, x: &[f64]| -> Option<()> {
+            affine(theta.a[slot], theta.b[slot], m, d, x, n, &mut s);
+            for i in 0..m {
+                for (e, &si) in energy.iter_mut().zip(&s[i * n..(i + 1) * n]) {
+                    *e += act.antiderivative(si)?;
+                }
+            }
+            Some(())
+        };
+        let (z, p) = y.split_at(d * n);
+        match self.kind {
+            FieldKind::ResNet | FieldKind::GradientFlow => return None,
+            FieldKind::Hamiltonian => {
+                add_potential(0, self.activation, p)?;
+                add_potential(1, self.activation2, z)?;
+            }
+            FieldKind::HamiltonianShared => {
+                add_potential(0, self.activation, p)?;
+                add_potential(0, self.activation, z)?;
+            }
+            FieldKind::SecondOrder => {
+                add_potential(0, self.activation, z)?;
+                for i in 0..d {
+                    for (e, &pi) in energy.iter_mut().zip(&p[i * n..(i + 1) * n]) {
+                        *e += 0.5 * pi * pi;
+                    }
+                }
+            }
+        }
+        Some(energy)
+    }
+}

@@ -1,0 +1,488 @@
+//! The network `x ↦ lift ↦ K steps of the integrator ↦ head`, evaluated on blocks of samples.
+//!
+//! [`Network`] is the checked model; [`Workspace`] holds everything one block of up to
+//! [`BLOCK`] samples needs (trajectory, tape, scratch), allocated once, so the per-layer loops
+//! never allocate.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+use super::kernels::{affine, outer_add, transpose_apply_add};
+use super::params::{LayoutShape, ParamLayout};
+use super::{Activation, Constraint, Field};
+use crate::experiment::{Experiment, FieldKind, HeadSpec, LiftSpec};
+use crate::integrate::{Gradient, Integrator, Scratch, StepError};
+use crate::model::activation::sigmoid;
+
+/// Samples per block: the unit of work of one thread and of the reverse sweep.
+pub const BLOCK: usize = 64;
+
+/// The checked network of an experiment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    /// The vector field and its dimensions.
+    pub field: Field,
+    /// Layers `K`.
+    pub layers: usize,
+    /// Final time `T`.
+    pub final_time: f64,
+    /// Step `h = T/K`.
+    pub h: f64,
+    /// The time stepper.
+    pub integrator: Integrator,
+    /// The gradient method.
+    pub gradient: Gradient,
+    /// How inputs become states.
+    pub lift: LiftSpec,
+    /// Input features.
+    pub inputs: usize,
+    /// Output layer and loss.
+    pub head: HeadSpec,
+    /// Classes of the data.
+    pub classes: usize,
+    /// Outputs of the head.
+    pub outputs: usize,
+    /// Constraints on `A` (`A₁`) and `A₂`.
+    pub constraints: [Constraint; 2],
+    /// Layout of the parameter buffer.
+    pub layout: ParamLayout,
+}
+
+impl Network {
+    /// Builds the network of a validated experiment for data with `inputs` features and
+    /// `classes` classes. Fails with a user-facing message for what only the data can reveal
+    /// (a zero-padding lift narrower than the data).
+    pub fn new(exp: &Experiment, inputs: usize, classes: usize) -> Result<Self, String> {
+        let model = &exp.model;
+        let width = model.width;
+        if model.lift == LiftSpec::Pad && width < inputs {
+            return Err(format!(
+                "model.width: the zero-padding lift needs width ≥ the data's {inputs} input features (got {width}); raise the width or use lift: Linear"
+            ));
+        }
+        if inputs == 0 {
+            return Err("data: the dataset has no input features".into());
+        }
+        let hidden = model.hidden.unwrap_or(width);
+        let activation2 = model.activation2.unwrap_or(model.activation);
+        let field = Field {
+            kind: model.field,
+            width,
+            hidden,
+            activation: model.activation,
+            activation2: if model.field == FieldKind::Hamiltonian {
+                activation2
+            } else {
+                model.activation
+            },
+        };
+        let outputs = match model.head {
+            HeadSpec::SigmoidSquaredError if classes == 2 => 1,
+            _ => classes,
+        };
+        let layout = ParamLayout::new(&LayoutShape {
+            layers: model.layers,
+            width,
+            hidden,
+            second_matrix: field.second_matrix(),
+            linear_lift_inputs: (model.lift == LiftSpec::Linear).then_some(inputs),
+            outputs,
+        });
+        Ok(Self {
+            field,
+            layers: model.layers,
+            final_time: model.final_time,
+            h: model.final_time / model.layers as f64,
+            integrator: Integrator::from_spec(&exp.integrator),
+            gradient: Gradient::from_spec(&exp.gradient),
+            lift: model.lift,
+            inputs,
+            head: model.head,
+            classes,
+            outputs,
+            constraints: [
+                model.constraint,
+                model.constraint2.unwrap_or(model.constraint),
+            ],
+            layout,
+        })
+    }
+
+    /// Rows of the state (`d`, or `2d` for Hamiltonian fields).
+    #[must_use]
+    pub fn state_dim(&self) -> usize {
+        self.field.state_dim()
+    }
+
+    /// The activations, for metadata (`σ₂` only for `Hamiltonian`).
+    #[must_use]
+    pub fn activations(&self) -> Vec<Activation> {
+        if self.field.second_matrix() {
+            vec![self.field.activation, self.field.activation2]
+        } else {
+            vec![self.field.activation]
+        }
+    }
+
+    /// Initial raw parameters: every entry `N(0, 1) · scale/√d`, drawn in buffer order from a
+    /// ChaCha8 stream seeded with `seed` (portable across platforms).
+    #[must_use]
+    pub fn init_params(&self, scale: f64, seed: u64) -> Vec<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let std = scale / (self.field.width as f64).sqrt();
+        (0..self.layout.len())
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                z * std
+            })
+            .collect()
+    }
+
+    /// The constrained matrix blocks with their constraint: `(block id, constraint)`.
+    fn constrained_blocks(&self) -> impl Iterator<Item = (usize, Constraint)> + '_ {
+        let ids = self.layout.ids();
+        std::iter::once((ids.a, self.constraints[0]))
+            .chain(ids.a2.map(|a2| (a2, self.constraints[1])))
+    }
+
+    /// Effective parameters `A_k = P(W_k)`; everything else is copied.
+    pub fn effective(&self, raw: &[f64], eff: &mut [f64]) {
+        eff.copy_from_slice(raw);
+        for (id, c) in self.constrained_blocks() {
+            if c == Constraint::None {
+                continue;
+            }
+            let block = self.layout.block(id).clone();
+            for k in 0..block.layers {
+                let r = block.layer_range(k);
+                c.apply(&raw[r.clone()], block.rows, block.cols, &mut eff[r]);
+            }
+        }
+    }
+
+    /// Pulls a gradient with respect to the effective parameters back to the raw ones.
+    pub fn pullback(&self, raw: &[f64], grad_eff: &[f64], grad_raw: &mut [f64]) {
+        grad_raw.copy_from_slice(grad_eff);
+        for (id, c) in self.constrained_blocks() {
+            if c == Constraint::None {
+                continue;
+            }
+            let block = self.layout.block(id).clone();
+            for k in 0..block.layers {
+                let r = block.layer_range(k);
+                c.pullback(
+                    &raw[r.clone()],
+                    block.rows,
+                    block.cols,
+                    &grad_eff[r.clone()],
+                    &mut grad_raw[r],
+                );
+            }
+        }
+    }
+
+    /// A workspace for blocks of up to `capacity` samples.
+    #[must_use]
+    pub fn workspace(&self, capacity: usize) -> Workspace {
+        let dim = self.state_dim();
+        Workspace {
+            capacity,
+            states: vec![0.0; (self.layers + 1) * dim * capacity],
+            tape: vec![0.0; self.layers * self.integrator.tape_len(&self.field, capacity)],
+            scratch: Scratch::new(&self.field, &self.integrator, &self.gradient, capacity),
+            x: vec![0.0; self.inputs * capacity],
+            logits: vec![0.0; self.outputs * capacity],
+            dlogits: vec![0.0; self.outputs * capacity],
+            lambda: [vec![0.0; dim * capacity], vec![0.0; dim * capacity]],
+        }
+    }
+
+    /// Loads rows `rows` of the (N, n_in) sample-major matrix `x` into the workspace.
+    pub fn load_inputs(&self, x: &ndarray::ArrayView2<f64>, rows: &[usize], ws: &mut Workspace) {
+        let n = rows.len();
+        for (t, &r) in rows.iter().enumerate() {
+            for j in 0..self.inputs {
+                ws.x[j * n + t] = x[[r, j]];
+            }
+        }
+    }
+
+    /// Forward pass of a block of `n` samples whose inputs are in `ws.x`: fills the trajectory
+    /// `ws.states` (layer `k` at [`Workspace::state`]) and the logits.
+    pub fn forward(&self, eff: &[f64], n: usize, ws: &mut Workspace) -> Result<(), StepError> {
+        let dim = self.state_dim();
+        let d = self.field.width;
+        let ids = self.layout.ids();
+        let slen = dim * n;
+        let y0 = &mut ws.states[..slen];
+        y0.fill(0.0);
+        match self.lift {
+            LiftSpec::Pad => y0[..self.inputs * n].copy_from_slice(&ws.x[..self.inputs * n]),
+            LiftSpec::Linear => {
+                let (Some(w), Some(b)) = (ids.lift_w, ids.lift_b) else {
+                    unreachable!("a linear lift always has its blocks")
+                };
+                affine(
+                    &eff[self.layout.block(w).range()],
+                    &eff[self.layout.block(b).range()],
+                    d,
+                    self.inputs,
+                    &ws.x,
+                    n,
+                    y0,
+                );
+            }
+        }
+        let tape_len = self.integrator.tape_len(&self.field, n);
+        for k in 0..self.layers {
+            let theta = self.layout.layer(eff, k);
+            let (before, after) = ws.states.split_at_mut((k + 1) * slen);
+            self.integrator.forward(
+                &self.field,
+                &theta,
+                self.h,
+                &before[k * slen..],
+                &mut after[..slen],
+                &mut ws.tape[k * tape_len..(k + 1) * tape_len],
+                &mut ws.scratch,
+                n,
+            )?;
+        }
+        let z_final = &ws.states[self.layers * slen..self.layers * slen + d * n];
+        affine(
+            &eff[self.layout.block(ids.head_w).range()],
+            &eff[self.layout.block(ids.head_b).range()],
+            self.outputs,
+            d,
+            z_final,
+            n,
+            &mut ws.logits,
+        );
+        Ok(())
+    }
+
+    /// The loss of each sample of the block from `ws.logits`, summed, and the number of correct
+    /// predictions; writes `weight · ∂loss/∂logits` to `ws.dlogits` for [`Network::backward`].
+    /// The labels of the block are `labels[rows[t]]`.
+    pub fn loss(
+        &self,
+        rows: &[usize],
+        labels: &[usize],
+        weight: f64,
+        ws: &mut Workspace,
+    ) -> (f64, usize) {
+        let n = rows.len();
+        let c = self.outputs;
+        let mut total = 0.0;
+        let mut correct = 0;
+        for (t, &row) in rows.iter().enumerate() {
+            let label = labels[row];
+            let logit = |i: usize| ws.logits[i * n + t];
+            match self.head {
+                HeadSpec::SoftmaxCrossEntropy => {
+                    let max = (0..c).map(logit).fold(f64::NEG_INFINITY, f64::max);
+                    let sum: f64 = (0..c).map(|i| (logit(i) - max).exp()).sum();
+                    let lse = max + sum.ln();
+                    total += lse - logit(label);
+                    for i in 0..c {
+                        let p = (logit(i) - lse).exp();
+                        let target = if i == label { 1.0 } else { 0.0 };
+                        ws.dlogits[i * n + t] = weight * (p - target);
+                    }
+                    correct += usize::from(argmax((0..c).map(logit)) == label);
+                }
+                HeadSpec::SigmoidSquaredError => {
+                    for i in 0..c {
+                        let y = sigmoid(logit(i));
+                        let target = if c == 1 {
+                            label as f64
+                        } else if i == label {
+                            1.0
+                        } else {
+                            0.0
+                        };
+                        total += 0.5 * (y - target).powi(2);
+                        ws.dlogits[i * n + t] = weight * (y - target) * y * (1.0 - y);
+                    }
+                    let predicted = if c == 1 {
+                        usize::from(sigmoid(logit(0)) > 0.5)
+                    } else {
+                        argmax((0..c).map(logit))
+                    };
+                    correct += usize::from(predicted == label);
+                }
+                HeadSpec::LinearMse => {
+                    for i in 0..c {
+                        let target = if i == label { 1.0 } else { 0.0 };
+                        let r = logit(i) - target;
+                        total += 0.5 * r * r;
+                        ws.dlogits[i * n + t] = weight * r;
+                    }
+                    correct += usize::from(argmax((0..c).map(logit)) == label);
+                }
+            }
+        }
+        (total, correct)
+    }
+
+    /// Predicted class of each sample of the block from `ws.logits`.
+    pub fn predictions(&self, n: usize, ws: &Workspace, out: &mut Vec<usize>) {
+        let c = self.outputs;
+        for t in 0..n {
+            let logit = |i: usize| ws.logits[i * n + t];
+            out.push(match (self.head, c) {
+                (HeadSpec::SigmoidSquaredError, 1) => usize::from(logit(0) > 0.0),
+                _ => argmax((0..c).map(logit)),
+            });
+        }
+    }
+
+    /// Reverse sweep of a block after [`Network::forward`] and [`Network::loss`]: adds the
+    /// gradient with respect to the effective parameters to `grad`.
+    pub fn backward(
+        &self,
+        eff: &[f64],
+        n: usize,
+        ws: &mut Workspace,
+        grad: &mut [f64],
+    ) -> Result<(), StepError> {
+        let dim = self.state_dim();
+        let d = self.field.width;
+        let ids = self.layout.ids();
+        let slen = dim * n;
+        let Workspace {
+            states,
+            tape,
+            scratch,
+            x,
+            dlogits,
+            lambda: [lam_a, lam_b],
+            ..
+        } = ws;
+        // Head: logits = W z_K + b.
+        let z_final = &states[self.layers * slen..self.layers * slen + d * n];
+        {
+            let (w_range, b_range) = (
+                self.layout.block(ids.head_w).range(),
+                self.layout.block(ids.head_b).range(),
+            );
+            let (lo, hi) = grad.split_at_mut(b_range.start);
+            outer_add(
+                dlogits,
+                self.outputs,
+                z_final,
+                d,
+                n,
+                1.0,
+                &mut lo[w_range],
+                Some(&mut hi[..b_range.len()]),
+            );
+        }
+        let lam1 = &mut lam_a[..slen];
+        lam1.fill(0.0);
+        transpose_apply_add(
+            &eff[self.layout.block(ids.head_w).range()],
+            self.outputs,
+            d,
+            dlogits,
+            n,
+            1.0,
+            lam1,
+        );
+        let tape_len = self.integrator.tape_len(&self.field, n);
+        let (mut cur, mut next) = (lam_a, lam_b);
+        for k in (0..self.layers).rev() {
+            let theta = self.layout.layer(eff, k);
+            let mut layer_grad = self.layout.layer_grad(grad, k);
+            self.integrator.backward(
+                &self.gradient,
+                &self.field,
+                &theta,
+                self.h,
+                &states[k * slen..(k + 1) * slen],
+                &states[(k + 1) * slen..(k + 2) * slen],
+                &tape[k * tape_len..(k + 1) * tape_len],
+                &cur[..slen],
+                &mut next[..slen],
+                &mut layer_grad,
+                scratch,
+                n,
+            )?;
+            std::mem::swap(&mut cur, &mut next);
+        }
+        if let (LiftSpec::Linear, Some(w), Some(b)) = (self.lift, ids.lift_w, ids.lift_b) {
+            let (w_range, b_range) = (self.layout.block(w).range(), self.layout.block(b).range());
+            let (lo, hi) = grad.split_at_mut(b_range.start);
+            outer_add(
+                &cur[..d * n],
+                d,
+                x,
+                self.inputs,
+                n,
+                1.0,
+                &mut lo[w_range],
+                Some(&mut hi[..b_range.len()]),
+            );
+        }
+        Ok(())
+    }
+
+    /// `λ₀ = ∂L/∂y₀` of the last [`Network::backward`] (the input sensitivity, used by
+    /// robustness diagnostics): its first `d·n` entries are `∂L/∂z₀`.
+    #[must_use]
+    pub fn input_adjoint<'a>(&self, n: usize, ws: &'a Workspace) -> &'a [f64] {
+        // After an even number of swaps the result is in lambda[0], otherwise in lambda[1].
+        let slot = self.layers % 2;
+        &ws.lambda[slot][..self.state_dim() * n]
+    }
+}
+
+/// Index of the largest value (the first one on ties).
+fn argmax(values: impl Iterator<Item = f64>) -> usize {
+    let mut best = (f64::NEG_INFINITY, 0);
+    for (i, v) in values.enumerate() {
+        if v > best.0 {
+            best = (v, i);
+        }
+    }
+    best.1
+}
+
+/// Buffers for one block of samples.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    capacity: usize,
+    states: Vec<f64>,
+    tape: Vec<f64>,
+    scratch: Scratch,
+    x: Vec<f64>,
+    logits: Vec<f64>,
+    dlogits: Vec<f64>,
+    lambda: [Vec<f64>; 2],
+}
+
+impl Workspace {
+    /// Largest block this workspace holds.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The state at layer `k` of the last forward pass of `n` samples (`dim` rows of `n`).
+    #[must_use]
+    pub fn state(&self, k: usize, dim: usize, n: usize) -> &[f64] {
+        &self.states[k * dim * n..(k + 1) * dim * n]
+    }
+
+    /// The logits of the last forward pass (`outputs` rows of `n`).
+    #[must_use]
+    pub fn logits(&self, outputs: usize, n: usize) -> &[f64] {
+        &self.logits[..outputs * n]
+    }
+
+    /// Inputs of the block (`inputs` rows of `n`), writable for callers that build their own.
+    pub fn inputs_mut(&mut self) -> &mut [f64] {
+        &mut self.x
+    }
+}

@@ -1,0 +1,280 @@
+//! One flat parameter buffer with named blocks and typed per-layer views.
+//!
+//! Per-layer blocks are stacked along a leading axis of length `K` (block-major): all `A_k`
+//! first, then all `b_k`, and so on. This is the order of the NPZ export and of the
+//! checkpoint's `params`.
+
+/// A named block of parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Name as exported: `A`, `b`, `A1`, `b1`, `A2`, `b2`, `lift.W`, `lift.b`, `head.W`, `head.b`.
+    pub name: &'static str,
+    /// Offset of the block in the flat buffer.
+    pub offset: usize,
+    /// Number of layers the block is stacked over (1 for lift and head).
+    pub layers: usize,
+    /// Rows of one layer's matrix (or length of a vector).
+    pub rows: usize,
+    /// Columns of one layer's matrix (1 for a vector).
+    pub cols: usize,
+    /// Whether the block is stacked per layer (`K` copies) or global.
+    pub per_layer: bool,
+}
+
+impl Block {
+    /// Entries of one layer's copy.
+    #[must_use]
+    pub fn layer_len(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Entries of the whole block.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.layers * self.layer_len()
+    }
+
+    /// Whether the block has no entries.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Range of the whole block in the flat buffer.
+    #[must_use]
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset + self.len()
+    }
+
+    /// Range of layer `k`'s copy in the flat buffer.
+    #[must_use]
+    pub fn layer_range(&self, k: usize) -> std::ops::Range<usize> {
+        let start = self.offset + k * self.layer_len();
+        start..start + self.layer_len()
+    }
+
+    /// Shape of the block as exported: `(K, rows, cols)` for per-layer matrices, `(K, rows)` for
+    /// per-layer vectors, `(rows, cols)` or `(rows,)` for global ones.
+    #[must_use]
+    pub fn shape(&self) -> Vec<usize> {
+        let mut shape = Vec::with_capacity(3);
+        if self.per_layer {
+            shape.push(self.layers);
+        }
+        shape.push(self.rows);
+        if self.cols > 1 || self.name.ends_with('W') || self.name.starts_with('A') {
+            shape.push(self.cols);
+        }
+        shape
+    }
+}
+
+/// Index of each block a network has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockIds {
+    /// `A` (or `A₁`).
+    pub a: usize,
+    /// `b` (or `b₁`).
+    pub b: usize,
+    /// `A₂` of a `Hamiltonian` field.
+    pub a2: Option<usize>,
+    /// `b₂` of a `Hamiltonian` field.
+    pub b2: Option<usize>,
+    /// Weight of a linear lift.
+    pub lift_w: Option<usize>,
+    /// Bias of a linear lift.
+    pub lift_b: Option<usize>,
+    /// Weight of the head.
+    pub head_w: usize,
+    /// Bias of the head.
+    pub head_b: usize,
+}
+
+/// The layout of the flat parameter buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamLayout {
+    blocks: Vec<Block>,
+    ids: BlockIds,
+    len: usize,
+}
+
+/// What [`ParamLayout::new`] needs to know about the network.
+#[derive(Clone, Copy, Debug)]
+pub struct LayoutShape {
+    /// Layers `K`.
+    pub layers: usize,
+    /// State width `d`.
+    pub width: usize,
+    /// Hidden width `m` (rows of `A`).
+    pub hidden: usize,
+    /// Whether the field has a second matrix `A₂` (the `Hamiltonian` field).
+    pub second_matrix: bool,
+    /// Input features, when the lift is linear.
+    pub linear_lift_inputs: Option<usize>,
+    /// Outputs of the head.
+    pub outputs: usize,
+}
+
+impl ParamLayout {
+    /// Lays out the blocks of a network of the given shape.
+    #[must_use]
+    pub fn new(shape: &LayoutShape) -> Self {
+        let mut blocks = Vec::new();
+        let mut offset = 0;
+        let mut push = |name, layers, rows, cols, per_layer| {
+            let block = Block {
+                name,
+                offset,
+                layers,
+                rows,
+                cols,
+                per_layer,
+            };
+            offset += block.len();
+            blocks.push(block);
+            blocks.len() - 1
+        };
+        let (k, d, m) = (shape.layers, shape.width, shape.hidden);
+        let lift_w = shape.linear_lift_inputs.map(|n_in| push("lift.W", 1, d, n_in, false));
+        let lift_b = shape.linear_lift_inputs.map(|_| push("lift.b", 1, d, 1, false));
+        let (a, b, a2, b2) = if shape.second_matrix {
+            let a = push("A1", k, m, d, true);
+            let b = push("b1", k, m, 1, true);
+            let a2 = push("A2", k, m, d, true);
+            let b2 = push("b2", k, m, 1, true);
+            (a, b, Some(a2), Some(b2))
+        } else {
+            (push("A", k, m, d, true), push("b", k, m, 1, true), None, None)
+        };
+        let head_w = push("head.W", 1, shape.outputs, d, false);
+        let head_b = push("head.b", 1, shape.outputs, 1, false);
+        Self {
+            blocks,
+            ids: BlockIds {
+                a,
+                b,
+                a2,
+                b2,
+                lift_w,
+                lift_b,
+                head_w,
+                head_b,
+            },
+            len: offset,
+        }
+    }
+
+    /// Total number of parameters.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no parameters (never, for a valid network).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// All blocks in buffer order.
+    #[must_use]
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// Block indices by role.
+    #[must_use]
+    pub fn ids(&self) -> BlockIds {
+        self.ids
+    }
+
+    /// The block with index `id`.
+    #[must_use]
+    pub fn block(&self, id: usize) -> &Block {
+        &self.blocks[id]
+    }
+
+    /// The block with the given export name.
+    #[must_use]
+    pub fn by_name(&self, name: &str) -> Option<&Block> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+
+    /// Per-layer blocks (the ones stacked over `K`).
+    pub fn layer_blocks(&self) -> impl Iterator<Item = &Block> {
+        self.blocks.iter().filter(|b| b.per_layer)
+    }
+
+    /// Layer `k`'s matrices and biases inside `buffer` (raw or effective).
+    #[must_use]
+    pub fn layer<'a>(&self, buffer: &'a [f64], k: usize) -> LayerParams<'a> {
+        let ids = self.ids;
+        let a = &buffer[self.blocks[ids.a].layer_range(k)];
+        let b = &buffer[self.blocks[ids.b].layer_range(k)];
+        let a2 = ids.a2.map_or(a, |id| &buffer[self.blocks[id].layer_range(k)]);
+        let b2 = ids.b2.map_or(b, |id| &buffer[self.blocks[id].layer_range(k)]);
+        LayerParams {
+            a: [a, a2],
+            b: [b, b2],
+        }
+    }
+}
+
+/// One layer's effective parameters: `[A, A₂]` and `[b, b₂]`; for fields with one matrix both
+/// slots hold the same slice.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerParams<'a> {
+    /// Matrices by slot.
+    pub a: [&'a [f64]; 2],
+    /// Biases by slot.
+    pub b: [&'a [f64]; 2],
+}
+
+/// One layer's gradient accumulators inside a flat gradient buffer: `(∂A, ∂b)` per matrix slot.
+#[derive(Debug)]
+pub struct LayerGrad<'a> {
+    parts: [&'a mut [f64]; 4],
+    shared: bool,
+}
+
+impl LayerGrad<'_> {
+    /// `(∂A, ∂b)` of matrix slot `slot` (0 or 1; fields with one matrix share slot 0).
+    pub fn slot(&mut self, slot: usize) -> (&mut [f64], &mut [f64]) {
+        let [ga, gb, ga2, gb2] = &mut self.parts;
+        if slot == 0 || self.shared {
+            (ga, gb)
+        } else {
+            (ga2, gb2)
+        }
+    }
+}
+
+impl ParamLayout {
+    /// Layer `k`'s gradient accumulators inside a flat gradient buffer laid out like the
+    /// parameters. The blocks are in ascending order `A, b, A₂, b₂`, so they split apart.
+    pub fn layer_grad<'a>(&self, buffer: &'a mut [f64], k: usize) -> LayerGrad<'a> {
+        let ids = self.ids;
+        let a = self.blocks[ids.a].layer_range(k);
+        let b = self.blocks[ids.b].layer_range(k);
+        let second = ids.a2.zip(ids.b2).map(|(a2, b2)| {
+            (self.blocks[a2].layer_range(k), self.blocks[b2].layer_range(k))
+        });
+        let shared = second.is_none();
+        let ranges = match second {
+            Some((a2, b2)) => [Some(a), Some(b), Some(a2), Some(b2)],
+            None => [Some(a), Some(b), None, None],
+        };
+        let mut rest = buffer;
+        let mut consumed = 0;
+        let mut parts: [&'a mut [f64]; 4] = [&mut [], &mut [], &mut [], &mut []];
+        for (slot, range) in ranges.into_iter().enumerate() {
+            let Some(range) = range else { break };
+            let (_, tail) = rest.split_at_mut(range.start - consumed);
+            let (part, tail) = tail.split_at_mut(range.len());
+            parts[slot] = part;
+            rest = tail;
+            consumed = range.end;
+        }
+        LayerGrad { parts, shared }
+    }
+}

@@ -1,0 +1,1 @@
+//! Metrics CSV and NPZ export.

@@ -1,0 +1,3 @@
+//! Training: losses, regularisers, optimisers, the session, events and the runner.
+
+pub mod optimizer;
