@@ -325,3 +325,278 @@ fn sorted_classes(labels: &[String]) -> Vec<String> {
     }
     classes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn spec(label: LabelColumn, header: Option<bool>) -> CsvSpec {
+        CsvSpec {
+            path: "data.csv".into(),
+            label,
+            header,
+            delimiter: ',',
+        }
+    }
+
+    fn by_name(name: &str) -> CsvSpec {
+        spec(LabelColumn::Name(name.into()), None)
+    }
+
+    fn by_index(index: usize) -> CsvSpec {
+        spec(LabelColumn::Index(index), None)
+    }
+
+    fn parse(text: &str, spec: &CsvSpec) -> Result<Dataset, Error> {
+        parse_csv(text.as_bytes(), spec, Path::new("data.csv"))
+    }
+
+    fn parse_ok(text: &str, spec: &CsvSpec) -> Dataset {
+        parse(text, spec).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    fn parse_err(text: &str, spec: &CsvSpec) -> String {
+        parse(text, spec).expect_err("should fail").to_string()
+    }
+
+    const IRIS: &str = "\
+sepal_length,sepal_width,species,petal_width
+5.1,3.5,setosa,0.2
+7.0,3.2,versicolor,1.4
+6.3,3.3,virginica,2.5
+4.9,3.0,setosa,0.2
+";
+
+    #[test]
+    fn header_and_label_by_name() {
+        let data = parse_ok(IRIS, &by_name("species"));
+        assert_eq!(data.feature_names, ["sepal_length", "sepal_width", "petal_width"]);
+        assert_eq!(data.class_names, ["setosa", "versicolor", "virginica"]);
+        assert_eq!(data.n_classes, 3);
+        assert_eq!(data.labels, [0, 1, 2, 0]);
+        assert_eq!(data.x.dim(), (4, 3));
+        assert_eq!(data.x.row(1).to_vec(), [7.0, 3.2, 1.4]);
+        // Same file, label by index; the header is detected either way.
+        assert_eq!(parse_ok(IRIS, &by_index(2)), data);
+        assert_eq!(parse_ok(IRIS, &spec(LabelColumn::Index(2), Some(true))), data);
+    }
+
+    #[test]
+    fn no_header_label_by_index() {
+        let text = "1.0,2.0,b\n3.0,4.0,a\n5.0,6.0,b\n";
+        for header in [None, Some(false)] {
+            let data = parse_ok(text, &spec(LabelColumn::Index(2), header));
+            assert_eq!(data.feature_names, ["x0", "x1"]);
+            assert_eq!(data.class_names, ["a", "b"]);
+            assert_eq!(data.labels, [1, 0, 1]);
+            assert_eq!(data.x.column(1).to_vec(), [2.0, 4.0, 6.0]);
+        }
+        // Label in the first column; numeric labels sort as numbers, not as text.
+        let data = parse_ok("10,0.5\n9,0.25\n-1,1\n10,2\n", &by_index(0));
+        assert_eq!(data.class_names, ["-1", "9", "10"]);
+        assert_eq!(data.labels, [2, 1, 0, 2]);
+        assert_eq!(data.feature_names, ["x0"]);
+    }
+
+    #[test]
+    fn header_auto_detection() {
+        // All numbers: data. A text field anywhere but the label: header.
+        let data = parse_ok("1,2,0\n3,4,1\n", &by_index(2));
+        assert_eq!(data.len(), 2);
+        let data = parse_ok("a,2,label\n3,4,1\n5,6,0\n", &by_index(2));
+        assert_eq!(data.len(), 2);
+        assert_eq!(data.feature_names, ["a", "2"]);
+        // Forced: a numeric first row as header, a text first row as data (which then fails).
+        let data = parse_ok("1,2,0\n3,4,1\n5,6,0\n", &spec(LabelColumn::Index(2), Some(true)));
+        assert_eq!(data.feature_names, ["1", "2"]);
+        assert_eq!(data.len(), 2);
+        let message = parse_err("x,y,c\n3,4,1\n", &spec(LabelColumn::Index(2), Some(false)));
+        assert!(message.starts_with("line 1, column 1: 'x' is not a number"), "{message}");
+    }
+
+    #[test]
+    fn whitespace_blank_lines_bom_and_delimiter() {
+        let text = "\u{feff}x ; y ; label\n\n 1 ; 2 ; a \n   \n3;4;b\r\n";
+        let mut semicolon = by_name("label");
+        semicolon.delimiter = ';';
+        let data = parse_ok(text, &semicolon);
+        assert_eq!(data.feature_names, ["x", "y"]);
+        assert_eq!(data.class_names, ["a", "b"]);
+        assert_eq!(data.x.row(0).to_vec(), [1.0, 2.0]);
+        let mut tab = by_index(1);
+        tab.delimiter = '\t';
+        assert_eq!(parse_ok("0.5\tno\n1.5\tyes\n", &tab).class_names, ["no", "yes"]);
+    }
+
+    #[test]
+    fn broken_field_names_its_line_and_column() {
+        let text = "a,b,c,petal_width,species\n\
+                    1,2,3,4,x\n1,2,3,4,y\n1,2,3,4,x\n1,2,3,4,y\n1,2,3,4,x\n1,2,3,abc,y\n";
+        let message = parse_err(text, &by_name("species"));
+        assert_eq!(
+            message,
+            "line 7, column 4 ('petal_width'): 'abc' is not a number: data.csv"
+        );
+        let message = parse_err("1,2,a\n1,,b\n", &by_index(2));
+        assert_eq!(message, "line 2, column 2: '' is not a number: data.csv");
+        let message = parse_err("1,2,a\n1,inf,b\n", &by_index(2));
+        assert!(message.contains("'inf' is not a finite number"), "{message}");
+        let message = parse_err("1,NaN,a\n1,2,b\n", &spec(LabelColumn::Index(2), Some(false)));
+        assert!(message.starts_with("line 1, column 2: 'NaN' is not a finite"), "{message}");
+        let long = "z".repeat(500);
+        let message = parse_err(&format!("1,2,a\n1,{long},b\n"), &by_index(2));
+        assert!(message.len() < 200, "{message}");
+        let message = parse_err("x,label\n1,a\n2,\n", &by_index(1));
+        assert_eq!(message, "line 3, column 2 ('label'): the label is empty: data.csv");
+    }
+
+    #[test]
+    fn ragged_rows_name_their_line_and_column() {
+        let message = parse_err("x,y,label\n1,2,a\n3,4\n", &by_name("label"));
+        assert_eq!(
+            message,
+            "line 3, column 3 ('label'): field missing (the row has 2 fields, line 1 has 3): \
+             data.csv"
+        );
+        let message = parse_err("1,2,a\n3,4,b,5\n", &by_index(2));
+        assert!(
+            message.starts_with("line 2, column 4: unexpected extra field"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn label_column_problems() {
+        let message = parse_err(IRIS, &by_name("spcies"));
+        assert_eq!(
+            message,
+            "no column is named 'spcies'; the columns are 'sepal_length', 'sepal_width', \
+             'species', 'petal_width': data.csv"
+        );
+        let message = parse_err("1,2,0\n3,4,1\n", &by_name("label"));
+        assert!(message.contains("without a header row"), "{message}");
+        let message = parse_err(IRIS, &by_index(4));
+        assert!(message.starts_with("label column index 4 is out of range"), "{message}");
+        assert!(message.contains("4 columns"), "{message}");
+        let message = parse_err("a,b,a\n1,2,x\n1,2,y\n", &by_name("a"));
+        assert!(message.contains("columns 1, 3"), "{message}");
+        let message = parse_err("label\na\nb\n", &by_name("label"));
+        assert!(message.contains("no feature column"), "{message}");
+    }
+
+    #[test]
+    fn file_level_problems() {
+        assert!(matches!(parse("", &by_index(0)), Err(Error::EmptyFile { .. })));
+        assert!(matches!(parse("\n \n", &by_index(0)), Err(Error::EmptyFile { .. })));
+        let message = parse_err("x,label\n", &by_name("label"));
+        assert!(message.contains("no data rows"), "{message}");
+        let message = parse_err("x,label\n1,a\n2,a\n", &by_name("label"));
+        assert_eq!(
+            message,
+            "the label column holds 1 distinct value(s) ('a'); a classifier needs at least 2 \
+             classes: data.csv"
+        );
+        let mut bad = by_index(0);
+        bad.delimiter = 'é';
+        assert!(matches!(parse("1,a", &bad), Err(Error::InvalidSpec(_))));
+    }
+
+    #[test]
+    fn read_csv_resolves_paths_and_reports_missing_files() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        std::fs::write(folder.path().join("iris.csv"), IRIS).expect("write");
+        let mut relative = by_name("species");
+        relative.path = "iris.csv".into();
+        let data = read_csv(&relative, Some(folder.path())).expect("reads");
+        assert_eq!(data.len(), 4);
+        let mut absolute = relative.clone();
+        absolute.path = folder.path().join("iris.csv").display().to_string();
+        assert_eq!(read_csv(&absolute, Some(Path::new("/elsewhere"))).expect("reads"), data);
+
+        relative.path = "missing.csv".into();
+        let error = read_csv(&relative, Some(folder.path())).expect_err("missing");
+        let message = error.to_string();
+        assert!(matches!(error, Error::Io { .. }));
+        let expected_path = folder.path().join("missing.csv").display().to_string();
+        assert!(message.ends_with(&expected_path), "path last: {message}");
+        relative.path = "  ".into();
+        assert!(matches!(
+            read_csv(&relative, None),
+            Err(Error::InvalidSpec(_))
+        ));
+    }
+
+    fn any_spec() -> impl Strategy<Value = CsvSpec> {
+        (
+            prop_oneof![
+                (0usize..6).prop_map(LabelColumn::Index),
+                "[a-c]{0,2}".prop_map(LabelColumn::Name),
+            ],
+            prop_oneof![Just(None), any::<bool>().prop_map(Some)],
+            prop_oneof![Just(','), Just(';'), Just('\t'), Just(' ')],
+        )
+            .prop_map(|(label, header, delimiter)| CsvSpec {
+                path: "fuzz.csv".into(),
+                label,
+                header,
+                delimiter,
+            })
+    }
+
+    /// Checks the invariants of a successful parse.
+    fn check(data: &Dataset) {
+        assert_eq!(data.x.nrows(), data.labels.len());
+        assert!(data.n_classes >= 2);
+        assert_eq!(data.class_names.len(), data.n_classes);
+        assert_eq!(data.feature_names.len(), data.x.ncols());
+        assert!(data.labels.iter().all(|&label| label < data.n_classes));
+        assert!(data.x.iter().all(|v| v.is_finite()));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn csv_like_text_never_panics(
+            text in "([0-9a-c.eE+-]{0,4}[,; \t\"]{0,2}){0,12}(\r?\n([0-9a-c.eE+-]{0,4}[,; \t\"]{0,2}){0,6}){0,8}",
+            spec in any_spec(),
+        ) {
+            if let Ok(data) = parse(&text, &spec) {
+                check(&data);
+            }
+        }
+
+        #[test]
+        fn mostly_valid_tables_parse_or_fail_cleanly(
+            rows in proptest::collection::vec(
+                proptest::collection::vec(
+                    prop_oneof![
+                        8 => (-1e3f64..1e3).prop_map(|v| v.to_string()),
+                        2 => "[ab]",
+                        1 => "[x ]{0,2}",
+                    ],
+                    2..4,
+                ),
+                0..10,
+            ),
+            spec in any_spec(),
+        ) {
+            let separator = spec.delimiter.to_string();
+            let text: String = rows.iter().map(|row| row.join(&separator) + "\n").collect();
+            if let Ok(data) = parse(&text, &spec) {
+                check(&data);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300),
+            spec in any_spec(),
+        ) {
+            if let Ok(data) = parse_csv(&bytes, &spec, Path::new("fuzz.csv")) {
+                check(&data);
+            }
+        }
+    }
+}

@@ -183,7 +183,7 @@ fn line_prefix(line: Option<u64>) -> String {
     line.map_or_else(String::new, |line| format!("line {line}: "))
 }
 
-/// "column 3 ('petal_width')", or "column 3" without a header.
+/// `column 3 ('petal_width')`, or `column 3` without a header.
 fn column_label(column: usize, name: Option<&str>) -> String {
     match name {
         Some(name) => format!("column {column} ('{name}')"),

@@ -86,8 +86,8 @@ pub enum DataSource {
     /// Two interleaved spirals, 2 classes (as in the peers' benchmark, `two_spirals` of
     /// `peers/common.py`).
     ///
-    /// With n = ⌈N/2⌉ and i = 0..n: t_i = 0.25 + 3.5π·i/(n−1), r_i = t_i/(3.5π), class 0
-    /// ("spiral a") is (r_i cos t_i, r_i sin t_i) and class 1 ("spiral b") its reflection through
+    /// With n = ⌈N/2⌉ and i = 0..n: `t = 0.25 + 3.5π·i/(n−1)`, `r = t/(3.5π)`, class 0
+    /// ("spiral a") is `(r cos t, r sin t)` and class 1 ("spiral b") its reflection through
     /// the origin (the first ⌊N/2⌋ points). Both spirals wind 1¾ turns out to radius ≈ 1.
     /// `noise` is the standard deviation of Gaussian noise added to every coordinate (peers: 0.02).
     TwoSpirals,
@@ -261,7 +261,7 @@ impl DataSource {
         DataSource::Checkerboard,
     ];
 
-    /// The snake_case name: `"two_spirals"`, `"donut_1d"`, ..., `"csv"`.
+    /// The `snake_case` name: `"two_spirals"`, `"donut_1d"`, ..., `"csv"`.
     pub fn name(&self) -> &'static str {
         match self {
             DataSource::TwoSpirals => "two_spirals",
@@ -280,7 +280,7 @@ impl DataSource {
         }
     }
 
-    /// The generator with this snake_case name ([`DataSource::name`]); `None` for `"csv"` and
+    /// The generator with this `snake_case` name ([`DataSource::name`]); `None` for `"csv"` and
     /// unknown names.
     pub fn generator_named(name: &str) -> Option<DataSource> {
         DataSource::GENERATORS
@@ -348,6 +348,7 @@ impl Dataset {
     ///
     /// # Panics
     /// If an index is out of range (a bug in the caller).
+    #[must_use]
     pub fn select(&self, rows: &[usize]) -> Dataset {
         Dataset {
             x: self.x.select(ndarray::Axis(0), rows),
@@ -436,4 +437,130 @@ pub fn load(spec: &DataSpec, seed: u64, base_dir: Option<&Path>) -> Result<Split
         generator => generate(generator, spec.size, spec.noise, seed)?,
     };
     Ok(split(&data, spec.train_fraction, spec.standardize, seed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generator_spec(source: DataSource) -> DataSpec {
+        DataSpec {
+            source,
+            size: 100,
+            noise: 0.1,
+            train_fraction: 0.8,
+            standardize: false,
+        }
+    }
+
+    fn csv_spec(path: &str) -> DataSpec {
+        generator_spec(DataSource::Csv(CsvSpec {
+            path: path.into(),
+            label: LabelColumn::Index(0),
+            header: None,
+            delimiter: ',',
+        }))
+    }
+
+    #[test]
+    fn problems_are_reported_in_words() {
+        assert!(generator_spec(DataSource::Moons).problems().is_empty());
+        assert!(csv_spec("a.csv").problems().is_empty());
+        let mut spec = generator_spec(DataSource::Moons);
+        spec.size = 0;
+        spec.noise = -1.0;
+        spec.train_fraction = 0.0;
+        let problems = spec.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("at least 1"), "{problems:?}");
+        assert!(problems[1].contains("0 or more"), "{problems:?}");
+        assert!(problems[2].contains("train_fraction"), "{problems:?}");
+        for fraction in [f64::NAN, 1.5, -0.2] {
+            spec = generator_spec(DataSource::Xor);
+            spec.train_fraction = fraction;
+            assert_eq!(spec.problems().len(), 1, "{fraction}");
+        }
+        spec = generator_spec(DataSource::Xor);
+        spec.noise = f64::INFINITY;
+        assert!(spec.problems()[0].contains("finite"));
+        spec.train_fraction = 1.0;
+        spec.noise = 0.0;
+        assert!(spec.problems().is_empty(), "a fraction of 1 is allowed");
+        // A CSV source ignores size and noise but checks its own settings.
+        let mut spec = csv_spec("");
+        spec.size = 0;
+        spec.noise = f64::NAN;
+        if let DataSource::Csv(csv) = &mut spec.source {
+            csv.delimiter = '"';
+            csv.label = LabelColumn::Name(String::new());
+        }
+        let problems = spec.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("path is empty"), "{problems:?}");
+    }
+
+    #[test]
+    fn dimensions_and_names_of_the_sources() {
+        let names: Vec<&str> = DataSource::GENERATORS.iter().map(DataSource::name).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 12);
+        assert!(names.contains(&"two_spirals") && names.contains(&"donut_1d"));
+        assert!(names.contains(&"swiss_roll") && names.contains(&"checkerboard"));
+        for generator in DataSource::GENERATORS {
+            assert_eq!(DataSource::generator_named(generator.name()), Some(generator));
+        }
+        assert_eq!(DataSource::generator_named("csv"), None);
+        assert_eq!(csv_spec("a.csv").source.name(), "csv");
+        assert_eq!(generator_spec(DataSource::Donut1d).input_dim(), Some(1));
+        assert_eq!(generator_spec(DataSource::Peaks).input_dim(), Some(2));
+        assert_eq!(generator_spec(DataSource::Peaks).n_classes(), Some(5));
+        assert_eq!(generator_spec(DataSource::Moons).n_classes(), Some(2));
+        assert_eq!(csv_spec("a.csv").input_dim(), None);
+        assert_eq!(csv_spec("a.csv").n_classes(), None);
+    }
+
+    #[test]
+    fn load_generates_splits_and_standardises() {
+        let mut spec = generator_spec(DataSource::TwoSpirals);
+        spec.standardize = true;
+        let split = load(&spec, 42, None).expect("loads");
+        assert_eq!((split.train.len(), split.test.len()), (80, 20));
+        assert_eq!(split.train.n_features(), 2);
+        assert!(split.standardization.is_some());
+        assert_eq!(load(&spec, 42, None).expect("loads"), split, "same seed, same split");
+        assert_ne!(load(&spec, 43, None).expect("loads").train.x, split.train.x);
+        spec.size = 0;
+        assert!(matches!(load(&spec, 42, None), Err(Error::InvalidSpec(_))));
+    }
+
+    #[test]
+    fn load_reads_csv_relative_to_the_base_folder() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let rows: String = (0..10).map(|i| format!("{},{}.5\n", i % 3, i)).collect();
+        std::fs::write(folder.path().join("points.csv"), rows).expect("write");
+        let mut spec = csv_spec("points.csv");
+        spec.train_fraction = 1.0;
+        let split = load(&spec, 0, Some(folder.path())).expect("loads");
+        assert_eq!((split.train.len(), split.test.len()), (10, 0));
+        assert_eq!(split.train.class_names, ["0", "1", "2"]);
+        assert_eq!(split.test.n_features(), 1);
+        let error = load(&spec, 0, None).expect_err("not in the working folder");
+        assert!(error.to_string().ends_with("points.csv"), "{error}");
+    }
+
+    #[test]
+    fn select_picks_rows_and_keeps_names() {
+        let data = generate(&DataSource::Moons, 10, 0.0, 1).expect("generates");
+        let batch = data.select(&[3, 0, 3]);
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.x.row(0), data.x.row(3));
+        assert_eq!(batch.x.row(2), data.x.row(3));
+        assert_eq!(batch.labels, [data.labels[3], data.labels[0], data.labels[3]]);
+        assert_eq!(batch.class_names, data.class_names);
+        let empty = data.select(&[]);
+        assert!(empty.is_empty());
+        assert_eq!(empty.n_features(), 2);
+    }
 }

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{Dataset, Split, Standardization};
 
-/// The ChaCha stream the split shuffles with; generators draw from stream 0 of the same seed, so
+/// The `ChaCha` stream the split shuffles with; generators draw from stream 0 of the same seed, so
 /// the split does not replay the generator's numbers.
 const SPLIT_STREAM: u64 = 1;
 
@@ -79,8 +79,8 @@ pub(super) fn fit_standardization(x: &Array2<f64>) -> Standardization {
             .sum::<f64>()
             / n as f64;
         let column_std = variance.sqrt();
-        let is_constant = !(column_std
-            > CONSTANT_FEATURE_RELATIVE_STD * column_mean.abs().max(f64::MIN_POSITIVE));
+        let threshold = CONSTANT_FEATURE_RELATIVE_STD * column_mean.abs().max(f64::MIN_POSITIVE);
+        let is_constant = column_std.is_nan() || column_std <= threshold;
         mean.push(column_mean);
         std.push(if is_constant { 0.0 } else { column_std });
     }

@@ -46,7 +46,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ron::extensions::Extensions;
 use serde::Deserialize;
 
-use super::spec::{Experiment, FORMAT_VERSION};
+use super::spec::{Checkpoint, Experiment, FORMAT_VERSION};
 
 /// Everything that can go wrong reading, writing or validating an experiment.
 #[derive(thiserror::Error, Debug)]
@@ -167,6 +167,27 @@ struct VersionProbe {
 /// The version is read first: a missing `format_version`, version 0 and versions newer than
 /// [`FORMAT_VERSION`] are refused before the rest of the document is looked at; older versions
 /// are migrated. The result is not validated (see [`super::validate::validate`]).
+///
+/// ```
+/// use flowlab::experiment::{from_ron_str, problems, to_ron_string};
+///
+/// let text = r#"(
+///     format_version: 1,
+///     name: "spirals",
+///     data: (source: TwoSpirals, size: 400, noise: 0.05),
+///     model: (field: ResNet, activation: Tanh, width: 2, layers: 16, final_time: 1.6),
+///     integrator: Rk4,
+///     train: (optimizer: Adam(lr: 0.01), iterations: 100),
+/// )"#;
+/// let exp = from_ron_str(text)?;
+/// assert!(problems(&exp).is_empty());
+/// assert_eq!(from_ron_str(&to_ron_string(&exp)?)?, exp);
+///
+/// let typo = text.replace("width", "widht");
+/// let error = from_ron_str(&typo).unwrap_err().to_string();
+/// assert!(error.starts_with("syntax error at line 5, column 46: "), "{error}");
+/// # Ok::<(), flowlab::experiment::Error>(())
+/// ```
 pub fn from_ron_str(text: &str) -> Result<Experiment, Error> {
     let probe: VersionProbe = ron_options()
         .from_str(text)
@@ -210,7 +231,7 @@ fn migrate(text: &str, from_version: u32) -> Result<Experiment, Error> {
 /// Turns a RON error into [`Error::Syntax`], with a message that reads as part of a sentence and
 /// names the setting when RON does not.
 fn syntax_error(text: &str, error: &ron::error::SpannedError) -> Error {
-    let position = error.span.start;
+    let (line, column) = next_token(text, error.span.start.line, error.span.start.col);
     let mut message = lowercase_first(&error.code.to_string());
     let names_field = matches!(
         error.code,
@@ -218,14 +239,44 @@ fn syntax_error(text: &str, error: &ron::error::SpannedError) -> Error {
             | ron::Error::MissingStructField { .. }
             | ron::Error::DuplicateStructField { .. }
     );
-    if !names_field && let Some(field) = field_before(text, position.line, position.col) {
-        message.push_str(&format!(" (setting `{field}`)"));
+    if !names_field && let Some(field) = field_before(text, line, column) {
+        message = format!("{message} (setting `{field}`)");
     }
     Error::Syntax {
-        line: position.line,
-        column: position.col,
+        line,
+        column,
         message,
     }
+}
+
+/// The position of the first character at or after `line`, `column` (1-based, characters) that
+/// is not whitespace: RON reports some errors where it started skipping the whitespace before a
+/// value, but the user wants to be pointed at the value. Unchanged if only whitespace follows.
+fn next_token(text: &str, line: usize, column: usize) -> (usize, usize) {
+    if line == 0 {
+        return (line, column);
+    }
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    let rest = &text[line_start..];
+    let mut chars = rest.chars().skip(column.saturating_sub(1)).peekable();
+    let (mut at_line, mut at_column) = (line, column);
+    while let Some(&c) = chars.peek() {
+        if !c.is_whitespace() {
+            return (at_line, at_column);
+        }
+        if c == '\n' {
+            at_line += 1;
+            at_column = 1;
+        } else {
+            at_column += 1;
+        }
+        chars.next();
+    }
+    (line, column)
 }
 
 /// Lowercases the first letter of a message unless it starts an acronym ("RON").
@@ -259,30 +310,97 @@ fn field_before(text: &str, line: usize, column: usize) -> Option<&str> {
 
 /// Writes an experiment as a readable RON document, `format_version` first.
 ///
-/// The document always states [`FORMAT_VERSION`] (the format it is written in), whatever
-/// `exp.format_version` says. Floats are written so that they read back bit-exactly.
+/// Sections and their settings get a line each; values below that (a constraint's parameters,
+/// the optimiser's settings, a tableau's rows, the parameter buffer) are written on one line.
+/// The checkpoint's history gets one line per record. The document always states
+/// [`FORMAT_VERSION`] (the format it is written in), whatever `exp.format_version` says. Floats
+/// are written so that they read back bit-exactly.
 pub fn to_ron_string(exp: &Experiment) -> Result<String, Error> {
-    let current;
-    let exp = if exp.format_version == FORMAT_VERSION {
-        exp
-    } else {
-        current = Experiment {
-            format_version: FORMAT_VERSION,
-            ..exp.clone()
-        };
-        &current
+    // Listing every field (no `..`) makes adding a field to `Experiment` fail to compile here
+    // rather than silently drop it from files.
+    let Experiment {
+        format_version: _,
+        name,
+        notes,
+        data,
+        model,
+        integrator,
+        gradient,
+        train,
+        diagnostics,
+        checkpoint,
+    } = exp;
+    // The checkpoint is written by hand below; it is not cloned.
+    let without_checkpoint = Experiment {
+        format_version: FORMAT_VERSION,
+        name: name.clone(),
+        notes: notes.clone(),
+        data: data.clone(),
+        model: model.clone(),
+        integrator: integrator.clone(),
+        gradient: gradient.clone(),
+        train: train.clone(),
+        diagnostics: diagnostics.clone(),
+        checkpoint: None,
     };
+    let mut text = to_ron(&without_checkpoint, 2)?;
+    if let Some(checkpoint) = checkpoint {
+        // The document is a struct: it ends with its closing parenthesis.
+        let Some(open) = text.strip_suffix(')') else {
+            return Err(Error::Serialize {
+                message: format!("the document does not end with `)`: {text}"),
+            });
+        };
+        text = format!("{open}{})", checkpoint_ron(checkpoint)?);
+    }
+    text.push('\n');
+    Ok(text)
+}
+
+/// The checkpoint section, indented for the top level, ending with a new line.
+fn checkpoint_ron(checkpoint: &Checkpoint) -> Result<String, Error> {
+    // Exhaustive: a new field in `Checkpoint` must be written here.
+    let Checkpoint {
+        iteration,
+        params,
+        optimizer,
+        history,
+    } = checkpoint;
+    let mut lines = vec![
+        "    checkpoint: (".to_owned(),
+        format!("        iteration: {},", to_ron(iteration, 0)?),
+        format!("        params: {},", to_ron(params, 0)?),
+        format!("        optimizer: {},", to_ron(optimizer, 0)?),
+    ];
+    if history.is_empty() {
+        lines.push("        history: [],".to_owned());
+    } else {
+        lines.push("        history: [".to_owned());
+        for record in history {
+            lines.push(format!("            {},", to_ron(record, 0)?));
+        }
+        lines.push("        ],".to_owned());
+    }
+    lines.push("    ),".to_owned());
+    let mut text = lines.join("\n");
+    text.push('\n');
+    Ok(text)
+}
+
+/// `value` in RON, with a line per item down to `depth` levels of nesting and everything deeper
+/// on one line (`depth` 0: all on one line).
+fn to_ron<T: serde::Serialize>(value: &T, depth: usize) -> Result<String, Error> {
     let config = ron::ser::PrettyConfig::new()
         .new_line("\n")
         .indentor("    ")
+        .separator(" ")
+        .depth_limit(depth)
         .extensions(Extensions::IMPLICIT_SOME);
-    let mut text = ron_options()
-        .to_string_pretty(exp, config)
+    ron_options()
+        .to_string_pretty(value, config)
         .map_err(|error| Error::Serialize {
             message: error.to_string(),
-        })?;
-    text.push('\n');
-    Ok(text)
+        })
 }
 
 /// Reads and parses an experiment file (not validated; see [`super::validate::validate`]).
@@ -485,7 +603,31 @@ pub(super) mod tests {
 
         // The bare form of optional settings, and the raw `None` constraint.
         assert!(text.contains("hidden: 2,"), "{text}");
-        assert!(text.contains("c: [\n"), "{text}");
+        // Settings one per line, small values on one line, a history record per line.
+        for line in [
+            "\n        c: [0.0, 1.0],\n",
+            "\n        constraint: Skew(gamma: 0.1),\n",
+            "\n        optimizer: Adam(lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8),\n",
+            "\n            (iteration: 1, loss: 0.6931471805599453, grad_norm: 0.5),\n",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+
+        // A checkpoint with an empty history, and none at all.
+        let mut fresh = exp.clone();
+        fresh
+            .checkpoint
+            .as_mut()
+            .expect("FULL has a checkpoint")
+            .history
+            .clear();
+        let text = to_ron_string(&fresh).expect("serialises");
+        assert!(text.contains("\n        history: [],\n"), "{text}");
+        assert_eq!(from_ron_str(&text).expect("parses"), fresh);
+        fresh.checkpoint = None;
+        let text = to_ron_string(&fresh).expect("serialises");
+        assert!(!text.contains("checkpoint"), "{text}");
+        assert_eq!(from_ron_str(&text).expect("parses"), fresh);
         let mut plain = exp.clone();
         plain.model.field = FieldKind::GradientFlow;
         plain.model.constraint2 = Some(crate::model::Constraint::None);
@@ -686,7 +828,7 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn a_failed_save_leaves_the_old_file_and_no_temporary_file() {
+    fn a_failed_save_leaves_no_temporary_file() {
         let folder = tempfile::tempdir().expect("temp dir");
         // A folder where the file should be: the rename fails after the temporary file is
         // written.
@@ -751,6 +893,12 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn errors_cross_threads() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<Error>();
+    }
+
+    #[test]
     fn messages_read_as_part_of_a_sentence() {
         assert_eq!(lowercase_first("Expected integer"), "expected integer");
         assert_eq!(lowercase_first("RON is odd"), "RON is odd");
@@ -759,6 +907,10 @@ pub(super) mod tests {
         assert_eq!(field_before("a: None t: 1.0", 1, 9), None);
         assert_eq!(field_before("x", 5, 1), None);
         assert_eq!(field_before("x", 1, 0), None);
+        assert_eq!(next_token("a:  \n\n  b", 1, 3), (3, 3));
+        assert_eq!(next_token("a:   ", 1, 3), (1, 3));
+        assert_eq!(next_token("a: b", 7, 3), (7, 3));
+        assert_eq!(next_token("a: b", 0, 0), (0, 0));
     }
 
     proptest! {

@@ -1,7 +1,7 @@
 //! The experiment document as written in a file: plain serde types, unchecked.
 //!
 //! Every struct refuses unknown fields, so a typo in a file is an error with line and column
-//! rather than a silently ignored setting. [`super::validate`] turns a [`Experiment`] into a
+//! rather than a silently ignored setting. [`mod@super::validate`] turns a [`Experiment`] into a
 //! checked configuration or lists every problem it has.
 
 use serde::{Deserialize, Serialize};

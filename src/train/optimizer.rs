@@ -5,9 +5,9 @@
 //! loaded again, it continues the run bit for bit. A step that fails leaves the parameters and the
 //! state as they were.
 //!
-//! - SGD with heavy-ball momentum and Adam reproduce PyTorch's CPU kernels operation by
+//! - SGD with heavy-ball momentum and Adam reproduce the CPU kernels of `torch` operation by
 //!   operation (`torch.optim.SGD`, `torch.optim.Adam` with their default single-tensor path), so
-//!   a flowlab loss history follows PyTorch's to rounding. They never evaluate the objective and
+//!   a flowlab loss history follows torch's to rounding. They never evaluate the objective and
 //!   never allocate once their buffers exist.
 //! - Armijo gradient descent (Nocedal & Wright, *Numerical Optimization*, 2nd ed., Algorithm 3.1)
 //!   backtracks from the step that worked last time until the sufficient-decrease condition
@@ -25,9 +25,12 @@
 //!     let loss = 0.5 * params.iter().map(|p| p * p).sum::<f64>();
 //!     step(&spec, &mut state, &mut params, &grad, loss, &mut |_| None)?;
 //! }
-//! assert!(params.iter().all(|p| p.abs() < 0.05));
+//! assert!(params.iter().all(|p| p.abs() < 1e-3));
 //! # Ok::<(), flowlab::train::optimizer::OptimizerError>(())
 //! ```
+
+mod armijo;
+mod torch;
 
 use std::fmt;
 
@@ -44,7 +47,7 @@ pub enum OptimizerSpec {
         #[serde(default)]
         momentum: f64,
     },
-    /// Adam (Kingma & Ba 2015) with PyTorch's update formula.
+    /// Adam (Kingma & Ba 2015) with the update formula of `torch.optim.Adam`.
     Adam {
         /// Learning rate.
         lr: f64,
@@ -538,7 +541,7 @@ pub fn step(
     };
     match (spec, state) {
         (&OptimizerSpec::Sgd { lr, momentum }, OptimizerState::Sgd { velocity }) => {
-            sgd_update(lr, momentum, velocity, params, grad);
+            torch::sgd(lr, momentum, velocity, params, grad);
             Ok(fixed_step(lr))
         }
         (
@@ -550,7 +553,7 @@ pub fn step(
             },
             OptimizerState::Adam { m, v, t },
         ) => {
-            adam_update(lr, beta1, beta2, eps, m, v, t, params, grad);
+            torch::adam(lr, beta1, beta2, eps, m, v, t, params, grad);
             Ok(fixed_step(lr))
         }
         (
@@ -562,7 +565,7 @@ pub fn step(
                 initial_step: _,
             },
             OptimizerState::Armijo { step },
-        ) => armijo_update(
+        ) => armijo::backtrack(
             shrink,
             c,
             grow,
@@ -580,141 +583,5 @@ pub fn step(
     }
 }
 
-/// PyTorch's `torch.optim.SGD` (no dampening, no Nesterov): `buf ← momentum·buf + g`, then
-/// `θ ← θ − lr·buf`. Torch starts with `buf = g`, which a zero buffer reproduces exactly.
-fn sgd_update(lr: f64, momentum: f64, velocity: &mut Vec<f64>, params: &mut [f64], grad: &[f64]) {
-    if velocity.is_empty() {
-        velocity.resize(params.len(), 0.0);
-    }
-    for ((p, buf), &g) in params.iter_mut().zip(velocity.iter_mut()).zip(grad) {
-        *buf = momentum * *buf + g;
-        // `param.add_(buf, alpha=-lr)`: torch's CPU kernel is a fused multiply-add
-        // (`vec::fmadd(other, alpha, self)` in aten/src/ATen/native/ufunc/add.h).
-        *p = (-lr).mul_add(*buf, *p);
-    }
-}
-
-/// PyTorch's `torch.optim.Adam`, the single-tensor path it takes on the CPU
-/// (`_single_tensor_adam`, torch 2.x), in its order of operations:
-///
-/// ```text
-/// m.lerp_(g, 1 − β1);  v.mul_(β2).addcmul_(g, g, value = 1 − β2)
-/// step_size = lr / (1 − β1^t);  denom = √v / (1 − β2^t)**0.5 + eps
-/// θ.addcdiv_(m, denom, value = −step_size)
-/// ```
-///
-/// The scalars are computed as CPython computes them (`**` is libm `pow`) and the two
-/// multiply-adds fused as torch's kernels fuse them, so m and v follow torch bit for bit. Torch
-/// (with MKL) takes √v within one ulp but not always correctly rounded, so θ agrees to about
-/// 1e-16 relative per step.
-fn adam_update(
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    m: &mut Vec<f64>,
-    v: &mut Vec<f64>,
-    t: &mut u64,
-    params: &mut [f64],
-    grad: &[f64],
-) {
-    if m.is_empty() {
-        m.resize(params.len(), 0.0);
-        v.resize(params.len(), 0.0);
-    }
-    *t += 1;
-    let step_count = *t as f64;
-    let bias_correction1 = 1.0 - beta1.powf(step_count);
-    let bias_correction2 = 1.0 - beta2.powf(step_count);
-    let step_size = lr / bias_correction1;
-    // Python's `bias_correction2 ** 0.5` is libm's pow, which rounds differently from sqrt for
-    // about 1 argument in 800; black_box keeps LLVM from rewriting pow(x, 0.5) into sqrt.
-    let bias_correction2_sqrt = bias_correction2.powf(std::hint::black_box(0.5));
-    let weight1 = 1.0 - beta1;
-    let weight2 = 1.0 - beta2;
-    for (((p, m), v), &g) in params
-        .iter_mut()
-        .zip(m.iter_mut())
-        .zip(v.iter_mut())
-        .zip(grad)
-    {
-        *m = torch_lerp(*m, g, weight1);
-        // `addcmul_` computes `v + (value·g)·g`; torch's compiled kernel fuses the last
-        // multiply-add (observed bit for bit on torch 2.15, x86-64).
-        *v = (weight2 * g).mul_add(g, beta2 * *v);
-        let denom = v.sqrt() / bias_correction2_sqrt + eps;
-        // `addcdiv_` computes `θ + (value·m)/denom`.
-        *p += -step_size * *m / denom;
-    }
-}
-
-/// `torch.lerp(start, end, weight)` as torch's CPU kernel computes it (`lerp_vec` in
-/// aten/src/ATen/native/cpu/LerpKernel.cpp): one fused multiply-add from the nearer end.
-fn torch_lerp(start: f64, end: f64, weight: f64) -> f64 {
-    if weight.abs() < 0.5 {
-        weight.mul_add(end - start, start)
-    } else {
-        (weight - 1.0).mul_add(end - start, end)
-    }
-}
-
-/// Gradient descent with backtracking (Nocedal & Wright 2006, Algorithm 3.1): accept the first
-/// trial `θ − t g`, t = step, step·shrink, ..., with `f(θ − t g) ≤ f(θ) − c t ‖g‖²`; the next
-/// iteration starts from `t·grow`.
-fn armijo_update(
-    shrink: f64,
-    c: f64,
-    grow: f64,
-    max_backtracks: u32,
-    next_step: &mut f64,
-    params: &mut [f64],
-    grad: &[f64],
-    loss: f64,
-    objective: &mut dyn FnMut(&[f64]) -> Option<f64>,
-) -> Result<StepInfo, OptimizerError> {
-    if !loss.is_finite() {
-        return Err(OptimizerError::NonFinite(NonFiniteInput::Loss));
-    }
-    let grad_norm_sq: f64 = grad.iter().map(|g| g * g).sum();
-    if grad_norm_sq == 0.0 {
-        // A stationary point: every trial is θ itself. Nothing to do, nothing to learn.
-        return Ok(StepInfo {
-            step_size: 0.0,
-            evaluations: 0,
-            objective_after: Some(loss),
-        });
-    }
-    let mut trial = vec![0.0; params.len()];
-    let mut t = *next_step;
-    let mut backtracks = 0;
-    let mut evaluations = 0_u32;
-    loop {
-        for ((x, &p), &g) in trial.iter_mut().zip(params.iter()).zip(grad) {
-            *x = p - t * g;
-        }
-        evaluations = evaluations.saturating_add(1);
-        if let Some(value) = objective(&trial)
-            && value.is_finite()
-            && value <= loss - c * t * grad_norm_sq
-        {
-            params.copy_from_slice(&trial);
-            let grown = t * grow;
-            *next_step = if grown.is_finite() { grown } else { t };
-            return Ok(StepInfo {
-                step_size: t,
-                evaluations,
-                objective_after: Some(value),
-            });
-        }
-        let shrunk = t * shrink;
-        // Past max_backtracks, or below the smallest double, there is no smaller step to try.
-        if backtracks == max_backtracks || shrunk == 0.0 {
-            return Err(OptimizerError::LineSearchFailed {
-                backtracks,
-                step: t,
-            });
-        }
-        t = shrunk;
-        backtracks += 1;
-    }
-}
+#[cfg(test)]
+mod tests;
