@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::experiment::{self, Experiment};
+use crate::report;
 use crate::train::{EventSink, RunControl, RunnerOptions, Session, TrainEvent};
 
 /// The experiment `cargo run` opens: a ResNet on two spirals.
@@ -231,7 +232,8 @@ fn train_and_write(
     let elapsed = sink.started.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     experiment::io::save(&session.to_experiment(), &out.join("experiment.ron"))?;
-    report_outputs(&mut session, out)?;
+    report::metrics::write_metrics_csv(session.history(), &out.join("metrics.csv"))?;
+    report::npz::export_npz(&mut session, &out.join("params.npz"))?;
     if !quiet {
         if let Some(last) = session.history().last() {
             eprintln!(
@@ -326,7 +328,7 @@ pub fn summary(session: &Session) -> String {
 fn export(file: &Path, npz: &Path) -> Result<ExitCode> {
     let exp = load(file)?;
     let mut session = session_for(&exp, Some(file), 1)?;
-    report_npz(&mut session, npz)?;
+    report::npz::export_npz(&mut session, npz)?;
     eprintln!("wrote {}", npz.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -340,12 +342,4 @@ fn gradcheck(file: &Path, json: bool) -> Result<ExitCode> {
         print!("{report}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-// PENDING(report module): wired to report::metrics / report::npz once they land.
-fn report_outputs(_session: &mut Session, _out: &Path) -> Result<()> {
-    Ok(())
-}
-fn report_npz(_session: &mut Session, _npz: &Path) -> Result<()> {
-    Ok(())
 }

@@ -1,6 +1,8 @@
 //! The metrics CSV and the NPZ export, read back: keys, shapes, values against the session, the
 //! `meta` JSON, and (when a Python with numpy is at hand) numpy's view of the file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// The export copies values: bit-exact comparisons are the point.
+#![allow(clippy::float_cmp)]
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -103,28 +105,30 @@ fn array<D: ndarray::Dimension>(npz: &mut NpzReader<File>, name: &str) -> ndarra
 fn meta_text(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap();
     let find = |needle: &[u8], from: usize| {
-        bytes[from..]
+        let Some(i) = bytes[from..]
             .windows(needle.len())
             .position(|w| w == needle)
-            .map(|i| i + from)
-            .unwrap_or_else(|| panic!("{needle:?} not in the archive"))
+        else {
+            panic!("{needle:?} not in the archive")
+        };
+        from + i
     };
     let start = find(b"\x93NUMPY\x01\x00", find(b"meta.npy", 0));
     let header_len = usize::from(u16::from_le_bytes([bytes[start + 8], bytes[start + 9]]));
     let data = start + 10 + header_len;
     assert_eq!((data - start) % 64, 0, "numpy aligns the data at 64 bytes");
     let header = std::str::from_utf8(&bytes[start + 10..data]).unwrap();
-    let characters: usize = header
+    let Some((characters, rest)) = header
         .strip_prefix("{'descr': '<U")
         .and_then(|rest| rest.split_once('\''))
-        .map(|(n, rest)| {
-            assert!(
-                rest.starts_with(", 'fortran_order': False, 'shape': (), }"),
-                "{header}"
-            );
-            n.parse().unwrap()
-        })
-        .unwrap_or_else(|| panic!("not a unicode scalar: {header}"));
+    else {
+        panic!("not a unicode array: {header}")
+    };
+    assert!(
+        rest.starts_with(", 'fortran_order': False, 'shape': (), }"),
+        "not zero-dimensional: {header}"
+    );
+    let characters: usize = characters.parse().unwrap();
     bytes[data..data + 4 * characters]
         .chunks_exact(4)
         .map(|c| char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])).unwrap())
@@ -415,7 +419,7 @@ print(json.dumps({
     "z": list(f["z"].shape),
     "p": list(f["p"].shape),
     "y": str(f["y"].dtype),
-    "loss": float(f["loss"]),
+    "loss": repr(float(f["loss"])),
     "keys": sorted(f.files),
 }))
 "#;
@@ -437,7 +441,9 @@ print(json.dumps({
     assert_eq!(seen["p"], serde_json::json!([LAYERS + 1, n, WIDTH]));
     assert_eq!(seen["y"], "int64");
     let (objective, _) = session.objective_and_gradient().unwrap();
-    assert_eq!(seen["loss"], objective);
+    // As text: serde_json's float parsing is not always correctly rounded, Rust's is.
+    let loss: f64 = seen["loss"].as_str().unwrap().parse().unwrap();
+    assert_eq!(loss, objective);
     assert!(
         seen["keys"]
             .as_array()

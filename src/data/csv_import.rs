@@ -1,6 +1,6 @@
 //! CSV import: numeric feature columns and one label column.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use csv::{ByteRecord, Position};
@@ -310,9 +310,8 @@ fn find_label_column(
 
 /// The distinct labels, sorted numerically if all are numbers, else lexicographically.
 fn sorted_classes(labels: &[String]) -> Vec<String> {
-    let mut classes: Vec<String> = labels.to_vec();
-    classes.sort_unstable();
-    classes.dedup();
+    let distinct: BTreeSet<&str> = labels.iter().map(String::as_str).collect();
+    let mut classes: Vec<String> = distinct.into_iter().map(str::to_owned).collect();
     let numbers: Option<Vec<f64>> = classes
         .iter()
         .map(|class| parse_number(class.as_bytes()))
@@ -371,7 +370,10 @@ sepal_length,sepal_width,species,petal_width
     #[test]
     fn header_and_label_by_name() {
         let data = parse_ok(IRIS, &by_name("species"));
-        assert_eq!(data.feature_names, ["sepal_length", "sepal_width", "petal_width"]);
+        assert_eq!(
+            data.feature_names,
+            ["sepal_length", "sepal_width", "petal_width"]
+        );
         assert_eq!(data.class_names, ["setosa", "versicolor", "virginica"]);
         assert_eq!(data.n_classes, 3);
         assert_eq!(data.labels, [0, 1, 2, 0]);
@@ -379,7 +381,10 @@ sepal_length,sepal_width,species,petal_width
         assert_eq!(data.x.row(1).to_vec(), [7.0, 3.2, 1.4]);
         // Same file, label by index; the header is detected either way.
         assert_eq!(parse_ok(IRIS, &by_index(2)), data);
-        assert_eq!(parse_ok(IRIS, &spec(LabelColumn::Index(2), Some(true))), data);
+        assert_eq!(
+            parse_ok(IRIS, &spec(LabelColumn::Index(2), Some(true))),
+            data
+        );
     }
 
     #[test]
@@ -408,11 +413,17 @@ sepal_length,sepal_width,species,petal_width
         assert_eq!(data.len(), 2);
         assert_eq!(data.feature_names, ["a", "2"]);
         // Forced: a numeric first row as header, a text first row as data (which then fails).
-        let data = parse_ok("1,2,0\n3,4,1\n5,6,0\n", &spec(LabelColumn::Index(2), Some(true)));
+        let data = parse_ok(
+            "1,2,0\n3,4,1\n5,6,0\n",
+            &spec(LabelColumn::Index(2), Some(true)),
+        );
         assert_eq!(data.feature_names, ["1", "2"]);
         assert_eq!(data.len(), 2);
         let message = parse_err("x,y,c\n3,4,1\n", &spec(LabelColumn::Index(2), Some(false)));
-        assert!(message.starts_with("line 1, column 1: 'x' is not a number"), "{message}");
+        assert!(
+            message.starts_with("line 1, column 1: 'x' is not a number"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -426,7 +437,10 @@ sepal_length,sepal_width,species,petal_width
         assert_eq!(data.x.row(0).to_vec(), [1.0, 2.0]);
         let mut tab = by_index(1);
         tab.delimiter = '\t';
-        assert_eq!(parse_ok("0.5\tno\n1.5\tyes\n", &tab).class_names, ["no", "yes"]);
+        assert_eq!(
+            parse_ok("0.5\tno\n1.5\tyes\n", &tab).class_names,
+            ["no", "yes"]
+        );
     }
 
     #[test]
@@ -441,14 +455,26 @@ sepal_length,sepal_width,species,petal_width
         let message = parse_err("1,2,a\n1,,b\n", &by_index(2));
         assert_eq!(message, "line 2, column 2: '' is not a number: data.csv");
         let message = parse_err("1,2,a\n1,inf,b\n", &by_index(2));
-        assert!(message.contains("'inf' is not a finite number"), "{message}");
-        let message = parse_err("1,NaN,a\n1,2,b\n", &spec(LabelColumn::Index(2), Some(false)));
-        assert!(message.starts_with("line 1, column 2: 'NaN' is not a finite"), "{message}");
+        assert!(
+            message.contains("'inf' is not a finite number"),
+            "{message}"
+        );
+        let message = parse_err(
+            "1,NaN,a\n1,2,b\n",
+            &spec(LabelColumn::Index(2), Some(false)),
+        );
+        assert!(
+            message.starts_with("line 1, column 2: 'NaN' is not a finite"),
+            "{message}"
+        );
         let long = "z".repeat(500);
         let message = parse_err(&format!("1,2,a\n1,{long},b\n"), &by_index(2));
         assert!(message.len() < 200, "{message}");
         let message = parse_err("x,label\n1,a\n2,\n", &by_index(1));
-        assert_eq!(message, "line 3, column 2 ('label'): the label is empty: data.csv");
+        assert_eq!(
+            message,
+            "line 3, column 2 ('label'): the label is empty: data.csv"
+        );
     }
 
     #[test]
@@ -477,7 +503,10 @@ sepal_length,sepal_width,species,petal_width
         let message = parse_err("1,2,0\n3,4,1\n", &by_name("label"));
         assert!(message.contains("without a header row"), "{message}");
         let message = parse_err(IRIS, &by_index(4));
-        assert!(message.starts_with("label column index 4 is out of range"), "{message}");
+        assert!(
+            message.starts_with("label column index 4 is out of range"),
+            "{message}"
+        );
         assert!(message.contains("4 columns"), "{message}");
         let message = parse_err("a,b,a\n1,2,x\n1,2,y\n", &by_name("a"));
         assert!(message.contains("columns 1, 3"), "{message}");
@@ -487,8 +516,14 @@ sepal_length,sepal_width,species,petal_width
 
     #[test]
     fn file_level_problems() {
-        assert!(matches!(parse("", &by_index(0)), Err(Error::EmptyFile { .. })));
-        assert!(matches!(parse("\n \n", &by_index(0)), Err(Error::EmptyFile { .. })));
+        assert!(matches!(
+            parse("", &by_index(0)),
+            Err(Error::EmptyFile { .. })
+        ));
+        assert!(matches!(
+            parse("\n \n", &by_index(0)),
+            Err(Error::EmptyFile { .. })
+        ));
         let message = parse_err("x,label\n", &by_name("label"));
         assert!(message.contains("no data rows"), "{message}");
         let message = parse_err("x,label\n1,a\n2,a\n", &by_name("label"));
@@ -512,7 +547,10 @@ sepal_length,sepal_width,species,petal_width
         assert_eq!(data.len(), 4);
         let mut absolute = relative.clone();
         absolute.path = folder.path().join("iris.csv").display().to_string();
-        assert_eq!(read_csv(&absolute, Some(Path::new("/elsewhere"))).expect("reads"), data);
+        assert_eq!(
+            read_csv(&absolute, Some(Path::new("/elsewhere"))).expect("reads"),
+            data
+        );
 
         relative.path = "missing.csv".into();
         let error = read_csv(&relative, Some(folder.path())).expect_err("missing");

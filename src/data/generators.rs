@@ -29,7 +29,9 @@ pub(super) fn problems(size: usize, noise: f64) -> Vec<String> {
         ));
     }
     if !noise.is_finite() {
-        problems.push(format!("the noise level must be a finite number, not {noise}"));
+        problems.push(format!(
+            "the noise level must be a finite number, not {noise}"
+        ));
     } else if noise < 0.0 {
         problems.push(format!("the noise level must be 0 or more, not {noise}"));
     }
@@ -170,7 +172,11 @@ fn donut_1d(n: usize, noise: f64, rng: &mut impl Rng) -> Dataset {
     }
     for _ in n_inner..n {
         let radius = truncated_normal(0.5, SPREAD, 0.0, 1.0, rng);
-        x.push(if rng.random::<bool>() { radius } else { -radius });
+        x.push(if rng.random::<bool>() {
+            radius
+        } else {
+            -radius
+        });
     }
     for value in &mut x {
         *value += noise * standard_normal(rng);
@@ -374,6 +380,13 @@ fn checkerboard(n: usize, noise: f64, rng: &mut impl Rng) -> Points {
 }
 
 #[cfg(test)]
+// Exact comparisons are the point here (mirror images, exact zeros); casts turn small
+// coordinates back into row and tile indices.
+#[allow(
+    clippy::float_cmp,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 mod tests {
     use super::*;
 
@@ -532,7 +545,10 @@ mod tests {
             }
         }
         let fifth = grid * grid / 5;
-        assert!(counts.iter().all(|&c| c.abs_diff(fifth) < fifth / 50), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| c.abs_diff(fifth) < fifth / 50),
+            "{counts:?}"
+        );
     }
 
     #[test]
@@ -544,8 +560,8 @@ mod tests {
                 assert!(matches!(error, Error::InvalidSpec(_)), "{error}");
             }
         }
-        let error = generate(&DataSource::Moons, MAX_GENERATED_POINTS + 1, 0.0, 0)
-            .expect_err("too large");
+        let error =
+            generate(&DataSource::Moons, MAX_GENERATED_POINTS + 1, 0.0, 0).expect_err("too large");
         assert!(error.to_string().contains("limit"), "{error}");
         let csv = DataSource::Csv(crate::data::CsvSpec {
             path: "a.csv".into(),

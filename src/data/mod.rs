@@ -501,7 +501,10 @@ mod tests {
 
     #[test]
     fn dimensions_and_names_of_the_sources() {
-        let names: Vec<&str> = DataSource::GENERATORS.iter().map(DataSource::name).collect();
+        let names: Vec<&str> = DataSource::GENERATORS
+            .iter()
+            .map(DataSource::name)
+            .collect();
         let mut unique = names.clone();
         unique.sort_unstable();
         unique.dedup();
@@ -509,7 +512,10 @@ mod tests {
         assert!(names.contains(&"two_spirals") && names.contains(&"donut_1d"));
         assert!(names.contains(&"swiss_roll") && names.contains(&"checkerboard"));
         for generator in DataSource::GENERATORS {
-            assert_eq!(DataSource::generator_named(generator.name()), Some(generator));
+            assert_eq!(
+                DataSource::generator_named(generator.name()),
+                Some(generator)
+            );
         }
         assert_eq!(DataSource::generator_named("csv"), None);
         assert_eq!(csv_spec("a.csv").source.name(), "csv");
@@ -529,7 +535,11 @@ mod tests {
         assert_eq!((split.train.len(), split.test.len()), (80, 20));
         assert_eq!(split.train.n_features(), 2);
         assert!(split.standardization.is_some());
-        assert_eq!(load(&spec, 42, None).expect("loads"), split, "same seed, same split");
+        assert_eq!(
+            load(&spec, 42, None).expect("loads"),
+            split,
+            "same seed, same split"
+        );
         assert_ne!(load(&spec, 43, None).expect("loads").train.x, split.train.x);
         spec.size = 0;
         assert!(matches!(load(&spec, 42, None), Err(Error::InvalidSpec(_))));
@@ -538,7 +548,7 @@ mod tests {
     #[test]
     fn load_reads_csv_relative_to_the_base_folder() {
         let folder = tempfile::tempdir().expect("temporary folder");
-        let rows: String = (0..10).map(|i| format!("{},{}.5\n", i % 3, i)).collect();
+        let rows = "0,0.5\n1,1.5\n2,2.5\n0,3.5\n1,4.5\n2,5.5\n0,6.5\n1,7.5\n2,8.5\n0,9.5\n";
         std::fs::write(folder.path().join("points.csv"), rows).expect("write");
         let mut spec = csv_spec("points.csv");
         spec.train_fraction = 1.0;
@@ -557,7 +567,10 @@ mod tests {
         assert_eq!(batch.len(), 3);
         assert_eq!(batch.x.row(0), data.x.row(3));
         assert_eq!(batch.x.row(2), data.x.row(3));
-        assert_eq!(batch.labels, [data.labels[3], data.labels[0], data.labels[3]]);
+        assert_eq!(
+            batch.labels,
+            [data.labels[3], data.labels[0], data.labels[3]]
+        );
         assert_eq!(batch.class_names, data.class_names);
         let empty = data.select(&[]);
         assert!(empty.is_empty());

@@ -88,6 +88,13 @@ pub(super) fn fit_standardization(x: &Array2<f64>) -> Standardization {
 }
 
 #[cfg(test)]
+// Exact comparisons are the point here (mirror images, exact zeros); casts turn small
+// coordinates back into row and tile indices.
+#[allow(
+    clippy::float_cmp,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 mod tests {
     use super::*;
     use crate::data::{DataSource, generate};
@@ -127,13 +134,16 @@ mod tests {
     fn split_is_a_seeded_partition() {
         // Row i of `toy` has x[i][0] = i, so the first column identifies the original row.
         let data = toy(50);
-        let rows = |set: &Dataset| -> Vec<usize> {
-            set.x.column(0).iter().map(|&v| v as usize).collect()
-        };
+        let rows =
+            |set: &Dataset| -> Vec<usize> { set.x.column(0).iter().map(|&v| v as usize).collect() };
         let a = split(&data, 0.7, false, 11);
         let mut all: Vec<usize> = rows(&a.train).into_iter().chain(rows(&a.test)).collect();
         all.sort_unstable();
-        assert_eq!(all, (0..50).collect::<Vec<_>>(), "train and test partition the data");
+        assert_eq!(
+            all,
+            (0..50).collect::<Vec<_>>(),
+            "train and test partition the data"
+        );
         for set in [&a.train, &a.test] {
             for (row, &label) in rows(set).iter().zip(&set.labels) {
                 assert_eq!(label, row % 2, "labels travel with their rows");
@@ -160,7 +170,11 @@ mod tests {
         let mut expected = unscaled.test.x.clone();
         statistics.apply(&mut expected);
         assert_eq!(split.test.x, expected);
-        assert!(super::split(&data, 0.75, false, 5).standardization.is_none());
+        assert!(
+            super::split(&data, 0.75, false, 5)
+                .standardization
+                .is_none()
+        );
     }
 
     #[test]

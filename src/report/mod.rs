@@ -21,7 +21,7 @@
 //! | `x`             | f64     | `(N, n_in)`    | training inputs                                               |
 //! | `y`             | i64     | `(N,)`         | training labels (class indices)                               |
 //! | `z`             | f64     | `(K+1, N, d)`  | state `z` of every point after every layer; `z[0]` the lifted input |
-//! | `p`             | f64     | `(K+1, N, d)`  | momentum `p` (only for the Hamiltonian and second-order fields) |
+//! | `p`             | f64     | `(K+1, N, d)`  | momentum `p`, only for states `(z, p)` (`Hamiltonian`, `HamiltonianShared`, `SecondOrder`) |
 //! | `logits`        | f64     | `(N, C)`       | head outputs before the loss                                  |
 //! | `loss`          | f64     | `()`           | training objective on the whole training set, regularisers included |
 //! | `param.NAME`    | f64     | block shape    | raw parameters (before the constraint)                        |
