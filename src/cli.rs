@@ -131,14 +131,16 @@ fn session_for(exp: &Experiment, file: Option<&Path>, threads: usize) -> Result<
 fn headless_default(file: Option<&Path>) -> Result<ExitCode> {
     eprintln!(
         "flowlab: the graphical workbench is not built yet; training {} headless instead.",
-        file.map_or_else(|| "the default experiment".to_string(), |f| f.display().to_string())
+        file.map_or_else(
+            || "the default experiment".to_string(),
+            |f| f.display().to_string()
+        )
     );
-    match file {
-        Some(f) => run(f, None, None, 1, false),
-        None => {
-            let exp = experiment::io::from_ron_str(DEFAULT_EXPERIMENT).map_err(bad)?;
-            train_and_write(exp, None, Path::new("flowlab-out/default"), None, 1, false)
-        }
+    if let Some(f) = file {
+        run(f, None, None, 1, false)
+    } else {
+        let exp = experiment::io::from_ron_str(DEFAULT_EXPERIMENT).map_err(bad)?;
+        train_and_write(exp, None, Path::new("flowlab-out/default"), None, 1, false)
     }
 }
 
@@ -151,7 +153,9 @@ fn run(
 ) -> Result<ExitCode> {
     let exp = load(file)?;
     let out = out.unwrap_or_else(|| {
-        let stem = file.file_stem().map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
+        let stem = file
+            .file_stem()
+            .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
         PathBuf::from("flowlab-out").join(stem)
     });
     train_and_write(exp, Some(file), &out, iterations, threads, quiet)
@@ -184,7 +188,8 @@ impl EventSink for ProgressSink {
                     .map(|a| format!("  test acc {:.1}%", 100.0 * a))
                     .unwrap_or_default();
                 if r.train_accuracy.is_some() || r.iteration % 10 == 0 {
-                    self.bar.set_message(format!("loss {:.4e}{acc}{test}", r.loss));
+                    self.bar
+                        .set_message(format!("loss {:.4e}{acc}{test}", r.loss));
                 }
             }
             TrainEvent::Failed { error, .. } => self.failure = Some(error),
@@ -225,10 +230,15 @@ fn train_and_write(
     };
     let control = RunControl::new();
     let mut sink = sink;
-    crate::train::runner::run_loop(&mut session, &mut sink, &control, RunnerOptions {
-        snapshot_every: 0,
-        ..RunnerOptions::default()
-    });
+    crate::train::runner::run_loop(
+        &mut session,
+        &mut sink,
+        &control,
+        RunnerOptions {
+            snapshot_every: 0,
+            ..RunnerOptions::default()
+        },
+    );
     let elapsed = sink.started.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     experiment::io::save(&session.to_experiment(), &out.join("experiment.ron"))?;
@@ -248,7 +258,10 @@ fn train_and_write(
                     .unwrap_or_default(),
             );
         }
-        eprintln!("wrote experiment.ron, metrics.csv, params.npz to {}", out.display());
+        eprintln!(
+            "wrote experiment.ron, metrics.csv, params.npz to {}",
+            out.display()
+        );
     }
     if let Some(failure) = sink.failure {
         eprintln!("error: {failure}");
@@ -281,7 +294,11 @@ pub fn summary(session: &Session) -> String {
         split.test.len(),
         split.train.n_features(),
         split.train.n_classes,
-        if exp.data.standardize { ", standardised" } else { "" }
+        if exp.data.standardize {
+            ", standardised"
+        } else {
+            ""
+        }
     );
     let acts: Vec<String> = net.activations().iter().map(|a| a.name()).collect();
     let _ = writeln!(
@@ -306,7 +323,11 @@ pub fn summary(session: &Session) -> String {
         "  integrator   {} (order {}{})",
         net.integrator.name(),
         net.integrator.order(),
-        if net.integrator.is_symplectic() { ", symplectic" } else { "" }
+        if net.integrator.is_symplectic() {
+            ", symplectic"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(s, "  gradient     {}", net.gradient.name());
     let _ = writeln!(

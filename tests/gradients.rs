@@ -5,8 +5,8 @@
 
 use flowlab::data::{DataSource, DataSpec};
 use flowlab::experiment::{
-    Experiment, FieldKind, GradientSpec, HeadSpec, IntegratorSpec, LiftSpec, ModelSpec, TableauSpec,
-    TrainSpec, FORMAT_VERSION,
+    Experiment, FORMAT_VERSION, FieldKind, GradientSpec, HeadSpec, IntegratorSpec, LiftSpec,
+    ModelSpec, TableauSpec, TrainSpec,
 };
 use flowlab::model::{Activation, Constraint, Engine, Network};
 use flowlab::train::optimizer::OptimizerSpec;
@@ -136,7 +136,13 @@ impl Problem {
         self.engine.network().effective(&raw, &mut eff);
         let mut grad_eff = vec![0.0; raw.len()];
         self.engine
-            .evaluate(&eff, self.x.view(), &self.labels, &self.rows, Some(&mut grad_eff))
+            .evaluate(
+                &eff,
+                self.x.view(),
+                &self.labels,
+                &self.rows,
+                Some(&mut grad_eff),
+            )
             .unwrap();
         let mut grad = vec![0.0; raw.len()];
         self.engine.network().pullback(&raw, &grad_eff, &mut grad);
@@ -159,7 +165,12 @@ impl Problem {
 }
 
 fn relative_error(a: &[f64], b: &[f64]) -> f64 {
-    let diff: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+    let diff: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt();
     let scale: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt();
     diff / scale.max(1e-300)
 }
@@ -177,7 +188,11 @@ fn check_blocks(case_name: &str, p: &Problem, grad: &[f64], fd: &[f64], tol: f64
         } else {
             err <= tol
         };
-        assert!(ok, "{case_name}: block {} relative error {err:e}", block.name);
+        assert!(
+            ok,
+            "{case_name}: block {} relative error {err:e}",
+            block.name
+        );
     }
 }
 
@@ -327,7 +342,10 @@ fn backward_otd_differs_from_dto_at_the_method_order() {
             }
             diffs.push(relative_error(&a, &b));
         }
-        assert!(diffs[2] > 1e-13, "{method:?}: backward OTD should differ from DTO");
+        assert!(
+            diffs[2] > 1e-13,
+            "{method:?}: backward OTD should differ from DTO"
+        );
         let observed = (diffs[0] / diffs[2]).log2() / 2.0;
         assert!(
             (observed - order).abs() <= 0.3,

@@ -3,7 +3,9 @@
 
 use flowlab::experiment::{self, BatchSpec, Experiment};
 use flowlab::train::optimizer::OptimizerSpec;
-use flowlab::train::{ChannelSink, RunControl, Runner, RunnerOptions, Session, TrainError, TrainEvent};
+use flowlab::train::{
+    ChannelSink, RunControl, Runner, RunnerOptions, Session, TrainError, TrainEvent,
+};
 
 fn base() -> Experiment {
     let mut exp = experiment::io::from_ron_str(flowlab::cli::DEFAULT_EXPERIMENT).unwrap();
@@ -129,7 +131,11 @@ fn a_diverging_run_stops_with_the_iteration_and_keeps_finite_parameters() {
         panic!("expected divergence, got {failure}");
     };
     assert_eq!(*iteration, session.iteration() + 1);
-    assert!(failure.to_string().contains(&format!("iteration {iteration}")));
+    assert!(
+        failure
+            .to_string()
+            .contains(&format!("iteration {iteration}"))
+    );
     assert!(session.params().iter().all(|p| p.is_finite()));
 }
 
@@ -156,11 +162,7 @@ fn runner_pauses_steps_once_and_stops() {
     assert_eq!(steps, vec![1]);
     // Paused: no further steps arrive.
     std::thread::sleep(std::time::Duration::from_millis(200));
-    assert!(
-        events
-            .try_iter()
-            .all(|e| !matches!(e, TrainEvent::Step(_)))
-    );
+    assert!(events.try_iter().all(|e| !matches!(e, TrainEvent::Step(_))));
     control.resume();
     std::thread::sleep(std::time::Duration::from_millis(100));
     control.stop();

@@ -4,9 +4,9 @@
 //! of the field at `Y_i`.
 
 use super::{Scratch, Tableau};
+use crate::model::Field;
 use crate::model::kernels::axpy;
 use crate::model::params::{LayerGrad, LayerParams};
-use crate::model::Field;
 
 fn stage_len(field: &Field, n: usize) -> (usize, usize) {
     let dim = field.state_dim() * n;
@@ -134,7 +134,17 @@ pub(super) fn backward_partner(
         let li = &mut done[i * dim..];
         li.fill(0.0);
         let (yi, records) = tape[i * stride..(i + 1) * stride].split_at(dim);
-        field.vjp(theta, yi, records, big, n, h * t.b[i], Some(li), Some(grad), fs);
+        field.vjp(
+            theta,
+            yi,
+            records,
+            big,
+            n,
+            h * t.b[i],
+            Some(li),
+            Some(grad),
+            fs,
+        );
         axpy(1.0, li, &mut lambda0[..dim]);
     }
 }

@@ -5,8 +5,8 @@
 //! Tape of one step: the converged midpoint `w` (`dim·n`).
 
 use super::{Scratch, StepError};
-use crate::model::params::{LayerGrad, LayerParams};
 use crate::model::Field;
+use crate::model::params::{LayerGrad, LayerParams};
 
 /// Per-sample Jacobians `J(w)` at the point where `records` were taken, into
 /// `scratch.jacobians` (sample-major, each `dim × dim` row-major), by `dim` JVPs.
@@ -34,7 +34,12 @@ fn jacobians(field: &Field, theta: &LayerParams, records: &[f64], scratch: &mut 
 
 /// Solves `M x = rhs` in place (`rhs` becomes `x`) by Gaussian elimination with partial
 /// pivoting; `M` (row-major `dim × dim`) is overwritten. Returns `false` if `M` is singular.
-pub(crate) fn solve_in_place(m: &mut [f64], dim: usize, rhs: &mut [f64], pivots: &mut [usize]) -> bool {
+pub(crate) fn solve_in_place(
+    m: &mut [f64],
+    dim: usize,
+    rhs: &mut [f64],
+    pivots: &mut [usize],
+) -> bool {
     for (i, p) in pivots.iter_mut().enumerate().take(dim) {
         *p = i;
     }
@@ -91,7 +96,13 @@ pub(super) fn forward(
     let len = dim * n;
     let w = &mut tape[..len];
     // Start from the explicit Euler half step.
-    field.eval(theta, &y0[..len], n, &mut scratch.v1[..len], &mut scratch.records);
+    field.eval(
+        theta,
+        &y0[..len],
+        n,
+        &mut scratch.v1[..len],
+        &mut scratch.records,
+    );
     for ((wi, &y), &f) in w.iter_mut().zip(&y0[..len]).zip(&scratch.v1[..len]) {
         *wi = y + 0.5 * h * f;
     }

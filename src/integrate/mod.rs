@@ -16,9 +16,9 @@ mod tests;
 use thiserror::Error;
 
 use crate::experiment::{GradientSpec, IntegratorSpec};
+use crate::model::Field;
 use crate::model::field::Role;
 use crate::model::params::{LayerGrad, LayerParams};
-use crate::model::Field;
 pub use tableau::Tableau;
 
 /// A failure inside one step.
@@ -102,7 +102,9 @@ impl Gradient {
         match spec {
             GradientSpec::Dto => Self::Dto,
             GradientSpec::Partner => Self::Partner,
-            GradientSpec::Backward(m) => Self::Backward(Tableau::of_spec(m).unwrap_or_else(Tableau::euler)),
+            GradientSpec::Backward(m) => {
+                Self::Backward(Tableau::of_spec(m).unwrap_or_else(Tableau::euler))
+            }
         }
     }
 
@@ -235,21 +237,29 @@ impl Integrator {
     ) -> Result<(), StepError> {
         match (gradient, self) {
             (Gradient::Backward(method), _) => {
-                otd::backward(method, field, theta, h, y0, y1, lambda1, lambda0, grad, scratch, n);
+                otd::backward(
+                    method, field, theta, h, y0, y1, lambda1, lambda0, grad, scratch, n,
+                );
                 Ok(())
             }
             (Gradient::Dto, Self::Explicit(t)) => {
-                explicit::backward_dto(t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n);
+                explicit::backward_dto(
+                    t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n,
+                );
                 Ok(())
             }
             (Gradient::Partner, Self::Explicit(t)) => {
-                explicit::backward_partner(t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n);
+                explicit::backward_partner(
+                    t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n,
+                );
                 Ok(())
             }
             // A splitting method's discrete adjoint is its own symplectic partner (the adjoint
             // kicks and drifts in reverse order), so DTO and Partner evaluate the same formulas.
             (_, Self::Splitting(s)) => {
-                splitting::backward(*s, field, theta, h, tape, lambda1, lambda0, grad, scratch, n);
+                splitting::backward(
+                    *s, field, theta, h, tape, lambda1, lambda0, grad, scratch, n,
+                );
                 Ok(())
             }
             // The implicit midpoint rule is its own partner: both solve (I − h/2 Jᵀ) μ = λ₁.
@@ -306,7 +316,11 @@ impl Scratch {
             v3: vec![0.0; dim * n],
             records: vec![0.0; field.roles().len() * field.record_len(n)],
             field: vec![0.0; field.scratch_len(n)],
-            jacobians: if implicit { vec![0.0; n * dim * dim] } else { Vec::new() },
+            jacobians: if implicit {
+                vec![0.0; n * dim * dim]
+            } else {
+                Vec::new()
+            },
             matrix: vec![0.0; dim * dim],
             rhs: vec![0.0; dim],
             pivots: vec![0; dim],

@@ -5,9 +5,9 @@
 //! method's order up to 4). It differs from the exact discrete gradient by `O(h^p)`.
 
 use super::{Scratch, Tableau};
+use crate::model::Field;
 use crate::model::kernels::axpy;
 use crate::model::params::{LayerGrad, LayerParams};
-use crate::model::Field;
 
 pub(super) fn backward(
     method: &Tableau,
@@ -62,9 +62,29 @@ pub(super) fn backward(
         let gi = &mut g[i * len..(i + 1) * len];
         field.eval(theta, &point[..len], n, gi, records);
         gi.fill(0.0);
-        field.vjp(theta, &point[..len], records, li, n, 1.0, Some(gi), None, fs);
+        field.vjp(
+            theta,
+            &point[..len],
+            records,
+            li,
+            n,
+            1.0,
+            Some(gi),
+            None,
+            fs,
+        );
         if method.b[i] != 0.0 {
-            field.vjp(theta, &point[..len], records, li, n, h * method.b[i], None, Some(grad), fs);
+            field.vjp(
+                theta,
+                &point[..len],
+                records,
+                li,
+                n,
+                h * method.b[i],
+                None,
+                Some(grad),
+                fs,
+            );
             axpy(h * method.b[i], gi, &mut lambda0[..len]);
         }
     }

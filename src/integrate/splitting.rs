@@ -4,9 +4,9 @@
 //! `d·n`) followed by the record of the part at that input.
 
 use super::{Scratch, Splitting};
+use crate::model::Field;
 use crate::model::kernels::axpy;
 use crate::model::params::{LayerGrad, LayerParams};
-use crate::model::Field;
 
 /// Applies the sub-steps: a kick `p += c h K(z)`, a drift `z += c h D(p)`.
 pub(super) fn forward(
@@ -30,7 +30,11 @@ pub(super) fn forward(
         let (x, record) = tape[idx * stride..(idx + 1) * stride].split_at_mut(d * n);
         x.copy_from_slice(&y1[part.input * n..(part.input + d) * n]);
         field.part_eval(&part, theta, x, n, rate, record);
-        axpy(frac * h, rate, &mut y1[part.output * n..(part.output + d) * n]);
+        axpy(
+            frac * h,
+            rate,
+            &mut y1[part.output * n..(part.output + d) * n],
+        );
     }
 }
 

@@ -47,7 +47,13 @@ impl Tableau {
     /// Explicit midpoint.
     #[must_use]
     pub fn explicit_midpoint() -> Self {
-        Self::new("explicit midpoint", &[&[], &[0.5]], &[0.0, 1.0], &[0.0, 0.5], 2)
+        Self::new(
+            "explicit midpoint",
+            &[&[], &[0.5]],
+            &[0.0, 1.0],
+            &[0.0, 0.5],
+            2,
+        )
     }
 
     /// Heun's method.
@@ -121,7 +127,7 @@ impl Tableau {
     #[must_use]
     pub fn partner(&self) -> Option<Vec<f64>> {
         let s = self.stages;
-        if self.b.iter().any(|&b| b == 0.0) {
+        if self.b.contains(&0.0) {
             return None;
         }
         let mut abar = vec![0.0; s * s];

@@ -6,8 +6,8 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::*;
 use crate::experiment::FieldKind;
-use crate::model::params::{LayoutShape, ParamLayout};
 use crate::model::Activation;
+use crate::model::params::{LayoutShape, ParamLayout};
 
 struct Setup {
     field: Field,
@@ -60,7 +60,13 @@ fn random_block(len: usize, seed: u64) -> Vec<f64> {
 }
 
 /// `K` steps of size `T/K` with frozen parameters from `y0` (a block of one sample).
-fn integrate(s: &Setup, integrator: &Integrator, y0: &[f64], t_final: f64, steps: usize) -> Vec<f64> {
+fn integrate(
+    s: &Setup,
+    integrator: &Integrator,
+    y0: &[f64],
+    t_final: f64,
+    steps: usize,
+) -> Vec<f64> {
     let theta = s.layout.layer(&s.params, 0);
     let mut scratch = Scratch::new(&s.field, integrator, &Gradient::Dto, 1);
     let mut tape = vec![0.0; integrator.tape_len(&s.field, 1)];
@@ -69,7 +75,16 @@ fn integrate(s: &Setup, integrator: &Integrator, y0: &[f64], t_final: f64, steps
     let h = t_final / steps as f64;
     for _ in 0..steps {
         integrator
-            .forward(&s.field, &theta, h, &y, &mut next, &mut tape, &mut scratch, 1)
+            .forward(
+                &s.field,
+                &theta,
+                h,
+                &y,
+                &mut next,
+                &mut tape,
+                &mut scratch,
+                1,
+            )
             .expect("step");
         std::mem::swap(&mut y, &mut next);
     }
@@ -93,7 +108,11 @@ fn all_integrators() -> Vec<Integrator> {
 }
 
 fn norm_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 #[test]
@@ -201,12 +220,17 @@ fn symplectic_methods_preserve_the_symplectic_form() {
             let defect = symplecticity_defect(&step_jacobian(&s, &integrator, &y0, 0.3), 6);
             let name = integrator.name();
             match &integrator {
-                Integrator::Splitting(_) => assert!(defect <= 1e-12, "{name} on {kind:?}: {defect:e}"),
+                Integrator::Splitting(_) => {
+                    assert!(defect <= 1e-12, "{name} on {kind:?}: {defect:e}");
+                }
                 Integrator::ImplicitMidpoint { .. } => {
                     assert!(defect <= 1e-10, "{name} on {kind:?}: {defect:e}");
                 }
                 Integrator::Explicit(t) if t.stages == 1 => {
-                    assert!(defect >= 1e-4, "explicit Euler should not be symplectic: {defect:e}");
+                    assert!(
+                        defect >= 1e-4,
+                        "explicit Euler should not be symplectic: {defect:e}"
+                    );
                 }
                 Integrator::Explicit(_) => {}
             }

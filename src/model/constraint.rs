@@ -45,7 +45,10 @@ impl Constraint {
     /// Whether the constraint only makes sense for a square matrix.
     #[must_use]
     pub fn needs_square(&self) -> bool {
-        matches!(self, Self::Skew { .. } | Self::NegDef { .. } | Self::Orthogonal)
+        matches!(
+            self,
+            Self::Skew { .. } | Self::NegDef { .. } | Self::Orthogonal
+        )
     }
 
     /// `A = P(W)` for a `rows × cols` row-major matrix.
@@ -160,7 +163,8 @@ fn cayley_parts(w: &[f64], n: usize) -> (DMatrix<f64>, DMatrix<f64>) {
     let m = DMatrix::identity(n, n) - &s;
     let inv = m.clone().try_inverse().unwrap_or_else(|| {
         // Unreachable in exact arithmetic; fall back to the pseudo-inverse rather than panic.
-        m.pseudo_inverse(1e-300).unwrap_or_else(|_| DMatrix::identity(n, n))
+        m.pseudo_inverse(1e-300)
+            .unwrap_or_else(|_| DMatrix::identity(n, n))
     });
     (inv, s)
 }
@@ -175,10 +179,10 @@ fn write_row_major(m: &DMatrix<f64>, out: &mut [f64]) {
 }
 
 fn largest(values: &nalgebra::DVector<f64>) -> (f64, usize) {
-    values
-        .iter()
-        .enumerate()
-        .fold((0.0, 0), |(best, at), (i, &v)| if v > best { (v, i) } else { (best, at) })
+    values.iter().enumerate().fold(
+        (0.0, 0),
+        |(best, at), (i, &v)| if v > best { (v, i) } else { (best, at) },
+    )
 }
 
 /// `‖W‖₂`, the largest singular value of a `rows × cols` row-major matrix.
@@ -257,9 +261,15 @@ mod tests {
             Constraint::SpectralNorm { max: 50.0 },
         ];
         let n = 4;
-        let w: Vec<f64> = (0..n * n).map(|i| ((i * 7 % 11) as f64) * 0.17 - 0.8).collect();
-        let da: Vec<f64> = (0..n * n).map(|i| ((i * 5 % 13) as f64) * 0.1 - 0.6).collect();
-        let dir: Vec<f64> = (0..n * n).map(|i| ((i * 3 % 7) as f64) * 0.2 - 0.5).collect();
+        let w: Vec<f64> = (0..n * n)
+            .map(|i| ((i * 7 % 11) as f64) * 0.17 - 0.8)
+            .collect();
+        let da: Vec<f64> = (0..n * n)
+            .map(|i| ((i * 5 % 13) as f64) * 0.1 - 0.6)
+            .collect();
+        let dir: Vec<f64> = (0..n * n)
+            .map(|i| ((i * 3 % 7) as f64) * 0.2 - 0.5)
+            .collect();
         for c in constraints {
             let mut dw = vec![0.0; n * n];
             c.pullback(&w, n, n, &da, &mut dw);

@@ -174,7 +174,10 @@ impl Engine {
         if let Some(g) = grad {
             g.fill(0.0);
             for block in 0..blocks {
-                for (gi, &bi) in g.iter_mut().zip(&self.block_grads[block * p..(block + 1) * p]) {
+                for (gi, &bi) in g
+                    .iter_mut()
+                    .zip(&self.block_grads[block * p..(block + 1) * p])
+                {
                     *gi += bi;
                 }
             }

@@ -10,7 +10,7 @@ pub mod params;
 
 pub use activation::Activation;
 pub use constraint::Constraint;
-pub use field::Field;
-pub use params::ParamLayout;
 pub use engine::{BatchResult, Engine};
+pub use field::Field;
 pub use network::Network;
+pub use params::ParamLayout;

@@ -135,8 +135,12 @@ impl ParamLayout {
             blocks.len() - 1
         };
         let (k, d, m) = (shape.layers, shape.width, shape.hidden);
-        let lift_w = shape.linear_lift_inputs.map(|n_in| push("lift.W", 1, d, n_in, false));
-        let lift_b = shape.linear_lift_inputs.map(|_| push("lift.b", 1, d, 1, false));
+        let lift_w = shape
+            .linear_lift_inputs
+            .map(|n_in| push("lift.W", 1, d, n_in, false));
+        let lift_b = shape
+            .linear_lift_inputs
+            .map(|_| push("lift.b", 1, d, 1, false));
         let (a, b, a2, b2) = if shape.second_matrix {
             let a = push("A1", k, m, d, true);
             let b = push("b1", k, m, 1, true);
@@ -144,7 +148,12 @@ impl ParamLayout {
             let b2 = push("b2", k, m, 1, true);
             (a, b, Some(a2), Some(b2))
         } else {
-            (push("A", k, m, d, true), push("b", k, m, 1, true), None, None)
+            (
+                push("A", k, m, d, true),
+                push("b", k, m, 1, true),
+                None,
+                None,
+            )
         };
         let head_w = push("head.W", 1, shape.outputs, d, false);
         let head_b = push("head.b", 1, shape.outputs, 1, false);
@@ -211,8 +220,12 @@ impl ParamLayout {
         let ids = self.ids;
         let a = &buffer[self.blocks[ids.a].layer_range(k)];
         let b = &buffer[self.blocks[ids.b].layer_range(k)];
-        let a2 = ids.a2.map_or(a, |id| &buffer[self.blocks[id].layer_range(k)]);
-        let b2 = ids.b2.map_or(b, |id| &buffer[self.blocks[id].layer_range(k)]);
+        let a2 = ids
+            .a2
+            .map_or(a, |id| &buffer[self.blocks[id].layer_range(k)]);
+        let b2 = ids
+            .b2
+            .map_or(b, |id| &buffer[self.blocks[id].layer_range(k)]);
         LayerParams {
             a: [a, a2],
             b: [b, b2],
@@ -257,7 +270,10 @@ impl ParamLayout {
         let a = self.blocks[ids.a].layer_range(k);
         let b = self.blocks[ids.b].layer_range(k);
         let second = ids.a2.zip(ids.b2).map(|(a2, b2)| {
-            (self.blocks[a2].layer_range(k), self.blocks[b2].layer_range(k))
+            (
+                self.blocks[a2].layer_range(k),
+                self.blocks[b2].layer_range(k),
+            )
         });
         let shared = second.is_none();
         let ranges = match second {

@@ -50,7 +50,12 @@ pub struct GradcheckReport {
 }
 
 fn relative(a: &[f64], b: &[f64]) -> f64 {
-    let diff = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+    let diff = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt();
     let norm = b.iter().map(|y| y * y).sum::<f64>().sqrt();
     if norm == 0.0 { diff } else { diff / norm }
 }
@@ -61,7 +66,13 @@ struct Objective {
 }
 
 impl Objective {
-    fn value(&mut self, raw: &[f64], x: ndarray::ArrayView2<f64>, labels: &[usize], rows: &[usize]) -> f64 {
+    fn value(
+        &mut self,
+        raw: &[f64],
+        x: ndarray::ArrayView2<f64>,
+        labels: &[usize],
+        rows: &[usize],
+    ) -> f64 {
         let mut eff = vec![0.0; raw.len()];
         self.engine.network().effective(raw, &mut eff);
         let loss = self
@@ -69,25 +80,41 @@ impl Objective {
             .evaluate(&eff, x, labels, rows, None)
             .map_or(f64::NAN, |r| r.loss);
         let mut scratch = vec![0.0; raw.len()];
-        loss + self.regularizer.apply(&self.engine.network().layout, raw, &mut scratch)
+        loss + self
+            .regularizer
+            .apply(&self.engine.network().layout, raw, &mut scratch)
     }
 
-    fn gradient(&mut self, raw: &[f64], x: ndarray::ArrayView2<f64>, labels: &[usize], rows: &[usize]) -> Vec<f64> {
+    fn gradient(
+        &mut self,
+        raw: &[f64],
+        x: ndarray::ArrayView2<f64>,
+        labels: &[usize],
+        rows: &[usize],
+    ) -> Vec<f64> {
         let mut eff = vec![0.0; raw.len()];
         self.engine.network().effective(raw, &mut eff);
         let mut grad_eff = vec![0.0; raw.len()];
-        if self.engine.evaluate(&eff, x, labels, rows, Some(&mut grad_eff)).is_err() {
+        if self
+            .engine
+            .evaluate(&eff, x, labels, rows, Some(&mut grad_eff))
+            .is_err()
+        {
             return vec![f64::NAN; raw.len()];
         }
         let mut grad = vec![0.0; raw.len()];
         self.engine.network().pullback(raw, &grad_eff, &mut grad);
-        self.regularizer.apply(&self.engine.network().layout, raw, &mut grad);
+        self.regularizer
+            .apply(&self.engine.network().layout, raw, &mut grad);
         grad
     }
 }
 
 /// Compares the gradient methods on an experiment at its checkpoint (or initial) parameters.
-pub fn gradcheck(exp: &Experiment, base_dir: Option<&Path>) -> Result<GradcheckReport, SessionError> {
+pub fn gradcheck(
+    exp: &Experiment,
+    base_dir: Option<&Path>,
+) -> Result<GradcheckReport, SessionError> {
     let session = Session::new(exp, base_dir, 1)?;
     let split = session.split();
     let raw = session.params().to_vec();
@@ -107,7 +134,8 @@ pub fn gradcheck(exp: &Experiment, base_dir: Option<&Path>) -> Result<GradcheckR
     let objective_for = |gradient: GradientSpec| -> Result<Objective, SessionError> {
         let mut variant = exp.clone();
         variant.gradient = gradient;
-        let network = Network::new(&variant, inputs, classes).map_err(|e| SessionError::Invalid(vec![e]))?;
+        let network =
+            Network::new(&variant, inputs, classes).map_err(|e| SessionError::Invalid(vec![e]))?;
         let h = network.h;
         Ok(Objective {
             engine: Engine::new(network, 1).map_err(|e| SessionError::Threads {
@@ -147,7 +175,11 @@ pub fn gradcheck(exp: &Experiment, base_dir: Option<&Path>) -> Result<GradcheckR
         dto_vs_finite_differences: relative(&g_dto[r.clone()], &g_fd[r]),
     };
     let layout = &dto.engine.network().layout;
-    let blocks = layout.blocks().iter().map(|b| compare(b.name, b.range())).collect();
+    let blocks = layout
+        .blocks()
+        .iter()
+        .map(|b| compare(b.name, b.range()))
+        .collect();
     let total = compare("all", 0..raw.len());
     let objective = dto.value(&raw, x, labels, &rows);
     Ok(GradcheckReport {
@@ -181,7 +213,12 @@ impl fmt::Display for GradcheckReport {
             writeln!(
                 f,
                 "{:<10} {:>8} {:>12.4e} {:>14.3e} {:>14.3e} {:>14.3e}",
-                b.name, b.entries, b.dto_norm, b.partner_vs_dto, b.backward_vs_dto, b.dto_vs_finite_differences
+                b.name,
+                b.entries,
+                b.dto_norm,
+                b.partner_vs_dto,
+                b.backward_vs_dto,
+                b.dto_vs_finite_differences
             )?;
         }
         Ok(())

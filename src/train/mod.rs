@@ -7,5 +7,7 @@ pub mod regularizer;
 pub mod runner;
 pub mod session;
 
-pub use runner::{ChannelSink, EventSink, FinishReason, RunControl, Runner, RunnerOptions, TrainEvent};
+pub use runner::{
+    ChannelSink, EventSink, FinishReason, RunControl, Runner, RunnerOptions, TrainEvent,
+};
 pub use session::{Evaluation, Session, SessionError, Snapshot, StepReport, TrainError};

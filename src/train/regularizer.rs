@@ -68,7 +68,9 @@ mod tests {
             time_smoothness: 0.7,
             h: 0.25,
         };
-        let raw: Vec<f64> = (0..layout.len()).map(|i| ((i * 37 % 17) as f64) * 0.1 - 0.8).collect();
+        let raw: Vec<f64> = (0..layout.len())
+            .map(|i| ((i * 37 % 17) as f64) * 0.1 - 0.8)
+            .collect();
         let mut grad = vec![0.0; raw.len()];
         reg.apply(&layout, &raw, &mut grad);
         let eps = 1e-6;
@@ -78,9 +80,14 @@ mod tests {
             plus[i] += eps;
             minus[i] -= eps;
             let mut scratch = vec![0.0; raw.len()];
-            let fd = (reg.apply(&layout, &plus, &mut scratch) - reg.apply(&layout, &minus, &mut scratch))
+            let fd = (reg.apply(&layout, &plus, &mut scratch)
+                - reg.apply(&layout, &minus, &mut scratch))
                 / (2.0 * eps);
-            assert!((fd - grad[i]).abs() < 1e-7, "entry {i}: fd {fd} vs {}", grad[i]);
+            assert!(
+                (fd - grad[i]).abs() < 1e-7,
+                "entry {i}: fd {fd} vs {}",
+                grad[i]
+            );
         }
     }
 

@@ -81,7 +81,10 @@ pub struct ChannelSink {
 impl ChannelSink {
     /// A sink and its receiver, with room for `capacity` events.
     #[must_use]
-    pub fn new(capacity: usize, waker: Option<Box<dyn Fn() + Send>>) -> (Self, Receiver<TrainEvent>) {
+    pub fn new(
+        capacity: usize,
+        waker: Option<Box<dyn Fn() + Send>>,
+    ) -> (Self, Receiver<TrainEvent>) {
         let (sender, receiver) = std::sync::mpsc::sync_channel(capacity.max(1));
         (
             Self {

@@ -43,7 +43,9 @@ pub enum SessionError {
 #[derive(Clone, Debug, Error, PartialEq)]
 pub enum TrainError {
     /// The loss or the gradient became NaN or infinite.
-    #[error("training diverged at iteration {iteration}: {what}; the last finite parameters were kept")]
+    #[error(
+        "training diverged at iteration {iteration}: {what}; the last finite parameters were kept"
+    )]
     Diverged {
         /// The iteration that failed (1-based).
         iteration: usize,
@@ -363,9 +365,12 @@ impl Session {
         let mut scratch_grad = vec![0.0; trial_eff.len()];
         let mut objective_at = |trial: &[f64]| -> Option<f64> {
             engine.network().effective(trial, &mut trial_eff);
-            let r = engine.evaluate(&trial_eff, x, labels, batch_rows, None).ok()?;
+            let r = engine
+                .evaluate(&trial_eff, x, labels, batch_rows, None)
+                .ok()?;
             scratch_grad.fill(0.0);
-            let value = r.loss + regularizer.apply(&engine.network().layout, trial, &mut scratch_grad);
+            let value =
+                r.loss + regularizer.apply(&engine.network().layout, trial, &mut scratch_grad);
             value.is_finite().then_some(value)
         };
         let info = optimizer::step(spec, state, raw, grad, objective, &mut objective_at)
@@ -388,7 +393,7 @@ impl Session {
         };
         let every = self.experiment.train.eval_every.max(1);
         let mut evaluation = None;
-        if iteration % every == 0 || self.is_finished() || iteration == 1 {
+        if iteration.is_multiple_of(every) || self.is_finished() || iteration == 1 {
             let e = self
                 .evaluate()
                 .map_err(|source| TrainError::Step { iteration, source })?;
@@ -442,7 +447,9 @@ impl Session {
             Some(&mut grad_eff),
         )?;
         let mut grad = vec![0.0; self.raw.len()];
-        self.engine.network().pullback(&self.raw, &grad_eff, &mut grad);
+        self.engine
+            .network()
+            .pullback(&self.raw, &grad_eff, &mut grad);
         let reg = self
             .regularizer
             .apply(&self.engine.network().layout, &self.raw, &mut grad);
