@@ -17,6 +17,8 @@ pub struct Tableau {
     pub c: Vec<f64>,
     /// Classical order.
     pub order: u32,
+    /// The symplectic partner's coefficients, computed once (see [`Tableau::partner`]).
+    partner: Option<Vec<f64>>,
 }
 
 impl Tableau {
@@ -35,7 +37,9 @@ impl Tableau {
             b: b.to_vec(),
             c: c.to_vec(),
             order,
+            partner: None,
         }
+        .with_partner()
     }
 
     /// Explicit Euler.
@@ -99,7 +103,9 @@ impl Tableau {
             b: spec.b.clone(),
             c,
             order: spec.order,
+            partner: None,
         }
+        .with_partner()
     }
 
     /// The tableau of an explicit Runge–Kutta integrator spec, `None` for other integrators.
@@ -123,9 +129,19 @@ impl Tableau {
     }
 
     /// The symplectic partner's coefficients `ā_ij = b_j − b_j a_ji / b_i` (Sanz-Serna 2016),
-    /// or `None` when a weight vanishes (then the partner is written in terms of `b_i Λ_i`).
+    /// row-major, or `None` when a weight vanishes (then the partner is written in terms of
+    /// `b_i Λ_i`).
     #[must_use]
-    pub fn partner(&self) -> Option<Vec<f64>> {
+    pub fn partner(&self) -> Option<&[f64]> {
+        self.partner.as_deref()
+    }
+
+    fn with_partner(mut self) -> Self {
+        self.partner = self.partner_coefficients();
+        self
+    }
+
+    fn partner_coefficients(&self) -> Option<Vec<f64>> {
         let s = self.stages;
         if self.b.contains(&0.0) {
             return None;
@@ -188,12 +204,12 @@ mod tests {
 
     #[test]
     fn partner_of_euler_is_implicit_euler_in_forward_time() {
-        let abar = Tableau::euler().partner().unwrap_or_default();
+        let abar = Tableau::euler().partner().unwrap_or_default().to_vec();
         assert_eq!(abar, vec![1.0]);
         assert!(Tableau::explicit_midpoint().partner().is_none());
         // The partner of RK4 has the same weights and satisfies b_i ā_ij + b̄_j a_ji = b_i b_j.
         let rk4 = Tableau::rk4();
-        let abar = rk4.partner().unwrap_or_default();
+        let abar = rk4.partner().unwrap_or_default().to_vec();
         for i in 0..4 {
             for j in 0..4 {
                 let lhs = rk4.b[i] * abar[i * 4 + j] + rk4.b[j] * rk4.a(j, i);
