@@ -35,7 +35,13 @@ fn run_trains_and_writes_its_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "small.ron", SMALL);
     let out = dir.path().join("out");
-    let o = flowlab(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    let o = flowlab(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     for f in ["experiment.ron", "metrics.csv", "params.npz"] {
         assert!(out.join(f).is_file(), "{f} missing");
@@ -64,7 +70,10 @@ fn check_prints_a_summary() {
     let o = flowlab(&["check", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("valid") && text.contains("RK4") && text.contains("h = 0.25"), "{text}");
+    assert!(
+        text.contains("valid") && text.contains("RK4") && text.contains("h = 0.25"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -83,7 +92,11 @@ fn syntax_errors_name_line_and_column_and_exit_2() {
 #[test]
 fn unknown_fields_and_newer_versions_are_refused_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let typo = write(dir.path(), "typo.ron", &SMALL.replace("width: 3", "widht: 3"));
+    let typo = write(
+        dir.path(),
+        "typo.ron",
+        &SMALL.replace("width: 3", "widht: 3"),
+    );
     let o = flowlab(&["check", typo.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("widht"), "{}", stderr(&o));
@@ -118,7 +131,11 @@ fn invalid_combinations_are_all_listed_with_exit_2() {
 #[test]
 fn a_broken_csv_row_names_line_and_column_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "points.csv", "x,y,label\n0.1,0.2,a\n0.3,oops,b\n0.5,0.6,a\n");
+    write(
+        dir.path(),
+        "points.csv",
+        "x,y,label\n0.1,0.2,a\n0.3,oops,b\n0.5,0.6,a\n",
+    );
     let text = SMALL.replace(
         "source: TwoSpirals, size: 120, noise: 0.02",
         r#"source: Csv((path: "points.csv", label: Name("label")))"#,
@@ -140,7 +157,13 @@ fn a_diverging_run_exits_1_naming_the_iteration_and_saves_the_last_good_state() 
         .replace("iterations: 6", "iterations: 50");
     let file = write(dir.path(), "diverge.ron", &text);
     let out = dir.path().join("out");
-    let o = flowlab(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    let o = flowlab(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(e.contains("diverged at iteration"), "{e}");
@@ -157,7 +180,10 @@ fn gradcheck_json_parses_and_agrees() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let total = &v["total"];
-    assert!(total["dto_vs_finite_differences"].as_f64().unwrap() < 1e-6, "{v}");
+    assert!(
+        total["dto_vs_finite_differences"].as_f64().unwrap() < 1e-6,
+        "{v}"
+    );
     assert!(total["partner_vs_dto"].as_f64().unwrap() < 1e-10, "{v}");
     assert!(total["backward_vs_dto"].as_f64().unwrap() > 1e-12, "{v}");
 }
@@ -167,7 +193,12 @@ fn export_writes_an_npz() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "small.ron", SMALL);
     let npz = dir.path().join("model.npz");
-    let o = flowlab(&["export", file.to_str().unwrap(), "--npz", npz.to_str().unwrap()]);
+    let o = flowlab(&[
+        "export",
+        file.to_str().unwrap(),
+        "--npz",
+        npz.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(std::fs::metadata(&npz).unwrap().len() > 1000);
 }
