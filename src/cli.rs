@@ -1,18 +1,23 @@
-//! The command line (DESIGN §6): `run`, `check`, `gradcheck`, `export`.
+//! The command line (DESIGN §6): `run`, `check`, `gradcheck`, `diagnose`, `export`.
 //!
 //! Exit codes: 0 success, 1 a run that failed (e.g. diverged), 2 bad input.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::diagnostics::{self, DiagnosticsReport};
 use crate::experiment::{self, Experiment};
 use crate::report;
-use crate::train::{EventSink, RunControl, RunnerOptions, Session, TrainEvent};
+use crate::train::{EventSink, RunControl, RunnerOptions, Session, Snapshot, TrainEvent};
 
 /// The experiment `cargo run` opens: a ResNet on two spirals.
 pub const DEFAULT_EXPERIMENT: &str = include_str!("../experiments/resnet_euler_spirals.ron");
@@ -23,6 +28,19 @@ pub const DEFAULT_EXPERIMENT: &str = include_str!("../experiments/resnet_euler_s
 pub struct Cli {
     /// An experiment file to open (without a subcommand).
     pub file: Option<PathBuf>,
+    /// Open the workbench, save a PNG of its window to PATH and exit (for README images and
+    /// tests).
+    #[cfg(feature = "gui")]
+    #[arg(long, value_name = "PATH")]
+    pub screenshot: Option<PathBuf>,
+    /// With --screenshot: train this many iterations first, with the plots live.
+    #[cfg(feature = "gui")]
+    #[arg(long, value_name = "N", requires = "screenshot", default_value_t = 0)]
+    pub after_iterations: usize,
+    /// With --screenshot: the window's inner size in points, e.g. 1280x800.
+    #[cfg(feature = "gui")]
+    #[arg(long, value_name = "WxH", requires = "screenshot", value_parser = parse_window_size)]
+    pub window_size: Option<[f32; 2]>,
     /// What to do; without a subcommand the workbench opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -47,6 +65,9 @@ pub enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Also write SVG and PNG figures of the trained model to DIR/figures.
+        #[arg(long)]
+        figures: bool,
     },
     /// Validate an experiment and print a summary.
     Check {
@@ -60,6 +81,21 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Compute the structure diagnostics of the model (at the file's checkpoint, or at the
+    /// initial parameters) and print a summary.
+    Diagnose {
+        /// The experiment file.
+        file: PathBuf,
+        /// Print the report as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Write diagnostics.json and one CSV per series to this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write SVG and PNG figures to DIR/figures (default flowlab-out/<file stem>/figures).
+        #[arg(long)]
+        figures: bool,
     },
     /// Write the trained (or initial) model, trajectories and gradients as .npz.
     Export {
@@ -96,10 +132,25 @@ pub fn main_with(cli: Cli) -> ExitCode {
             iterations,
             threads,
             quiet,
-        }) => run(&file, out, iterations, threads, quiet),
+            figures,
+        }) => run(&file, out, iterations, threads, quiet, figures),
         Some(Command::Check { file }) => check(&file),
         Some(Command::Gradcheck { file, json }) => gradcheck(&file, json),
+        Some(Command::Diagnose {
+            file,
+            json,
+            out,
+            figures,
+        }) => diagnose(&file, json, out.as_deref(), figures),
         Some(Command::Export { file, npz }) => export(&file, &npz),
+        #[cfg(feature = "gui")]
+        None => workbench(
+            cli.file,
+            cli.screenshot,
+            cli.after_iterations,
+            cli.window_size,
+        ),
+        #[cfg(not(feature = "gui"))]
         None => headless_default(cli.file.as_deref()),
     };
     match result {
@@ -126,21 +177,79 @@ fn session_for(exp: &Experiment, file: Option<&Path>, threads: usize) -> Result<
     Session::new(exp, base, threads).map_err(bad)
 }
 
-/// Until the workbench exists, `flowlab [FILE]` trains the file (or the built-in default)
+/// Opens the workbench on `file` (or the default experiment); with `screenshot`, trains
+/// `after_iterations` iterations, saves a PNG of the window there and exits.
+#[cfg(feature = "gui")]
+fn workbench(
+    file: Option<PathBuf>,
+    screenshot: Option<PathBuf>,
+    after_iterations: usize,
+    window_size: Option<[f32; 2]>,
+) -> Result<ExitCode> {
+    let started = std::time::SystemTime::now();
+    let request = screenshot.map(|path| crate::gui::ScreenshotRequest {
+        path,
+        after_iterations,
+        window_size,
+    });
+    let target = request.as_ref().map(|r| r.path.clone());
+    crate::gui::run(file, request)?;
+    if let Some(path) = target {
+        let written = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified >= started);
+        if !written {
+            anyhow::bail!("the screenshot was not written: {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `1280x800` into a window size in points.
+#[cfg(feature = "gui")]
+fn parse_window_size(text: &str) -> Result<[f32; 2], String> {
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 200.0)
+    };
+    match text.split_once(['x', 'X']) {
+        Some((w, h)) => match (parse(w), parse(h)) {
+            (Some(w), Some(h)) => Ok([w, h]),
+            _ => Err(format!(
+                "{text:?}: width and height must be numbers of at least 200"
+            )),
+        },
+        None => Err(format!("{text:?}: expected WIDTHxHEIGHT, e.g. 1280x800")),
+    }
+}
+
+/// Without the `gui` feature, `flowlab [FILE]` trains the file (or the built-in default)
 /// headless and says so.
+#[cfg(not(feature = "gui"))]
 fn headless_default(file: Option<&Path>) -> Result<ExitCode> {
     eprintln!(
-        "flowlab: the graphical workbench is not built yet; training {} headless instead.",
+        "flowlab: this build has no graphical workbench (feature `gui`); training {} headless \
+         instead.",
         file.map_or_else(
             || "the default experiment".to_string(),
             |f| f.display().to_string()
         )
     );
     if let Some(f) = file {
-        run(f, None, None, 1, false)
+        run(f, None, None, 1, false, false)
     } else {
         let exp = experiment::io::from_ron_str(DEFAULT_EXPERIMENT).map_err(bad)?;
-        train_and_write(exp, None, Path::new("flowlab-out/default"), None, 1, false)
+        train_and_write(
+            exp,
+            None,
+            Path::new("flowlab-out/default"),
+            None,
+            1,
+            false,
+            false,
+        )
     }
 }
 
@@ -150,15 +259,11 @@ fn run(
     iterations: Option<usize>,
     threads: usize,
     quiet: bool,
+    figures: bool,
 ) -> Result<ExitCode> {
     let exp = load(file)?;
-    let out = out.unwrap_or_else(|| {
-        let stem = file
-            .file_stem()
-            .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
-        PathBuf::from("flowlab-out").join(stem)
-    });
-    train_and_write(exp, Some(file), &out, iterations, threads, quiet)
+    let out = out.unwrap_or_else(|| default_out(file));
+    train_and_write(exp, Some(file), &out, iterations, threads, quiet, figures)
 }
 
 /// Progress bar sink for the command line; remembers a failure.
@@ -206,6 +311,7 @@ fn train_and_write(
     iterations: Option<usize>,
     threads: usize,
     quiet: bool,
+    figures: bool,
 ) -> Result<ExitCode> {
     let mut session = session_for(&exp, file, threads)?;
     if let Some(n) = iterations {
@@ -228,17 +334,8 @@ fn train_and_write(
         failure: None,
         started: Instant::now(),
     };
-    let control = RunControl::new();
     let mut sink = sink;
-    crate::train::runner::run_loop(
-        &mut session,
-        &mut sink,
-        &control,
-        RunnerOptions {
-            snapshot_every: 0,
-            ..RunnerOptions::default()
-        },
-    );
+    let final_report = train_recording(&mut session, &mut sink, out)?;
     let elapsed = sink.started.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     experiment::io::save(&session.to_experiment(), &out.join("experiment.ron"))?;
@@ -259,9 +356,24 @@ fn train_and_write(
             );
         }
         eprintln!(
-            "wrote experiment.ron, metrics.csv, params.npz to {}",
+            "wrote experiment.ron, metrics.csv, params.npz{} to {}",
+            if session.experiment().diagnostics.every > 0 {
+                ", diagnostics.jsonl"
+            } else {
+                ""
+            },
             out.display()
         );
+    }
+    if figures {
+        let report = final_report.unwrap_or_else(|| {
+            diagnostics::compute(
+                &session.snapshot(),
+                session.split(),
+                &session.experiment().diagnostics,
+            )
+        });
+        write_figures_of(&report, &session, &out.join("figures"), quiet)?;
     }
     if let Some(failure) = sink.failure {
         eprintln!("error: {failure}");
@@ -363,4 +475,194 @@ fn gradcheck(file: &Path, json: bool) -> Result<ExitCode> {
         print!("{report}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diagnostics: `flowlab diagnose`, the diagnostics history of `flowlab run` and the figures.
+
+/// The default output folder of an experiment file: `flowlab-out/<file stem>`.
+fn default_out(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from("flowlab-out").join(stem)
+}
+
+/// `flowlab diagnose`: the report of the file's checkpoint (or initial parameters) as a summary
+/// or JSON, optionally with tables and figures.
+fn diagnose(file: &Path, json: bool, out: Option<&Path>, figures: bool) -> Result<ExitCode> {
+    let exp = load(file)?;
+    let session = session_for(&exp, Some(file), 1)?;
+    let report = diagnostics::compute(
+        &session.snapshot(),
+        session.split(),
+        &session.experiment().diagnostics,
+    );
+    if json {
+        println!(
+            "{}",
+            report::report_json(&session.experiment().name, &report)?
+        );
+    } else {
+        print!(
+            "{}",
+            report::diagnostics_summary(&session.experiment().name, &report, session.split())
+        );
+    }
+    if let Some(dir) = out {
+        let written =
+            report::write_diagnostics(&session.experiment().name, &report, session.split(), dir)?;
+        eprintln!("wrote {} files to {}", written.len(), dir.display());
+    }
+    if figures {
+        let dir = out.map_or_else(|| default_out(file), Path::to_path_buf);
+        write_figures_of(&report, &session, &dir.join("figures"), false)?;
+    }
+    let failed = report::failed_parts(&report);
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: diagnostics failed: {}", failed.join("; "));
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// Writes the figures of a report and says what was written and what was left out.
+fn write_figures_of(
+    report: &DiagnosticsReport,
+    session: &Session,
+    dir: &Path,
+    quiet: bool,
+) -> Result<()> {
+    let figures = report::write_figures(report, session.history(), session.split(), dir)?;
+    if !quiet {
+        eprintln!(
+            "wrote {} figures (SVG and PNG) to {}",
+            figures.written.len() / 2,
+            dir.display()
+        );
+        for skipped in &figures.skipped {
+            eprintln!("  no {} figure: {}", skipped.name, skipped.reason);
+        }
+    }
+    Ok(())
+}
+
+/// Computes the diagnostics of the snapshots of a run on a named helper thread and appends
+/// each report's key series to `diagnostics.jsonl`. Training waits when the helper is one
+/// snapshot behind (a channel of one), so memory stays bounded.
+struct DiagnosticsRecorder {
+    sender: SyncSender<Arc<Snapshot>>,
+    handle: JoinHandle<Result<Option<DiagnosticsReport>, String>>,
+}
+
+impl DiagnosticsRecorder {
+    fn start(session: &Session, path: &Path) -> Result<Self> {
+        let file =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let split = session.split().clone();
+        let spec = session.experiment().diagnostics.clone();
+        let name = session.experiment().name.clone();
+        let path = path.to_owned();
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Arc<Snapshot>>(1);
+        let handle = std::thread::Builder::new()
+            .name("flowlab-diagnostics".into())
+            .spawn(move || {
+                let mut writer = std::io::BufWriter::new(file);
+                let mut projection = None;
+                let mut last: Option<DiagnosticsReport> = None;
+                for snapshot in receiver {
+                    if last
+                        .as_ref()
+                        .is_some_and(|r| r.iteration == snapshot.iteration)
+                    {
+                        continue;
+                    }
+                    let report = diagnostics::compute_with_projection(
+                        &snapshot,
+                        &split,
+                        &spec,
+                        projection.as_ref(),
+                    );
+                    if projection.is_none() {
+                        projection = report.trajectories.computed().map(|t| t.projection.clone());
+                    }
+                    let line = report::history_line(&name, &report).map_err(|e| e.to_string())?;
+                    writeln!(writer, "{line}")
+                        .and_then(|()| writer.flush())
+                        .map_err(|e| format!("cannot write ({e}): {}", path.display()))?;
+                    last = Some(report);
+                }
+                Ok(last)
+            })
+            .context("starting the diagnostics thread")?;
+        Ok(Self { sender, handle })
+    }
+
+    /// Waits for the last snapshot's report; `None` when none was recorded.
+    fn finish(self) -> Result<Option<DiagnosticsReport>> {
+        drop(self.sender);
+        self.handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("the diagnostics thread panicked"))?
+            .map_err(anyhow::Error::msg)
+    }
+}
+
+/// Forwards every event to the progress bar and snapshots to the diagnostics recorder.
+struct RecordingSink<'a> {
+    progress: &'a mut ProgressSink,
+    snapshots: SyncSender<Arc<Snapshot>>,
+}
+
+impl EventSink for RecordingSink<'_> {
+    fn send(&mut self, event: TrainEvent) {
+        if let TrainEvent::Snapshot(snapshot) = &event {
+            // Blocks while the helper is busy with the previous snapshot; an error means the
+            // helper stopped, which `DiagnosticsRecorder::finish` reports.
+            let _ = self.snapshots.send(Arc::clone(snapshot));
+        }
+        self.progress.send(event);
+    }
+}
+
+/// Trains to the end. With `diagnostics.every > 0` the first snapshot, one every `every`
+/// iterations and the last go to a [`DiagnosticsRecorder`] writing `out/diagnostics.jsonl`;
+/// returns the report of the final parameters when one was computed. A failure of the history
+/// is a warning: the training results are still written.
+fn train_recording(
+    session: &mut Session,
+    sink: &mut ProgressSink,
+    out: &Path,
+) -> Result<Option<DiagnosticsReport>> {
+    let every = session.experiment().diagnostics.every;
+    let control = RunControl::new();
+    if every == 0 {
+        let options = RunnerOptions {
+            snapshot_every: 0,
+            ..RunnerOptions::default()
+        };
+        crate::train::runner::run_loop(session, sink, &control, options);
+        return Ok(None);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let recorder = DiagnosticsRecorder::start(session, &out.join("diagnostics.jsonl"))?;
+    let mut recording = RecordingSink {
+        progress: sink,
+        snapshots: recorder.sender.clone(),
+    };
+    recording.send(TrainEvent::Snapshot(session.snapshot()));
+    let options = RunnerOptions {
+        snapshot_every: every,
+        snapshot_interval: Duration::ZERO,
+    };
+    crate::train::runner::run_loop(session, &mut recording, &control, options);
+    drop(recording);
+    match recorder.finish() {
+        Ok(last) => Ok(last.filter(|r| r.iteration == session.iteration())),
+        Err(e) => {
+            eprintln!("warning: the diagnostics history is incomplete: {e:#}");
+            Ok(None)
+        }
+    }
 }

@@ -12,12 +12,18 @@
 //! - [`integrate`]: Runge–Kutta tableaus, symplectic and implicit integrators, their exact discrete
 //!   adjoints (DTO) and the continuous adjoints (OTD).
 //! - [`train`]: losses, regularisers, optimisers, the training session, events and the runner.
+//! - [`diagnostics`]: spectra, Lipschitz estimates and bounds, divergence, energy and
+//!   symplecticity, gradient consistency, robustness, decision boundaries (DESIGN §3).
 //! - [`report`]: metrics CSV and NPZ export.
 //! - [`cli`]: the command line.
+//! - `gui` (cargo feature `gui`, on by default): the workbench.
 
 pub mod cli;
 pub mod data;
+pub mod diagnostics;
 pub mod experiment;
+#[cfg(feature = "gui")]
+pub mod gui;
 pub mod integrate;
 pub mod model;
 pub mod report;

@@ -950,6 +950,7 @@ mod tests {
             probes: 0,
             epsilon: 0.0,
             grid: 1,
+            ..DiagnosticsSpec::default()
         };
         let found = problems_of(&exp);
         assert_problem(&found, "diagnostics.probes", &["every 10"]);

@@ -1,4 +1,5 @@
-//! Metrics CSV and NPZ export.
+//! Metrics CSV, NPZ export, and the diagnostics as files ([`diagnostics`]), text
+//! ([`summary`]) and figures ([`figures`]).
 //!
 //! # Metrics CSV ([`write_metrics_csv`])
 //!
@@ -53,16 +54,22 @@
 //! The NPZ reader of `ndarray-npy` cannot read unicode arrays; Rust code that wants the metadata
 //! can build it from the session it exported.
 
+pub mod diagnostics;
+pub mod figures;
 pub mod metrics;
 pub mod npz;
+pub mod summary;
 
 use std::io;
 use std::path::PathBuf;
 
 use crate::integrate::StepError;
 
+pub use diagnostics::{DIAGNOSTICS_FORMAT_VERSION, history_line, report_json, write_diagnostics};
+pub use figures::{Figures, SkippedFigure, write_figures};
 pub use metrics::{METRICS_HEADER, metrics_csv_string, write_metrics_csv};
 pub use npz::export_npz;
+pub use summary::{diagnostics_summary, failed_parts};
 
 /// Everything that can go wrong writing a report.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,230 @@
+//! Geometric structure of the steps: energy error and symplecticity defect of Hamiltonian models
+//! (not applicable to the others), and reversibility (running the layers back with `−h`).
+
+use serde::Serialize;
+
+use super::{Context, Outcome, flow, linalg, times};
+use crate::data::Split;
+use crate::experiment::DiagnosticsSpec;
+use crate::train::Snapshot;
+
+/// Energy error per step with the layer's parameters frozen: `ΔH_k = H_k(y_{k+1}) − H_k(y_k)`
+/// where `H_k` is the energy of layer `k`'s field, at the probe states.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EnergyError {
+    /// Layer start times `t_k = k h`, `k = 0..K`.
+    pub times: Vec<f64>,
+    /// `max_probes |ΔH_k|`.
+    pub absolute_max: Vec<f64>,
+    /// `max_probes |ΔH_k| / |H_k(y_k)|`.
+    pub relative_max: Vec<f64>,
+    /// `median_probes |ΔH_k| / |H_k(y_k)|`.
+    pub relative_median: Vec<f64>,
+    /// `max_probes Σ_k |ΔH_k|`: the energy error accumulated over the network (with the same
+    /// parameters in every layer it is the global energy error, `O(h^p)` for a method of order
+    /// `p`).
+    pub accumulated_max: f64,
+}
+
+/// Symplecticity defect `max_ij |(MᵀΩM − Ω)_ij|` of each step Jacobian `M = ∂y_{k+1}/∂y_k`,
+/// `Ω = [[0, I], [−I, 0]]`, at the probe states: 0 (to rounding) for symplectic methods.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Symplecticity {
+    /// Layer start times.
+    pub times: Vec<f64>,
+    /// Maximum over the probes.
+    pub defect_max: Vec<f64>,
+    /// Median over the probes.
+    pub defect_median: Vec<f64>,
+}
+
+/// The states `ŷ_k` reached by running the layers backwards from the final states
+/// (`ŷ_K = y_K`, `ŷ_k = Φ_{−h}(ŷ_{k+1}; θ_k)`), compared with the forward states `y_k`.
+/// A symmetric method (Störmer–Verlet, implicit midpoint) returns to `y_0` up to rounding and
+/// solver tolerance; others drift by their local error.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reversibility {
+    /// Times `t_k`, `k = 0..=K`.
+    pub times: Vec<f64>,
+    /// `max_probes ‖ŷ_k − y_k‖`.
+    pub error_max: Vec<f64>,
+    /// `median_probes ‖ŷ_k − y_k‖`.
+    pub error_median: Vec<f64>,
+    /// `max_probes ‖ŷ_0 − y_0‖ / ‖y_0‖`.
+    pub input_relative_max: f64,
+}
+
+/// Energy, symplecticity and reversibility.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Structure {
+    /// Hamiltonian fields with an activation that has a closed antiderivative only.
+    pub energy: Outcome<EnergyError>,
+    /// Hamiltonian fields only.
+    pub symplecticity: Outcome<Symplecticity>,
+    /// Every field.
+    pub reversibility: Outcome<Reversibility>,
+}
+
+/// The structure diagnostic of a snapshot.
+pub fn structure(snapshot: &Snapshot, split: &Split, spec: &DiagnosticsSpec) -> Outcome<Structure> {
+    compute(&mut Context::new(snapshot, split, spec))
+}
+
+pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
+    let network = ctx.network;
+    let eff = ctx.eff;
+    let layers = network.layers;
+    let field = &network.field;
+    let probes = match ctx.probes() {
+        Ok(p) => p,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let (n, dim) = (probes.flow.n, probes.flow.dim);
+    let not_hamiltonian = || {
+        format!(
+            "the {:?} field is not Hamiltonian: it has no energy and no symplectic form",
+            field.kind
+        )
+    };
+
+    let energy = if field.kind.is_hamiltonian() {
+        let mut absolute_max = Vec::with_capacity(layers);
+        let mut relative_max = Vec::with_capacity(layers);
+        let mut relative_median = Vec::with_capacity(layers);
+        let mut accumulated = vec![0.0; n];
+        let mut missing = false;
+        for k in 0..layers {
+            let theta = network.layout.layer(eff, k);
+            let (Some(before), Some(after)) = (
+                field.energy(&theta, probes.flow.state(k), n),
+                field.energy(&theta, probes.flow.state(k + 1), n),
+            ) else {
+                missing = true;
+                break;
+            };
+            let absolute: Vec<f64> = before
+                .iter()
+                .zip(&after)
+                .map(|(b, a)| (a - b).abs())
+                .collect();
+            let relative: Vec<f64> = absolute
+                .iter()
+                .zip(&before)
+                .map(|(d, b)| d / b.abs().max(f64::MIN_POSITIVE))
+                .collect();
+            for (acc, d) in accumulated.iter_mut().zip(&absolute) {
+                *acc += d;
+            }
+            absolute_max.push(linalg::max_or_nan(absolute.iter().copied()));
+            relative_max.push(linalg::max_or_nan(relative.iter().copied()));
+            relative_median.push(linalg::median(&relative));
+        }
+        if missing {
+            Outcome::NotApplicable(format!(
+                "the activation ({}) has no closed antiderivative, so the energy H is not available",
+                network
+                    .activations()
+                    .iter()
+                    .filter(|a| !a.has_antiderivative())
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        } else {
+            Outcome::Computed(EnergyError {
+                times: times(network, layers),
+                absolute_max,
+                relative_max,
+                relative_median,
+                accumulated_max: linalg::max_or_nan(accumulated),
+            })
+        }
+    } else {
+        Outcome::NotApplicable(not_hamiltonian())
+    };
+
+    let symplecticity = if field.kind.is_hamiltonian() {
+        let d = field.width;
+        let omega = |i: usize, j: usize| -> f64 {
+            if i < d && j == i + d {
+                1.0
+            } else if j < d && i == j + d {
+                -1.0
+            } else {
+                0.0
+            }
+        };
+        let mut defect_max = Vec::with_capacity(layers);
+        let mut defect_median = Vec::with_capacity(layers);
+        for jacobians in &probes.step_jacobians {
+            let defects: Vec<f64> = (0..n)
+                .map(|t| {
+                    let m = &jacobians[t * dim * dim..(t + 1) * dim * dim];
+                    // (MᵀΩM)_ij = Σ_a M_ai (ΩM)_aj with (ΩM)_aj = M_{a+d, j} (a < d), −M_{a−d, j}.
+                    let mut worst: f64 = 0.0;
+                    for i in 0..dim {
+                        for j in 0..dim {
+                            let mut s = 0.0;
+                            for a in 0..dim {
+                                let omega_m = if a < d {
+                                    m[(a + d) * dim + j]
+                                } else {
+                                    -m[(a - d) * dim + j]
+                                };
+                                s += m[a * dim + i] * omega_m;
+                            }
+                            worst = worst.max((s - omega(i, j)).abs());
+                        }
+                    }
+                    worst
+                })
+                .collect();
+            defect_max.push(linalg::max_or_nan(defects.iter().copied()));
+            defect_median.push(linalg::median(&defects));
+        }
+        Outcome::Computed(Symplecticity {
+            times: times(network, layers),
+            defect_max,
+            defect_median,
+        })
+    } else {
+        Outcome::NotApplicable(not_hamiltonian())
+    };
+
+    let reversibility = (|| {
+        let mut error_max = vec![0.0; layers + 1];
+        let mut error_median = vec![0.0; layers + 1];
+        let mut y = probes.flow.state(layers).to_vec();
+        for k in (0..layers).rev() {
+            y = flow::step(network, eff, k, -network.h, &y, n)
+                .map_err(|e| format!("running layer {k} backwards: {e}"))?;
+            let forward = probes.flow.state(k);
+            let errors: Vec<f64> = (0..n)
+                .map(|t| flow::sample_distance(&y, n, t, forward, n, t, dim))
+                .collect();
+            error_max[k] = linalg::max_or_nan(errors.iter().copied());
+            error_median[k] = linalg::median(&errors);
+        }
+        let start = probes.flow.state(0);
+        let input_relative_max = linalg::max_or_nan((0..n).map(|t| {
+            let y0 = flow::sample(start, dim, n, t);
+            flow::sample_distance(&y, n, t, start, n, t, dim)
+                / linalg::norm(&y0).max(f64::MIN_POSITIVE)
+        }));
+        Ok::<_, String>(Reversibility {
+            times: times(network, layers + 1),
+            error_max,
+            error_median,
+            input_relative_max,
+        })
+    })();
+
+    Outcome::Computed(Structure {
+        energy,
+        symplecticity,
+        reversibility: match reversibility {
+            Ok(r) => Outcome::Computed(r),
+            Err(e) => Outcome::Failed(e),
+        },
+    })
+}

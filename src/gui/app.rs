@@ -1,0 +1,585 @@
+//! [`Workbench`], the `eframe::App`: the composer on the left, run controls on top, the status
+//! bar at the bottom and the plot panels in the middle; files, confirmations and exports.
+//!
+//! Every file operation is a method taking a path ([`Workbench::open_path`],
+//! [`Workbench::save_to`], the `export_*` methods): the menus and dialogs only produce the
+//! path, so tests call the same code the user does.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use eframe::egui::{self, Ui};
+
+use super::analysis::DiagnosticsState;
+use super::document::{self, Document};
+use super::panels::{LAYOUT_KEY, Layout, PanelAction};
+use super::plots::PlotContext;
+use super::screenshot::{self, Capture, Phase, ScreenshotMode, ScreenshotRequest};
+use super::theme::{PREFERENCES_KEY, Preferences, Theme};
+use super::worker::{RunState, Worker};
+
+mod control;
+mod files;
+mod frame;
+use crate::experiment::{self, Experiment, Record};
+use crate::train::{Session, SessionError, Snapshot};
+
+/// How long `logic` may spend handling training events per frame.
+const EVENT_BUDGET: Duration = Duration::from_millis(8);
+
+/// What the workbench opens with.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    /// The experiment file (`None`: the built-in default).
+    pub file: Option<PathBuf>,
+    /// The `--screenshot` mode.
+    pub screenshot: Option<ScreenshotRequest>,
+}
+
+/// A message over the plots: where an export wrote, why a file did not open, why a run failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Banner {
+    /// The message.
+    pub text: String,
+    /// An error (red) or information.
+    pub is_error: bool,
+}
+
+/// What to do once unsaved changes may be discarded.
+#[derive(Clone, Debug, PartialEq)]
+enum Then {
+    Open(PathBuf),
+    OpenDialog,
+    /// A template, or the built-in default experiment.
+    New(Option<PathBuf>),
+    Quit,
+}
+
+/// A question the workbench is waiting for the user to answer.
+#[derive(Clone, Debug, PartialEq)]
+enum Confirm {
+    /// An edit would rebuild the model and end the current run.
+    DiscardRun(Box<Experiment>),
+    /// Unsaved changes would be lost.
+    DiscardChanges(Then),
+}
+
+/// A model ready to become current, with its experiment (checkpoint removed).
+struct Prepared {
+    spec: Experiment,
+    problems: Vec<String>,
+    session: Result<Session, String>,
+}
+
+/// The workbench.
+pub struct Workbench {
+    ctx: egui::Context,
+    prefs: Preferences,
+    layout: Layout,
+    document: Document,
+    spec: Experiment,
+    /// The part of the experiment the current model was built from (see [`model_part`]).
+    model_spec: Option<Experiment>,
+    problems: Vec<String>,
+    build_error: Option<String>,
+    worker: Worker,
+    diagnostics: DiagnosticsState,
+    confirm: Option<Confirm>,
+    banner: Option<Banner>,
+    capture: Capture,
+    screenshot: Option<ScreenshotMode>,
+    title: String,
+    allow_close: bool,
+    applied_theme: Option<Theme>,
+}
+
+impl std::fmt::Debug for Workbench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workbench")
+            .field("file", &self.document.path)
+            .field("worker", &self.worker)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The experiment without what can change under a model without rebuilding it: the name,
+/// notes, diagnostics settings and iteration count.
+fn model_part(exp: &Experiment) -> Experiment {
+    let mut part = exp.clone();
+    part.name.clear();
+    part.notes.clear();
+    part.diagnostics = experiment::DiagnosticsSpec::default();
+    part.train.iterations = 0;
+    part.checkpoint = None;
+    part
+}
+
+/// A short description of a model's settings for the runs list.
+fn run_label(exp: &Experiment) -> String {
+    let m = &exp.model;
+    let integrator = match &exp.integrator {
+        experiment::IntegratorSpec::Tableau(t) if !t.name.is_empty() => t.name.clone(),
+        other => format!("{other:?}")
+            .split(['(', ' ', '{'])
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    format!(
+        "{:?} · {} · {} · {} · d={} K={} T={}",
+        m.field,
+        m.activation.name(),
+        m.constraint.name(),
+        integrator,
+        m.width,
+        m.layers,
+        m.final_time
+    )
+}
+
+impl Workbench {
+    /// The workbench as eframe creates it: preferences from storage, the start file (or the
+    /// default experiment) opened.
+    pub fn new(cc: &eframe::CreationContext<'_>, start: StartOptions) -> Self {
+        let (prefs, layout) = cc.storage.map_or_else(
+            || (Preferences::default(), Layout::default()),
+            |storage| {
+                (
+                    eframe::get_value(storage, PREFERENCES_KEY).unwrap_or_default(),
+                    eframe::get_value::<Layout>(storage, LAYOUT_KEY)
+                        .map(Layout::checked)
+                        .unwrap_or_default(),
+                )
+            },
+        );
+        let mut app = Self::with_preferences(&cc.egui_ctx, prefs, layout);
+        if let Some(path) = &start.file
+            && let Err(e) = app.open_path(path)
+        {
+            app.banner = Some(Banner {
+                text: format!("{e}; the default experiment is open instead"),
+                is_error: true,
+            });
+        }
+        if let Some(request) = start.screenshot {
+            app.allow_close = true;
+            app.screenshot = Some(ScreenshotMode::new(request));
+        }
+        app
+    }
+
+    /// A workbench on the default experiment with the given preferences and layout.
+    fn with_preferences(ctx: &egui::Context, prefs: Preferences, layout: Layout) -> Self {
+        super::theme::install_fonts(ctx);
+        let repaint = ctx.clone();
+        let waker: Arc<dyn Fn() + Send + Sync> =
+            Arc::new(move || repaint.request_repaint_after(Duration::from_millis(15)));
+        let mut app = Self {
+            ctx: ctx.clone(),
+            prefs,
+            layout,
+            document: Document::default(),
+            spec: document::default_experiment(),
+            model_spec: None,
+            problems: Vec::new(),
+            build_error: None,
+            worker: Worker::new(Arc::clone(&waker)),
+            diagnostics: DiagnosticsState::new(Arc::clone(&waker)),
+            confirm: None,
+            banner: None,
+            capture: Capture::default(),
+            screenshot: None,
+            title: String::new(),
+            allow_close: false,
+            applied_theme: None,
+        };
+        let exp = document::default_experiment();
+        let prepared = Self::prepare(exp.clone(), None);
+        app.commit(prepared, Document::untitled(None, &exp));
+        app
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Reading the state (the tests use these).
+
+    /// The experiment being edited (without checkpoint).
+    #[must_use]
+    pub fn experiment(&self) -> &Experiment {
+        &self.spec
+    }
+
+    /// The validator's problems of the experiment.
+    #[must_use]
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
+    /// Why the model could not be built although the experiment is valid.
+    #[must_use]
+    pub fn build_error(&self) -> Option<&str> {
+        self.build_error.as_deref()
+    }
+
+    /// The run state.
+    #[must_use]
+    pub fn state(&self) -> RunState {
+        self.worker.state()
+    }
+
+    /// Iterations done by the current model.
+    #[must_use]
+    pub fn iteration(&self) -> usize {
+        self.worker.iteration()
+    }
+
+    /// The current model's history.
+    #[must_use]
+    pub fn history(&self) -> &[Record] {
+        self.worker.history()
+    }
+
+    /// The newest copy of the current model.
+    #[must_use]
+    pub fn snapshot(&self) -> Option<&Arc<Snapshot>> {
+        self.worker.snapshot()
+    }
+
+    /// The newest diagnostics of the current model, once computed.
+    #[must_use]
+    pub fn diagnostics(&self) -> Option<&Arc<crate::diagnostics::DiagnosticsReport>> {
+        self.diagnostics.report.as_ref()
+    }
+
+    /// Whether diagnostics are being computed.
+    #[must_use]
+    pub fn is_computing_diagnostics(&self) -> bool {
+        self.diagnostics.is_busy()
+    }
+
+    /// The message over the plots, if any.
+    #[must_use]
+    pub fn banner(&self) -> Option<&Banner> {
+        self.banner.as_ref()
+    }
+
+    /// The run's failure, while the failed model is current.
+    #[must_use]
+    pub fn failure(&self) -> Option<&str> {
+        self.worker.failure()
+    }
+
+    /// The open file.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.document.path.as_deref()
+    }
+
+    /// Whether there are unsaved changes.
+    #[must_use]
+    pub fn is_dirty(&self) -> bool {
+        self.document.is_dirty(&self.spec, self.worker.iteration())
+    }
+
+    /// The window title.
+    #[must_use]
+    pub fn title(&self) -> String {
+        self.document.title(self.is_dirty())
+    }
+
+    /// Switches the diagnostics computation on or off (View ▸ Live diagnostics).
+    pub fn set_live_diagnostics(&mut self, live: bool) {
+        self.prefs.live_diagnostics = live;
+        if self.diagnostics.set_live(live) {
+            self.request_diagnostics_now();
+        }
+    }
+
+    /// The panel layout.
+    pub fn layout_mut(&mut self) -> &mut Layout {
+        &mut self.layout
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Models.
+
+    /// Builds a model for `exp` (which may carry a checkpoint), data relative to `base`.
+    /// A checkpoint that does not fit is an error; other build failures leave a document
+    /// without a model that the user can fix.
+    fn prepare(mut exp: Experiment, base: Option<&Path>) -> Prepared {
+        let problems = experiment::problems(&exp);
+        let session = if problems.is_empty() {
+            Session::new(&exp, base, 1).map_err(|e| match e {
+                SessionError::Checkpoint(m) => format!("checkpoint: {m}"),
+                other => other.to_string(),
+            })
+        } else {
+            Err(String::new())
+        };
+        exp.checkpoint = None;
+        Prepared {
+            spec: exp,
+            problems,
+            session,
+        }
+    }
+
+    /// Makes a prepared model current.
+    fn commit(&mut self, prepared: Prepared, document: Document) {
+        self.document = document;
+        self.spec = prepared.spec;
+        self.problems = prepared.problems;
+        self.build_error = None;
+        self.model_spec = None;
+        match prepared.session {
+            Ok(session) => {
+                self.model_spec = Some(model_part(&self.spec));
+                self.worker.install(session, run_label(&self.spec));
+            }
+            Err(error) => {
+                if !error.is_empty() {
+                    self.build_error = Some(error);
+                }
+                self.worker.clear();
+            }
+        }
+        self.diagnostics.reset_model();
+        self.request_diagnostics_now();
+    }
+
+    /// Rebuilds the model from the edited experiment (fresh parameters from the seed).
+    fn rebuild(&mut self) {
+        let prepared = Self::prepare(self.spec.clone(), self.document.base_dir.as_deref());
+        let document = std::mem::take(&mut self.document);
+        self.commit(prepared, document);
+    }
+
+    /// Applies the composer's edit: at once if it leaves the model as it is or no run would be
+    /// lost, otherwise after asking.
+    fn apply_edit(&mut self, draft: Experiment) {
+        if draft == self.spec {
+            return;
+        }
+        let same_model = self
+            .model_spec
+            .as_ref()
+            .is_some_and(|m| *m == model_part(&draft));
+        if same_model {
+            let iterations = draft.train.iterations;
+            let iterations_changed = iterations != self.spec.train.iterations;
+            let diagnostics_changed = draft.diagnostics != self.spec.diagnostics;
+            self.spec = draft;
+            self.problems = experiment::problems(&self.spec);
+            if iterations_changed && iterations > 0 {
+                self.worker.set_total_iterations(iterations);
+            }
+            if diagnostics_changed && self.problems.is_empty() {
+                self.request_diagnostics_now();
+            }
+            return;
+        }
+        if self.worker.has_progress() {
+            self.confirm = Some(Confirm::DiscardRun(Box::new(draft)));
+        } else {
+            self.spec = draft;
+            self.rebuild();
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Diagnostics.
+
+    /// Asks for diagnostics of the current model's newest snapshot.
+    fn request_diagnostics_now(&mut self) {
+        if let (Some(snapshot), Some(split)) = (self.worker.snapshot(), self.worker.split()) {
+            let run = self.worker.current_run().map(|r| r.number);
+            self.diagnostics
+                .request(snapshot, split, &self.spec.diagnostics, run);
+        }
+    }
+
+    /// Asks for diagnostics when the newest snapshot is due (see
+    /// [`DiagnosticsState::request_if_due`]).
+    fn on_snapshots(&mut self) {
+        if let (Some(snapshot), Some(split)) = (self.worker.snapshot(), self.worker.split()) {
+            let run = self.worker.current_run().map(|r| r.number);
+            let training = self.worker.state() == RunState::Running;
+            self.diagnostics
+                .request_if_due(snapshot, split, &self.spec.diagnostics, run, training);
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // The frame.
+
+    fn screenshot_logic(&mut self, ctx: &egui::Context) {
+        let Some(mode) = &mut self.screenshot else {
+            return;
+        };
+        mode.frames += 1;
+        match mode.phase {
+            Phase::Starting => {
+                if mode.frames >= 3 {
+                    // The run ends exactly at the requested iteration (its count is set to it),
+                    // so the picture does not depend on how fast frames are drawn.
+                    let target = mode.request.after_iterations;
+                    let ready = self.problems.is_empty() && self.build_error.is_none();
+                    if ready && target > self.worker.iteration() {
+                        self.worker.set_total_iterations(target);
+                    }
+                    if ready && target > self.worker.iteration() && self.worker.train().is_ok() {
+                        mode.enter(Phase::Training);
+                    } else {
+                        mode.enter(Phase::Settling);
+                    }
+                }
+            }
+            Phase::Training => {
+                let done = self.worker.iteration() >= mode.request.after_iterations
+                    || !self.worker.state().is_active()
+                    || mode.since.elapsed() > screenshot::TRAINING_TIMEOUT;
+                if done {
+                    if self.worker.state() == RunState::Running {
+                        self.worker.toggle_pause();
+                    }
+                    mode.enter(Phase::Settling);
+                }
+            }
+            Phase::Settling => {
+                let waiting =
+                    self.diagnostics.is_busy() && mode.since.elapsed() < screenshot::SETTLE_TIMEOUT;
+                if mode.frames >= 10 && !waiting {
+                    let path = mode.request.path.clone();
+                    mode.enter(Phase::Capturing);
+                    self.capture.request(ctx, path, None);
+                }
+            }
+            Phase::Capturing | Phase::Done => {}
+        }
+        ctx.request_repaint();
+    }
+
+    fn poll_capture(&mut self, ctx: &egui::Context) {
+        let Some(result) = self.capture.poll(ctx.pixels_per_point()) else {
+            return;
+        };
+        match result {
+            Ok(path) => self.info(format!("Wrote {}", path.display())),
+            Err(e) => self.error(format!("Screenshot failed: {e}")),
+        }
+        if let Some(mode) = &mut self.screenshot
+            && mode.phase == Phase::Capturing
+        {
+            if let Some(Banner { text, is_error }) = &self.banner {
+                if *is_error {
+                    eprintln!("error: {text}");
+                } else {
+                    eprintln!("{text}");
+                }
+            }
+            mode.enter(Phase::Done);
+            self.worker.shutdown();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    fn file_drops(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_owned())
+                .collect()
+        });
+        if let Some(path) = dropped
+            .into_iter()
+            .find(|p| document::is_experiment_file(p))
+        {
+            self.guard(Then::Open(path));
+        }
+    }
+
+    fn close_request(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested()) {
+            if self.is_dirty() && !self.allow_close {
+                ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+                self.confirm = Some(Confirm::DiscardChanges(Then::Quit));
+            } else {
+                self.worker.shutdown();
+            }
+        }
+    }
+}
+
+impl eframe::App for Workbench {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if self.applied_theme != Some(self.prefs.theme) {
+            self.prefs.theme.apply(ctx);
+            self.applied_theme = Some(self.prefs.theme);
+        }
+        if self.confirm.is_none() {
+            self.shortcuts(ctx);
+        }
+        self.file_drops(ctx);
+        self.close_request(ctx);
+        let (snapshots, more) = self.worker.poll(EVENT_BUDGET);
+        if more {
+            ctx.request_repaint();
+        }
+        if !snapshots.is_empty() || self.worker.state() != RunState::Running {
+            self.on_snapshots();
+        }
+        if self.diagnostics.set_live(self.prefs.live_diagnostics) {
+            self.request_diagnostics_now();
+        }
+        self.diagnostics.poll();
+        self.poll_capture(ctx);
+        self.screenshot_logic(ctx);
+        let title = self.title();
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        egui::Panel::top("menu-and-toolbar").show(ui, |ui| {
+            self.menu_ui(ui);
+            ui.separator();
+            self.toolbar_ui(ui);
+            ui.add_space(2.0);
+        });
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.composer_panel(ui);
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.banner_ui(ui);
+            let mut cx = PlotContext {
+                worker: &mut self.worker,
+                prefs: &mut self.prefs,
+                spec: &self.spec,
+                diagnostics: &mut self.diagnostics,
+            };
+            let actions = self.layout.ui(ui, &mut cx);
+            for action in actions {
+                if let PanelAction::ExportPng(kind) = action
+                    && let Some(path) = self.save_dialog(
+                        &screenshot::default_export_name(
+                            &kind.title().to_lowercase().replace(' ', "-"),
+                            "png",
+                        ),
+                        ("PNG image", &["png"]),
+                    )
+                {
+                    self.export_panel_png(kind, path);
+                }
+            }
+        });
+        let ctx = ui.ctx().clone();
+        self.confirm_ui(&ctx);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, PREFERENCES_KEY, &self.prefs);
+        eframe::set_value(storage, LAYOUT_KEY, &self.layout);
+    }
+}

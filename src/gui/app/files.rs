@@ -1,0 +1,229 @@
+//! Files and exports: every operation takes a path; dialogs only produce it.
+
+use std::path::{Path, PathBuf};
+
+use eframe::egui;
+
+use super::{Banner, Confirm, Then, Workbench};
+use crate::data::{CsvSpec, DataSource};
+use crate::gui::document::{self, Document};
+use crate::gui::panels::PaneKind;
+
+impl Workbench {
+    // ----------------------------------------------------------------------------------------
+    // Files.
+
+    /// Opens an experiment file. On failure (a syntax error with its line and column, a
+    /// checkpoint that does not fit) nothing changes and the error is shown and returned.
+    pub fn open_path(&mut self, path: &Path) -> Result<(), String> {
+        let result = document::load(path).and_then(|exp| {
+            let prepared = Self::prepare(exp, path.parent());
+            match &prepared.session {
+                Err(e) if e.starts_with("checkpoint:") => Err(format!("{e}: {}", path.display())),
+                _ => Ok(prepared),
+            }
+        });
+        match result {
+            Ok(prepared) => {
+                let document = Document::opened(path, &{
+                    let mut saved = prepared.spec.clone();
+                    saved.checkpoint = prepared
+                        .session
+                        .as_ref()
+                        .ok()
+                        .filter(|s| s.iteration() > 0)
+                        .map(crate::train::Session::to_experiment)
+                        .and_then(|e| e.checkpoint);
+                    saved
+                });
+                self.commit(prepared, document);
+                self.prefs.remember(path);
+                self.banner = None;
+                Ok(())
+            }
+            Err(error) => {
+                self.banner = Some(Banner {
+                    text: format!("Could not open the file: {error}"),
+                    is_error: true,
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// A new untitled document from a template file (or the built-in default).
+    pub(super) fn new_document(&mut self, template: Option<&Path>) -> Result<(), String> {
+        let exp = match template {
+            Some(path) => document::load(path)?,
+            None => document::default_experiment(),
+        };
+        let base = template.and_then(Path::parent);
+        let prepared = Self::prepare(exp, base);
+        let document = Document::untitled(base.map(Path::to_owned), &prepared.spec);
+        self.commit(prepared, document);
+        self.banner = None;
+        Ok(())
+    }
+
+    /// Saves the experiment with its checkpoint (parameters, optimiser state, history) to
+    /// `path`. A run in progress goes on from where it was.
+    pub fn save_to(&mut self, path: &Path) -> Result<(), String> {
+        self.rebase_csv(path);
+        let mut exp = self.spec.clone();
+        if self.worker.iteration() > 0 {
+            exp.checkpoint = self
+                .worker
+                .with_session(|s| s.to_experiment().checkpoint)
+                .flatten();
+        }
+        match document::save(&exp, path) {
+            Ok(()) => {
+                self.document.saved_to(path, &exp);
+                self.prefs.remember(path);
+                self.info(format!("Saved to {}", path.display()));
+                Ok(())
+            }
+            Err(error) => {
+                self.error(format!("Could not save: {error}"));
+                Err(error)
+            }
+        }
+    }
+
+    /// A relative CSV path is relative to the experiment's folder: saving elsewhere makes it
+    /// absolute so the data is still found.
+    pub(super) fn rebase_csv(&mut self, path: &Path) {
+        let DataSource::Csv(csv) = &self.spec.data.source else {
+            return;
+        };
+        let target = path.parent().map(Path::to_owned).unwrap_or_default();
+        let base = self.document.base_dir.clone().unwrap_or_default();
+        if Path::new(&csv.path).is_absolute() || same_dir(&base, &target) {
+            return;
+        }
+        let absolute =
+            std::path::absolute(base.join(&csv.path)).unwrap_or_else(|_| base.join(&csv.path));
+        let csv = CsvSpec {
+            path: absolute.to_string_lossy().into_owned(),
+            ..csv.clone()
+        };
+        self.spec.data.source = DataSource::Csv(csv.clone());
+        if let Some(model) = &mut self.model_spec {
+            model.data.source = DataSource::Csv(csv);
+        }
+    }
+
+    pub(super) fn info(&mut self, text: String) {
+        self.banner = Some(Banner {
+            text,
+            is_error: false,
+        });
+    }
+
+    pub(super) fn error(&mut self, text: String) {
+        self.banner = Some(Banner {
+            text,
+            is_error: true,
+        });
+    }
+
+    /// Does `then` now if nothing unsaved would be lost, otherwise asks first.
+    pub(super) fn guard(&mut self, then: Then) {
+        if self.is_dirty() && !self.allow_close {
+            self.confirm = Some(Confirm::DiscardChanges(then));
+        } else {
+            self.perform(then);
+        }
+    }
+
+    pub(super) fn perform(&mut self, then: Then) {
+        match then {
+            Then::Open(path) => {
+                let _ = self.open_path(&path);
+            }
+            Then::OpenDialog => {
+                if let Some(path) = self.file_dialog().pick_file() {
+                    let _ = self.open_path(&path);
+                }
+            }
+            Then::New(template) => {
+                if let Err(e) = self.new_document(template.as_deref()) {
+                    self.error(format!("Could not open the template: {e}"));
+                }
+            }
+            Then::Quit => {
+                self.allow_close = true;
+                self.ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+
+    pub(super) fn file_dialog(&self) -> rfd::FileDialog {
+        let dialog = rfd::FileDialog::new().add_filter("flowlab experiment", &["ron"]);
+        match self.document.base_dir.as_deref() {
+            Some(dir) if dir.is_dir() => dialog.set_directory(dir),
+            _ => dialog,
+        }
+    }
+
+    pub(super) fn save_dialog(&self, name: &str, filter: (&str, &[&str])) -> Option<PathBuf> {
+        let mut dialog = rfd::FileDialog::new()
+            .add_filter(filter.0, filter.1)
+            .set_file_name(name);
+        if let Some(dir) = self.document.base_dir.as_deref().filter(|d| d.is_dir()) {
+            dialog = dialog.set_directory(dir);
+        }
+        dialog.save_file()
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Exports.
+
+    /// Asks for a PNG of the whole window, written to `path` when the pixels arrive.
+    pub fn export_window_png(&mut self, path: PathBuf) {
+        self.capture.request(&self.ctx, path, None);
+    }
+
+    /// Asks for a PNG of one panel, written to `path` when the pixels arrive.
+    pub fn export_panel_png(&mut self, kind: PaneKind, path: PathBuf) {
+        match self.layout.rect(kind) {
+            Some(rect) => self.capture.request(&self.ctx, path, Some(rect)),
+            None => self.error(format!("{} is not on screen", kind.title())),
+        }
+    }
+
+    /// Writes the model as .npz (parameters, trajectories, gradients; see [`crate::report`]).
+    pub fn export_npz(&mut self, path: &Path) -> Result<(), String> {
+        let result = self
+            .worker
+            .with_session(|s| crate::report::export_npz(s, path).map_err(|e| e.to_string()))
+            .unwrap_or_else(|| Err("there is no model to export".into()));
+        self.report_export(result, path)
+    }
+
+    /// Writes the current run's history as CSV.
+    pub fn export_metrics(&mut self, path: &Path) -> Result<(), String> {
+        let result = crate::report::write_metrics_csv(self.worker.history(), path)
+            .map_err(|e| e.to_string());
+        self.report_export(result, path)
+    }
+
+    pub(super) fn report_export(
+        &mut self,
+        result: Result<(), String>,
+        path: &Path,
+    ) -> Result<(), String> {
+        match &result {
+            Ok(()) => self.info(format!("Wrote {}", path.display())),
+            Err(e) => self.error(format!("Export failed: {e}")),
+        }
+        result
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}

@@ -1,0 +1,221 @@
+//! The composer: the left panel that edits the experiment, section by section. Every control has
+//! a tooltip (with its formula where there is one) and the validator's problems appear under the
+//! section they belong to. The composer only edits a copy of the experiment; the workbench
+//! decides what a change means for the current run.
+
+mod data;
+mod method;
+mod model;
+mod training;
+
+use eframe::egui::{self, Grid, RichText, TextEdit, Ui};
+
+use super::widgets::{problems_ui, row};
+use crate::data::Split;
+use crate::experiment::Experiment;
+
+/// What the composer asks the workbench to do (things it cannot do inside a frame).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ComposerAction {
+    /// Pick a CSV file (dialog) and use it as the data source.
+    LoadCsv,
+}
+
+/// What the composer shows besides the experiment.
+pub struct ComposerContext<'a> {
+    /// The validator's problems (each starts with the setting it is about).
+    pub problems: &'a [String],
+    /// Why the model could not be built although the experiment is valid (data, lift).
+    pub build_error: Option<&'a str>,
+    /// The data of the current model, for the thumbnail.
+    pub split: Option<&'a Split>,
+}
+
+/// Sections and the settings (prefixes of problem messages) they show problems for.
+const SECTIONS: [(&str, &[&str]); 6] = [
+    ("Data", &["data", "train.seeds.data"]),
+    (
+        "Architecture",
+        &[
+            "model.field",
+            "model.activation",
+            "model.width",
+            "model.hidden",
+            "model.layers",
+            "model.final_time",
+            "model.lift",
+            "model.head",
+            "model.init_scale",
+        ],
+    ),
+    ("Constraints", &["model.constraint"]),
+    ("Integrator and gradient", &["integrator", "gradient"]),
+    ("Training", &["train"]),
+    ("Diagnostics", &["diagnostics"]),
+];
+
+fn problems_of<'a>(problems: &'a [String], section: &str) -> Vec<&'a str> {
+    let prefixes = SECTIONS
+        .iter()
+        .find(|(name, _)| *name == section)
+        .map_or(&[][..], |(_, p)| *p);
+    problems
+        .iter()
+        .filter(|p| prefixes.iter().any(|prefix| p.starts_with(prefix)))
+        .filter(|p| section == "Data" || !p.starts_with("train.seeds.data"))
+        .map(String::as_str)
+        .collect()
+}
+
+fn unsorted_problems(problems: &[String]) -> Vec<&str> {
+    problems
+        .iter()
+        .filter(|p| {
+            !SECTIONS
+                .iter()
+                .any(|(_, prefixes)| prefixes.iter().any(|prefix| p.starts_with(prefix)))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+/// A collapsible section titled with its problem count; `body` draws a two-column grid.
+fn section(ui: &mut Ui, title: &str, problems: &[&str], body: impl FnOnce(&mut Ui)) {
+    let header = if problems.is_empty() {
+        RichText::new(title).strong()
+    } else {
+        RichText::new(format!("{title}  ⚠ {}", problems.len()))
+            .strong()
+            .color(super::widgets::problem_color(ui))
+    };
+    egui::CollapsingHeader::new(header)
+        .id_salt(title)
+        .default_open(true)
+        .show(ui, |ui| {
+            Grid::new(("composer", title))
+                .num_columns(2)
+                .spacing([10.0, 5.0])
+                .striped(false)
+                .show(ui, body);
+            problems_ui(ui, problems);
+        });
+}
+
+/// Draws the composer for `exp`; returns the actions it asks for.
+pub fn composer_ui(
+    ui: &mut Ui,
+    exp: &mut Experiment,
+    cx: &ComposerContext<'_>,
+) -> Vec<ComposerAction> {
+    let mut actions = Vec::new();
+    egui::CollapsingHeader::new(RichText::new("Experiment").strong())
+        .id_salt("Experiment")
+        .default_open(true)
+        .show(ui, |ui| {
+            Grid::new("composer-experiment")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    row(
+                        ui,
+                        "Name",
+                        "A short name for the experiment, saved in the file.",
+                        |ui| ui.add(TextEdit::singleline(&mut exp.name).desired_width(190.0)),
+                    );
+                });
+            egui::CollapsingHeader::new("Notes")
+                .id_salt("notes")
+                .default_open(false)
+                .show(ui, |ui| {
+                    ui.add(
+                        TextEdit::multiline(&mut exp.notes)
+                            .desired_rows(4)
+                            .desired_width(f32::INFINITY),
+                    )
+                    .on_hover_text("Free text saved with the experiment: what it shows.");
+                });
+        });
+    let unsorted = unsorted_problems(cx.problems);
+    problems_ui(ui, &unsorted);
+    if let Some(error) = cx.build_error {
+        problems_ui(ui, &[error]);
+    }
+
+    section(ui, "Data", &problems_of(cx.problems, "Data"), |ui| {
+        data::data_ui(ui, exp, cx.split, &mut actions);
+    });
+    section(
+        ui,
+        "Architecture",
+        &problems_of(cx.problems, "Architecture"),
+        |ui| {
+            model::architecture_ui(ui, exp);
+        },
+    );
+    section(
+        ui,
+        "Constraints",
+        &problems_of(cx.problems, "Constraints"),
+        |ui| {
+            model::constraints_ui(ui, exp);
+        },
+    );
+    section(
+        ui,
+        "Integrator and gradient",
+        &problems_of(cx.problems, "Integrator and gradient"),
+        |ui| method::integrator_ui(ui, exp),
+    );
+    section(
+        ui,
+        "Training",
+        &problems_of(cx.problems, "Training"),
+        |ui| {
+            training::training_ui(ui, exp);
+        },
+    );
+    section(
+        ui,
+        "Diagnostics",
+        &problems_of(cx.problems, "Diagnostics"),
+        |ui| {
+            training::diagnostics_ui(ui, exp);
+        },
+    );
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method::implicit_midpoint_default;
+    use super::training::optimizer_default;
+    use super::*;
+    use crate::experiment::IntegratorSpec;
+
+    #[test]
+    fn defaults_parse() {
+        assert!(matches!(
+            implicit_midpoint_default(),
+            IntegratorSpec::ImplicitMidpoint { .. }
+        ));
+        for name in ["SGD", "Adam", "Armijo GD"] {
+            assert_eq!(optimizer_default(name).map(|o| o.name()), Some(name));
+        }
+    }
+
+    #[test]
+    fn problems_go_to_their_section() {
+        let problems = vec![
+            "model.width: must be at least 1 (got 0)".to_string(),
+            "model.constraint: Skew needs a square matrix".to_string(),
+            "integrator: symplectic".to_string(),
+            "train.seeds.data: whatever".to_string(),
+            "format_version: old".to_string(),
+        ];
+        assert_eq!(problems_of(&problems, "Architecture").len(), 1);
+        assert_eq!(problems_of(&problems, "Constraints").len(), 1);
+        assert_eq!(problems_of(&problems, "Integrator and gradient").len(), 1);
+        assert_eq!(problems_of(&problems, "Data").len(), 1);
+        assert_eq!(problems_of(&problems, "Training").len(), 0);
+        assert_eq!(unsorted_problems(&problems), vec!["format_version: old"]);
+    }
+}

@@ -1,0 +1,361 @@
+//! Pictures in the plane: eigenvalues over the stability region, feature trajectories, the
+//! decision boundary.
+
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Color32, ColorImage, RichText, TextureOptions, Ui};
+use egui_plot::{Corner, Legend, Line, Plot, PlotImage, PlotPoint, PlotPoints, Points, Polygon};
+
+use super::{header_ui, palette};
+use crate::diagnostics::{DiagnosticsReport, StabilityRegion};
+use crate::gui::panels::PaneKind;
+use crate::gui::plots::{PlotContext, class_color, data_points, empty_ui, hover_text, x_axis};
+
+pub(super) fn eigenvalues_ui(
+    ui: &mut Ui,
+    spectrum: &crate::diagnostics::Spectrum,
+    report: &DiagnosticsReport,
+    cx: &mut PlotContext<'_>,
+) {
+    let outside = spectrum.jacobian_eigenvalues.iter().flatten().count();
+    header_ui(
+        ui,
+        report,
+        cx.diagnostics.is_busy(),
+        &format!(
+            "{} probe states per layer, {outside} eigenvalues; shaded: the integrator's stability region",
+            spectrum.eigenvalue_probes
+        ),
+    );
+    let region_fill = if ui.visuals().dark_mode {
+        Color32::from_rgba_unmultiplied(90, 160, 90, 50)
+    } else {
+        Color32::from_rgba_unmultiplied(60, 150, 60, 45)
+    };
+    let region_stroke = egui::Stroke::new(1.0, Color32::from_rgb(80, 160, 80));
+    let reach = spectrum
+        .jacobian_eigenvalues
+        .iter()
+        .flatten()
+        .map(|[re, im]| re.abs().max(im.abs()))
+        .fold(1.0_f64, f64::max)
+        * 1.5;
+    let layers = spectrum.jacobian_eigenvalues.len().max(1);
+    let groups = 4.min(layers);
+    let group_colors: Vec<Color32> = [0, 1, 2, 5][..groups]
+        .iter()
+        .map(|&i| palette(ui, i))
+        .collect();
+    Plot::new("eigenvalues")
+        .data_aspect(1.0)
+        .legend(
+            Legend::default()
+                .follow_insertion_order(true)
+                .position(Corner::LeftTop),
+        )
+        .custom_x_axes(x_axis("Re(hλ)"))
+        .y_axis_label("Im(hλ)")
+        .label_formatter(|hover| hover_text(hover, |p| format!("hλ = {:.4} {:+.4}i", p.x, p.y)))
+        .show(ui, |plot| {
+            match &spectrum.stability {
+                StabilityRegion::Polynomial { boundary, .. } => {
+                    for (i, curve) in boundary.iter().enumerate() {
+                        plot.polygon(
+                            Polygon::new(
+                                if i == 0 {
+                                    "stability region |R(hλ)| ≤ 1"
+                                } else {
+                                    ""
+                                },
+                                PlotPoints::from(curve.clone()),
+                            )
+                            .fill_color(region_fill)
+                            .stroke(region_stroke),
+                        );
+                    }
+                }
+                StabilityRegion::LeftHalfPlane => {
+                    plot.polygon(
+                        Polygon::new(
+                            "stability region Re(hλ) ≤ 0",
+                            PlotPoints::from(vec![
+                                [-reach, -reach],
+                                [0.0, -reach],
+                                [0.0, reach],
+                                [-reach, reach],
+                            ]),
+                        )
+                        .fill_color(region_fill)
+                        .stroke(region_stroke),
+                    );
+                }
+                StabilityRegion::ImaginaryInterval { half_length } => {
+                    plot.line(
+                        Line::new(
+                            format!("stable for hλ = is, |s| < {half_length}"),
+                            PlotPoints::from(vec![[0.0, -half_length], [0.0, *half_length]]),
+                        )
+                        .color(region_stroke.color)
+                        .width(5.0),
+                    );
+                }
+            }
+            let per_group = layers.div_ceil(groups);
+            for (g, color) in group_colors.iter().enumerate() {
+                let first = g * per_group;
+                let last = ((g + 1) * per_group).min(layers);
+                let points: Vec<[f64; 2]> = spectrum.jacobian_eigenvalues[first.min(layers)..last]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                if points.is_empty() {
+                    continue;
+                }
+                plot.points(
+                    Points::new(format!("layers {first}–{}", last - 1), points)
+                        .radius(2.5)
+                        .color(*color),
+                );
+            }
+        });
+}
+
+pub(super) fn trajectories_ui(
+    ui: &mut Ui,
+    trajectories: &crate::diagnostics::FeatureTrajectories,
+    report: &DiagnosticsReport,
+    cx: &mut PlotContext<'_>,
+) {
+    let layers = trajectories.times.len().saturating_sub(1);
+    let state = &mut *cx.diagnostics;
+    state.layer = state.layer.min(layers);
+    let projection = match &trajectories.projection.method {
+        crate::diagnostics::ProjectionMethod::Direct => "coordinates z₁, z₂".to_string(),
+        crate::diagnostics::ProjectionMethod::PrincipalComponents { .. } => {
+            match trajectories.projection.explained_variance {
+                Some([first, second]) => format!(
+                    "fixed PCA projection ({:.0}% + {:.0}% of the variance)",
+                    100.0 * first,
+                    100.0 * second
+                ),
+                None => "fixed PCA projection".to_string(),
+            }
+        }
+    };
+    header_ui(
+        ui,
+        report,
+        state.is_busy(),
+        &format!("{} points, {projection}", trajectories.paths.len()),
+    );
+    ui.horizontal(|ui| {
+        let play = if state.playing {
+            "Stop playing"
+        } else {
+            "Play layers"
+        };
+        if ui
+            .button(play)
+            .on_hover_text("Step through the layers z₀ → z_K")
+            .clicked()
+        {
+            state.playing = !state.playing;
+            state.last_tick = None;
+            if state.playing && state.layer >= layers {
+                state.layer = 0;
+            }
+        }
+        ui.add(egui::Slider::new(&mut state.layer, 0..=layers).text("layer"))
+            .on_hover_text("The layer k whose states z_k are drawn as points");
+    });
+    if state.playing {
+        let now = Instant::now();
+        let due = state
+            .last_tick
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_millis(120));
+        if due {
+            state.last_tick = Some(now);
+            if state.layer >= layers {
+                state.playing = false;
+            } else {
+                state.layer += 1;
+            }
+        }
+        ui.ctx().request_repaint_after(Duration::from_millis(30));
+    }
+    let layer = state.layer;
+    Plot::new("trajectories")
+        .data_aspect(1.0)
+        .legend(
+            Legend::default()
+                .follow_insertion_order(true)
+                .position(Corner::RightTop),
+        )
+        .label_formatter(|hover| hover_text(hover, |p| format!("({:.3}, {:.3})", p.x, p.y)))
+        .show(ui, |plot| {
+            for (path, label) in trajectories.paths.iter().zip(&trajectories.labels) {
+                let color = class_color(*label).gamma_multiply(0.35);
+                plot.line(
+                    Line::new("", PlotPoints::from(path.clone()))
+                        .color(color)
+                        .width(1.0)
+                        .allow_hover(false),
+                );
+            }
+            let classes = trajectories
+                .labels
+                .iter()
+                .copied()
+                .max()
+                .map_or(0, |m| m + 1);
+            for class in 0..classes {
+                let points: Vec<[f64; 2]> = trajectories
+                    .paths
+                    .iter()
+                    .zip(&trajectories.labels)
+                    .filter(|(_, l)| **l == class)
+                    .filter_map(|(path, _)| path.get(layer).copied())
+                    .collect();
+                plot.points(
+                    Points::new(format!("class {class} at layer {layer}"), points)
+                        .color(class_color(class))
+                        .radius(3.0),
+                );
+            }
+        });
+}
+
+/// The decision boundary as an image: the class colour, stronger where the model is sure.
+pub(super) fn boundary_image(
+    boundary: &crate::diagnostics::DecisionBoundary,
+    classes: usize,
+) -> ColorImage {
+    let n = boundary.resolution.max(1);
+    let two_d = boundary.features.len() > 1;
+    let rows = if two_d { n } else { 1 };
+    let floor = 1.0 / classes.max(2) as f64;
+    let mut pixels = Vec::with_capacity(n * rows);
+    for row in 0..rows {
+        // Image rows run top to bottom, the second feature bottom to top.
+        let j = rows - 1 - row;
+        for i in 0..n {
+            let index = j * n + i;
+            let class = boundary.classes.get(index).copied().unwrap_or(0);
+            let confidence = boundary.confidence.get(index).copied().unwrap_or(floor);
+            let sure = ((confidence - floor) / (1.0 - floor)).clamp(0.0, 1.0);
+            let [r, g, b, _] = class_color(class).to_array();
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "in 0..=255"
+            )]
+            let alpha = (40.0 + 110.0 * sure) as u8;
+            pixels.push(Color32::from_rgba_unmultiplied(r, g, b, alpha));
+        }
+    }
+    ColorImage::new([n, rows], pixels)
+}
+
+pub(super) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
+    let Some(split) = cx.worker.split().cloned() else {
+        empty_ui(
+            ui,
+            PaneKind::DecisionBoundary,
+            "no data: the experiment has problems",
+        );
+        return;
+    };
+    let report = cx.diagnostics.report.clone();
+    let boundary = report.as_ref().and_then(|r| r.decision_boundary.computed());
+    match (&report, boundary) {
+        (Some(report), Some(boundary)) => {
+            let fixed = if boundary.fixed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "{} other features fixed at their training mean",
+                    boundary.fixed.len()
+                )
+            };
+            header_ui(ui, report, cx.diagnostics.is_busy(), &fixed);
+            let stale = cx
+                .diagnostics
+                .boundary_texture
+                .as_ref()
+                .is_none_or(|(iteration, _)| *iteration != report.iteration);
+            if stale {
+                let image = boundary_image(boundary, split.train.n_classes);
+                let texture =
+                    ui.ctx()
+                        .load_texture("decision-boundary", image, TextureOptions::LINEAR);
+                cx.diagnostics.boundary_texture = Some((report.iteration, texture));
+            }
+        }
+        (Some(report), None) => {
+            let reason = report.decision_boundary.reason().unwrap_or_default();
+            ui.label(
+                RichText::new(format!("decision boundary not available: {reason}"))
+                    .small()
+                    .weak(),
+            );
+        }
+        (None, _) => {
+            ui.label(
+                RichText::new(
+                    cx.diagnostics
+                        .unavailable()
+                        .unwrap_or("waiting for diagnostics: the data alone for now"),
+                )
+                .small()
+                .weak(),
+            );
+        }
+    }
+    let image = boundary
+        .zip(cx.diagnostics.boundary_texture.as_ref())
+        .map(|(b, (_, texture))| {
+            let [x0, x1] = b.ranges.first().copied().unwrap_or([-1.0, 1.0]);
+            let [y0, y1] = if b.features.len() > 1 {
+                b.ranges.get(1).copied().unwrap_or([-1.0, 1.0])
+            } else {
+                [-0.25, 0.25]
+            };
+            PlotImage::new(
+                "predicted class",
+                texture.id(),
+                PlotPoint::new(0.5 * (x0 + x1), 0.5 * (y0 + y1)),
+                #[expect(clippy::cast_possible_truncation, reason = "plot sizes fit in f32")]
+                [(x1 - x0) as f32, (y1 - y0) as f32],
+            )
+        });
+    Plot::new("decision-boundary")
+        .data_aspect(1.0)
+        .legend(
+            Legend::default()
+                .follow_insertion_order(true)
+                .position(Corner::RightTop),
+        )
+        .custom_x_axes(x_axis(
+            split
+                .train
+                .feature_names
+                .first()
+                .cloned()
+                .unwrap_or_default(),
+        ))
+        .y_axis_label(
+            split
+                .train
+                .feature_names
+                .get(1)
+                .cloned()
+                .unwrap_or_default(),
+        )
+        .show(ui, |plot| {
+            if let Some(image) = image {
+                plot.image(image);
+            }
+            data_points(plot, &split);
+        });
+}

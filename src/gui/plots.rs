@@ -1,0 +1,337 @@
+//! What each panel draws: loss and accuracy from the runs' histories, the runs list, the data,
+//! and the helpers the diagnostics panels ([`super::diagnostic_plots`]) share.
+//! Everything here only reads; nothing is computed but the points of a line.
+
+use eframe::egui::{self, Color32, RichText, Ui};
+use egui_plot::{
+    Corner, HoverPosition, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint, PlotPoints,
+    Points,
+};
+
+use super::analysis::DiagnosticsState;
+use super::panels::PaneKind;
+use super::theme::Preferences;
+use super::worker::{Run, Worker};
+use crate::data::Split;
+use crate::experiment::{Experiment, Record};
+
+/// At most this many points per line (long runs are thinned evenly for drawing).
+const MAX_LINE_POINTS: usize = 4000;
+
+/// Colours of the classes (colour-blind friendly, after Okabe & Ito).
+const CLASS_COLORS: [Color32; 8] = [
+    Color32::from_rgb(0, 114, 178),
+    Color32::from_rgb(230, 159, 0),
+    Color32::from_rgb(0, 158, 115),
+    Color32::from_rgb(204, 121, 167),
+    Color32::from_rgb(213, 94, 0),
+    Color32::from_rgb(86, 180, 233),
+    Color32::from_rgb(240, 228, 66),
+    Color32::from_rgb(120, 120, 120),
+];
+
+/// The colour of class `class`.
+#[must_use]
+pub fn class_color(class: usize) -> Color32 {
+    CLASS_COLORS[class % CLASS_COLORS.len()]
+}
+
+/// What the panels read (and the few preferences they toggle).
+pub struct PlotContext<'a> {
+    /// Runs, history, the current model's data.
+    pub worker: &'a mut Worker,
+    /// Log scale, overlays.
+    pub prefs: &'a mut Preferences,
+    /// The experiment being edited.
+    pub spec: &'a Experiment,
+    /// The diagnostics and the panels' view state.
+    pub diagnostics: &'a mut DiagnosticsState,
+}
+
+/// Draws panel `kind`.
+pub fn pane_ui(ui: &mut Ui, kind: PaneKind, cx: &mut PlotContext<'_>) {
+    match kind {
+        PaneKind::Loss => loss_ui(ui, cx),
+        PaneKind::Accuracy => accuracy_ui(ui, cx),
+        PaneKind::Runs => runs_ui(ui, cx.worker),
+        _ => super::diagnostic_plots::diagnostics_pane_ui(ui, kind, cx),
+    }
+}
+
+/// A centred message in an otherwise empty panel.
+pub fn empty_ui(ui: &mut Ui, kind: PaneKind, message: &str) {
+    ui.vertical_centered(|ui| {
+        ui.add_space((ui.available_height() * 0.3).max(4.0));
+        ui.label(RichText::new(message).weak());
+        ui.add_space(6.0);
+        ui.add(egui::Label::new(RichText::new(kind.description()).small().weak()).wrap());
+    });
+}
+
+/// The label of a tick on a log₁₀ axis: `10^v` with as many significant digits as the visible
+/// range needs (a decade or more: 1; less: 2 or 3), plainly between 0.001 and 10 000.
+pub fn log_tick(mark: egui_plot::GridMark, range: &std::ops::RangeInclusive<f64>) -> String {
+    let span = range.end() - range.start();
+    let digits: usize = if span >= 1.5 {
+        1
+    } else if span >= 0.3 {
+        2
+    } else {
+        3
+    };
+    let x = 10f64.powf(mark.value);
+    if (1e-3..1e4).contains(&x) {
+        // Decimals for `digits` significant digits.
+        #[expect(clippy::cast_possible_truncation, reason = "a small exponent")]
+        let magnitude = x.log10().floor() as i32;
+        let decimals =
+            usize::try_from(i32::try_from(digits).unwrap_or(1) - 1 - magnitude).unwrap_or(0);
+        format!("{x:.decimals$}")
+    } else {
+        format!("{:.*e}", digits - 1, x)
+    }
+}
+
+/// An x axis titled `label` whose tick labels may sit closer than egui_plot's default (which
+/// leaves a short time axis with the single label "0").
+pub fn x_axis(label: impl Into<egui::WidgetText>) -> Vec<egui_plot::AxisHints<'static>> {
+    vec![
+        egui_plot::AxisHints::new_x()
+            .label(label)
+            .label_spacing(28.0..=40.0),
+    ]
+}
+
+/// A hover read-out: the line's name and `format` of the point nearest to the pointer, or of
+/// the pointer's position away from the lines.
+pub fn hover_text(
+    hover: &HoverPosition<'_>,
+    format: impl Fn(PlotPoint) -> String,
+) -> Option<String> {
+    Some(match hover {
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => {
+            format!("{plot_name}\n{}", format(*position))
+        }
+        HoverPosition::Elsewhere { position } => format(*position),
+    })
+}
+
+/// Evenly thinned `(iteration, value)` points of a history.
+fn series(history: &[Record], value: impl Fn(&Record) -> Option<f64>) -> Vec<[f64; 2]> {
+    let stride = history.len().div_ceil(MAX_LINE_POINTS).max(1);
+    let mut points: Vec<[f64; 2]> = history
+        .iter()
+        .step_by(stride)
+        .filter_map(|r| value(r).map(|v| [r.iteration as f64, v]))
+        .collect();
+    // Always end on the newest value.
+    if let Some(last) = history.last()
+        && let Some(v) = value(last)
+        && points.last().is_none_or(|p| p[0] < last.iteration as f64)
+    {
+        points.push([last.iteration as f64, v]);
+    }
+    points
+}
+
+fn runs_to_draw(worker: &Worker, overlay: bool) -> impl Iterator<Item = (&Run, bool)> {
+    let current = worker.current_run().map(|r| r.number);
+    worker.runs().iter().filter_map(move |run| {
+        let is_current = Some(run.number) == current;
+        (is_current || (overlay && run.visible && !run.history.is_empty()))
+            .then_some((run, is_current))
+    })
+}
+
+fn run_name(run: &Run, is_current: bool) -> String {
+    if is_current {
+        format!("run {} (current)", run.number)
+    } else {
+        format!("run {}: {}", run.number, run.label)
+    }
+}
+
+fn loss_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut cx.prefs.log_loss, "Log scale")
+            .on_hover_text("Plot log₁₀ of the loss.");
+        ui.checkbox(&mut cx.prefs.overlay_runs, "Overlay runs")
+            .on_hover_text("Draw the earlier runs ticked in the Runs panel in their colours.");
+    });
+    let log = cx.prefs.log_loss;
+    let transform = move |v: f64| {
+        if log {
+            v.max(f64::MIN_POSITIVE).log10()
+        } else {
+            v
+        }
+    };
+    let mut plot = Plot::new("loss-plot")
+        .legend(
+            Legend::default()
+                .follow_insertion_order(true)
+                .position(Corner::RightTop),
+        )
+        .custom_x_axes(x_axis("iteration"))
+        .y_axis_label(if log { "loss (log scale)" } else { "loss" })
+        .link_axis(egui::Id::unique("iteration-axis"), [true, false])
+        .link_cursor(egui::Id::unique("iteration-axis"), [true, false])
+        .label_formatter(move |hover| {
+            hover_text(hover, |p| {
+                let y = if log { 10f64.powf(p.y) } else { p.y };
+                format!("iteration {:.0}\nloss {y:.4e}", p.x)
+            })
+        });
+    if log {
+        plot = plot.y_axis_formatter(log_tick);
+    }
+    plot.show(ui, |plot_ui| {
+        for (run, is_current) in runs_to_draw(cx.worker, cx.prefs.overlay_runs) {
+            let points = series(&run.history, |r| Some(transform(r.loss)));
+            plot_ui.line(
+                Line::new(run_name(run, is_current), PlotPoints::from(points))
+                    .color(run.color)
+                    .width(if is_current { 2.0 } else { 1.2 }),
+            );
+        }
+    });
+}
+
+fn accuracy_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
+    Plot::new("accuracy-plot")
+        .legend(
+            Legend::default()
+                .follow_insertion_order(true)
+                .position(Corner::RightBottom),
+        )
+        .custom_x_axes(x_axis("iteration"))
+        .y_axis_label("accuracy")
+        .include_y(0.0)
+        .include_y(1.0)
+        .link_axis(egui::Id::unique("iteration-axis"), [true, false])
+        .link_cursor(egui::Id::unique("iteration-axis"), [true, false])
+        .y_axis_formatter(|mark, _| format!("{:.0}%", 100.0 * mark.value))
+        .label_formatter(|hover| {
+            hover_text(hover, |p| {
+                format!("iteration {:.0}\naccuracy {:.1}%", p.x, 100.0 * p.y)
+            })
+        })
+        .show(ui, |plot_ui| {
+            for (run, is_current) in runs_to_draw(cx.worker, cx.prefs.overlay_runs) {
+                let name = run_name(run, is_current);
+                if is_current {
+                    plot_ui.line(
+                        Line::new(
+                            format!("{name} train"),
+                            PlotPoints::from(series(&run.history, |r| r.train_accuracy)),
+                        )
+                        .color(run.color)
+                        .width(2.0),
+                    );
+                }
+                plot_ui.line(
+                    Line::new(
+                        format!("{name} test"),
+                        PlotPoints::from(series(&run.history, |r| r.test_accuracy)),
+                    )
+                    .color(run.color)
+                    .width(if is_current { 2.0 } else { 1.2 })
+                    .style(LineStyle::dashed_loose()),
+                );
+            }
+        });
+}
+
+fn runs_ui(ui: &mut Ui, worker: &mut Worker) {
+    let current = worker.current_run().map(|r| r.number);
+    if worker.runs().iter().all(|r| r.history.is_empty()) {
+        ui.label(RichText::new("No runs yet: press Train.").weak());
+        return;
+    }
+    egui::ScrollArea::both().show(ui, |ui| {
+        egui::Grid::new("runs-grid")
+            .num_columns(5)
+            .striped(true)
+            .spacing([12.0, 4.0])
+            .show(ui, |ui| {
+                ui.strong("Overlay");
+                ui.strong("Settings");
+                ui.strong("Iterations");
+                ui.strong("Loss · train · test");
+                ui.strong("Outcome");
+                ui.end_row();
+                for run in worker
+                    .runs_mut()
+                    .iter_mut()
+                    .rev()
+                    .filter(|r| !r.history.is_empty())
+                {
+                    let is_current = Some(run.number) == current;
+                    let text = RichText::new(format!("Run {}", run.number))
+                        .color(run.color)
+                        .strong();
+                    ui.checkbox(&mut run.visible, text)
+                        .on_hover_text("Overlay this run on the loss and accuracy plots.");
+                    ui.label(&run.label);
+                    ui.label(run.history.last().map_or(0, |r| r.iteration).to_string());
+                    let (train, test) = run.last_accuracy();
+                    let percent = |a: Option<f64>| {
+                        a.map_or_else(|| "–".into(), |a| format!("{:.1}%", 100.0 * a))
+                    };
+                    ui.label(format!(
+                        "{:.3e} · {} · {}",
+                        run.history.last().map_or(f64::NAN, |r| r.loss),
+                        percent(train),
+                        percent(test)
+                    ));
+                    let outcome = if is_current && run.outcome.is_none() {
+                        "current".to_string()
+                    } else {
+                        run.outcome.clone().unwrap_or_default()
+                    };
+                    ui.add(egui::Label::new(outcome).truncate());
+                    ui.end_row();
+                }
+            });
+    });
+}
+
+/// The data as points: training points filled, test points as rings, one colour per class.
+pub fn data_points(plot_ui: &mut egui_plot::PlotUi<'_>, split: &Split) {
+    for (set, filled, name) in [(&split.train, true, "train"), (&split.test, false, "test")] {
+        let n_features = set.n_features();
+        for class in 0..set.n_classes {
+            let points: Vec<[f64; 2]> = set
+                .labels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| **l == class)
+                .map(|(i, _)| {
+                    [
+                        set.x[[i, 0]],
+                        if n_features > 1 { set.x[[i, 1]] } else { 0.0 },
+                    ]
+                })
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            let class_name = set
+                .class_names
+                .get(class)
+                .cloned()
+                .unwrap_or_else(|| class.to_string());
+            plot_ui.points(
+                Points::new(format!("{name}: {class_name}"), points)
+                    .radius(if filled { 2.2 } else { 3.0 })
+                    .filled(filled)
+                    .shape(MarkerShape::Circle)
+                    .color(class_color(class)),
+            );
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Charts: axes, ranges, curves and markers in data coordinates.
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+
+use super::canvas::{Dash, DrawResult, LinePanel, Marker, dash_pattern, triangle};
+use super::style::{AXIS_SIZE, MARKER_RADIUS, Scale, TICK_SIZE, TITLE_SIZE, tick};
+
+/// Markers at data points of a chart.
+pub(super) fn draw_markers<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    points: &[(f64, f64)],
+    marker: Marker,
+    style: ShapeStyle,
+    radius: f64,
+    s: Scale,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    Y: Ranged<ValueType = f64>,
+{
+    let r = s.ipx(radius);
+    let visible = points
+        .iter()
+        .copied()
+        .filter(|p| p.0.is_finite() && p.1.is_finite());
+    match marker {
+        Marker::Circle => {
+            chart.draw_series(visible.map(|p| Circle::new(p, r, style)))?;
+        }
+        Marker::Square => {
+            chart.draw_series(
+                visible.map(|p| EmptyElement::at(p) + Rectangle::new([(-r, -r), (r, r)], style)),
+            )?;
+        }
+        Marker::Triangle if style.filled => {
+            chart.draw_series(
+                visible.map(|p| EmptyElement::at(p) + Polygon::new(triangle(r), style)),
+            )?;
+        }
+        Marker::Triangle => {
+            let mut outline = triangle(r);
+            outline.push(outline[0]);
+            chart.draw_series(
+                visible.map(|p| EmptyElement::at(p) + PathElement::new(outline.clone(), style)),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `[lo, hi]` of the finite values, padded by 5% (a unit interval around a single value).
+pub(super) fn padded_range(values: impl Iterator<Item = f64>) -> Option<[f64; 2]> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return None;
+    }
+    let extent = hi - lo;
+    if extent <= 1e-12 * hi.abs().max(lo.abs()) || extent == 0.0 {
+        let half = if lo == 0.0 { 1.0 } else { 0.5 * lo.abs() };
+        Some([lo - half, hi + half])
+    } else {
+        Some([lo - 0.05 * extent, hi + 0.05 * extent])
+    }
+}
+
+/// A log axis around the positive finite values: at least two decades, padded by a tenth of
+/// a decade so that no tick label touches the title.
+fn log_range(values: impl Iterator<Item = f64>) -> Option<[f64; 2]> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return None;
+    }
+    let (mut a, mut b) = (lo.log10(), hi.log10());
+    if b - a < 2.0 {
+        let middle = 0.5 * (a + b);
+        (a, b) = (middle - 1.0, middle + 1.0);
+    }
+    Some([10_f64.powf(a - 0.1), 10_f64.powf(b + 0.1)])
+}
+
+/// Splits points into runs of drawable values (finite, and positive on a log axis).
+fn segments(points: &[(f64, f64)], log_y: bool) -> Vec<Vec<(f64, f64)>> {
+    let mut runs = Vec::new();
+    let mut run = Vec::new();
+    for &(x, y) in points {
+        if x.is_finite() && y.is_finite() && (!log_y || y > 0.0) {
+            run.push((x, y));
+        } else if !run.is_empty() {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+/// The chart frame of a panel: margins, title (smaller when it would not fit), label areas.
+pub(super) fn frame<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    s: Scale,
+) -> ChartBuilder<'a, 'b, DB> {
+    let title = s.text(title);
+    let (width, _) = area.dim_in_pixel();
+    let room = f64::from(width) - f64::from(s.px(24.0));
+    let mut size = TITLE_SIZE;
+    while size > 12.0 {
+        let fits = area
+            .estimate_text_size(&title, &s.font(size))
+            .is_ok_and(|(w, _)| f64::from(w) <= room);
+        if fits {
+            break;
+        }
+        size -= 1.0;
+    }
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(s.px(10.0))
+        .margin_right(s.px(22.0))
+        .caption(title, s.font(size))
+        .x_label_area_size(s.px(50.0))
+        .y_label_area_size(s.px(76.0));
+    builder
+}
+
+/// The plot's size in pixels inside a [`frame`] of an area of `area_px` (for equal scales).
+pub(super) fn plot_size(area_px: (u32, u32), s: Scale) -> (f64, f64) {
+    (
+        f64::from(area_px.0) - f64::from(s.px(10.0 + 22.0 + 76.0)),
+        f64::from(area_px.1) - f64::from(s.px(10.0 + 10.0 + 50.0 + 1.3 * TITLE_SIZE)),
+    )
+}
+
+/// Axis descriptions, tick labels and a light grid.
+pub(super) fn mesh<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    s: Scale,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    mesh_with(chart, x_desc, y_desc, None, s)
+}
+
+/// [`mesh`] with the y tick labels from `y_format`.
+pub(super) fn mesh_with<DB, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    y_format: Option<&dyn Fn(&f64) -> String>,
+    s: Scale,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let format = |v: &f64| tick(*v);
+    chart
+        .configure_mesh()
+        .x_desc(s.text(x_desc))
+        .y_desc(s.text(y_desc))
+        .axis_desc_style(s.font(AXIS_SIZE))
+        .label_style(s.font(TICK_SIZE))
+        .x_label_formatter(&format)
+        .y_label_formatter(y_format.unwrap_or(&format))
+        .x_labels(7)
+        .y_labels(7)
+        .max_light_lines(0)
+        .bold_line_style(RGBColor(225, 225, 225).stroke_width(s.stroke(1.0)))
+        .axis_style(BLACK.stroke_width(s.stroke(1.0)))
+        .set_all_tick_mark_size(s.px(4.0))
+        .draw()?;
+    Ok(())
+}
+
+/// Draws the series of a line panel on a chart.
+fn draw_series_on<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    panel: &LinePanel,
+    s: Scale,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    Y: Ranged<ValueType = f64>,
+{
+    for series in &panel.series {
+        let style = series.color.stroke_width(s.stroke(series.width));
+        let (size, spacing) = dash_pattern(series.dash, s);
+        for run in segments(&series.points, panel.log_y) {
+            if series.width > 0.0 {
+                if series.dash == Dash::Solid {
+                    draw_polyline(chart, &run, style)?;
+                } else {
+                    chart.draw_series(DashedLineSeries::new(run.clone(), size, spacing, style))?;
+                }
+            }
+            if let Some(marker) = series.marker {
+                draw_markers(chart, &run, marker, series.color.filled(), MARKER_RADIUS, s)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A solid polyline drawn segment by segment: plotters joins the segments of a wide line with
+/// unlimited miters, which become long spikes where a path turns back sharply.
+pub(super) fn draw_polyline<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    points: &[(f64, f64)],
+    style: ShapeStyle,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    Y: Ranged<ValueType = f64>,
+{
+    chart.draw_series(
+        points
+            .windows(2)
+            .map(|pair| PathElement::new(vec![pair[0], pair[1]], style)),
+    )?;
+    Ok(())
+}
+
+/// Draws a line panel (log or linear y).
+pub(super) fn draw_lines<DB: DrawingBackend>(
+    panel: &LinePanel,
+    area: &DrawingArea<DB, Shift>,
+    s: Scale,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let xs = || {
+        panel
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+    };
+    let x = padded_range(xs()).unwrap_or([0.0, 1.0]);
+    let ys = || {
+        panel
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+    };
+    if panel.log_y {
+        let y = log_range(ys()).unwrap_or([1e-16, 1.0]);
+        let mut chart = frame(area, &panel.title, s)
+            .build_cartesian_2d(x[0]..x[1], (y[0]..y[1]).log_scale())?;
+        mesh(&mut chart, &panel.x_desc, &panel.y_desc, s)?;
+        draw_series_on(&mut chart, panel, s)?;
+    } else {
+        let y = padded_range(ys()).unwrap_or([0.0, 1.0]);
+        let mut chart = frame(area, &panel.title, s).build_cartesian_2d(x[0]..x[1], y[0]..y[1])?;
+        mesh(&mut chart, &panel.x_desc, &panel.y_desc, s)?;
+        draw_series_on(&mut chart, panel, s)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_segments_skip_zeros_and_nan() {
+        let points = [
+            (0.0, 1.0),
+            (1.0, 0.0),
+            (2.0, 2.0),
+            (3.0, f64::NAN),
+            (4.0, 3.0),
+        ];
+        assert_eq!(segments(&points, true).len(), 3);
+        assert_eq!(segments(&points, false).len(), 2);
+    }
+}

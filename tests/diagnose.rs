@@ -1,0 +1,361 @@
+//! `flowlab diagnose` and the diagnostics outputs of `flowlab run`: every experiment file is
+//! diagnosed without failure, `--json` is a valid versioned document, `--out` writes the report
+//! and its tables, `--figures` writes valid, non-blank SVG and PNG files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufReader, Cursor};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn flowlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowlab"))
+        .args(args)
+        .output()
+        .expect("flowlab runs")
+}
+
+fn experiment(name: &str) -> String {
+    format!("{}/experiments/{name}.ron", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn experiments() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/experiments"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "the experiments folder is missing");
+    files
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn diagnose_succeeds_on_every_experiment_file() {
+    for file in experiments() {
+        let output = flowlab(&["diagnose", file.to_str().unwrap()]);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            file.display(),
+            stderr(&output)
+        );
+        let summary = String::from_utf8(output.stdout).unwrap();
+        for part in [
+            "spectrum",
+            "lipschitz",
+            "divergence",
+            "energy",
+            "symplecticity",
+            "reversibility",
+            "gradients",
+            "robustness",
+            "boundary",
+            "trajectories",
+        ] {
+            assert!(
+                summary.contains(part),
+                "{}: no {part} line in\n{summary}",
+                file.display()
+            );
+        }
+        assert!(
+            !summary.contains("FAILED"),
+            "{}:\n{summary}",
+            file.display()
+        );
+        assert!(
+            summary.contains("(rigorous): holds everywhere"),
+            "{}: no rigorous bound reported as holding\n{summary}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn summary_says_why_a_part_does_not_apply() {
+    let output = flowlab(&["diagnose", &experiment("resnet_euler_spirals")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = String::from_utf8(output.stdout).unwrap();
+    let energy = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("energy"))
+        .unwrap();
+    assert!(energy.contains("not applicable: "), "{energy}");
+    assert!(energy.contains("not Hamiltonian"), "{energy}");
+}
+
+#[test]
+fn json_output_is_a_versioned_report() {
+    let output = flowlab(&[
+        "diagnose",
+        &experiment("hamiltonian_verlet_spirals"),
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let document: Value = serde_json::from_slice(&output.stdout).expect("--json prints JSON");
+    assert_eq!(document["format"], "flowlab-diagnostics");
+    assert_eq!(document["format_version"], 1);
+    assert_eq!(document["iteration"], 0);
+    let report = &document["report"];
+    assert_eq!(report["model"]["layers"], 32);
+    for part in ["spectrum", "lipschitz", "divergence", "structure"] {
+        assert_eq!(report[part]["status"], "computed", "{part}");
+    }
+    let structure = &report["structure"]["value"];
+    assert_eq!(structure["energy"]["status"], "computed");
+    assert_eq!(structure["symplecticity"]["status"], "computed");
+    let bounds = report["lipschitz"]["value"]["one_sided_bounds"]
+        .as_array()
+        .unwrap();
+    assert!(bounds.iter().all(|b| b["rigor"] == "rigorous"));
+
+    let output = flowlab(&["diagnose", &experiment("resnet_euler_spirals"), "--json"]);
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let energy = &document["report"]["structure"]["value"]["energy"];
+    assert_eq!(energy["status"], "not_applicable");
+    assert!(
+        energy["value"]
+            .as_str()
+            .unwrap()
+            .contains("not Hamiltonian")
+    );
+}
+
+/// The CSV file's header and rows (split at commas; the tables hold numbers and plain names).
+fn csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines = text
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect());
+    let header = lines.next().unwrap();
+    (header, lines.collect())
+}
+
+#[test]
+fn out_writes_the_report_and_one_table_per_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("diagnostics");
+    let output = flowlab(&[
+        "diagnose",
+        &experiment("gradflow_negdef_donut"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let document: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("diagnostics.json")).unwrap()).unwrap();
+    assert_eq!(document["format"], "flowlab-diagnostics");
+    let layers = usize::try_from(document["report"]["model"]["layers"].as_u64().unwrap()).unwrap();
+
+    let (header, rows) = csv(&out.join("lipschitz.csv"));
+    assert_eq!(&header[..3], ["layer", "t", "nu_hat"]);
+    assert!(
+        header.contains(&"nu_upper_bound_rigorous".to_owned()),
+        "{header:?}"
+    );
+    assert!(
+        header.contains(&"nu_lower_bound_rigorous".to_owned()),
+        "{header:?}"
+    );
+    assert!(
+        header.contains(&"h_norm_a_squared_max_dsigma".to_owned()),
+        "{header:?}"
+    );
+    assert_eq!(rows.len(), layers);
+    for row in &rows {
+        assert_eq!(row.len(), header.len());
+        let nu: f64 = row[2].parse().unwrap();
+        assert!(nu <= 1e-12, "gradient flow with tanh: ν̂ ≤ 0, got {nu}");
+    }
+
+    let (header, rows) = csv(&out.join("divergence.csv"));
+    assert_eq!(header[0], "k");
+    assert_eq!(rows.len(), layers + 1);
+    let (_, rows) = csv(&out.join("singular_values_A.csv"));
+    assert_eq!(rows.len(), layers);
+    let (header, rows) = csv(&out.join("robustness.csv"));
+    assert_eq!(
+        header,
+        ["epsilon", "random_accuracy", "gradient_sign_accuracy"]
+    );
+    assert!(!rows.is_empty());
+    for table in [
+        "jacobian_eigenvalues",
+        "stability_boundary",
+        "reversibility",
+        "gradient_consistency",
+        "decision_boundary",
+        "feature_trajectories",
+    ] {
+        let (_, rows) = csv(&out.join(format!("{table}.csv")));
+        assert!(!rows.is_empty(), "{table}.csv is empty");
+    }
+    // Not Hamiltonian: no energy table.
+    assert!(!out.join("energy_error.csv").exists());
+}
+
+/// Checks an SVG file: an XML document with an `svg` root element, some text and shapes.
+fn check_svg(path: &Path) {
+    let text = fs::read_to_string(path).unwrap();
+    let start = text.trim_start();
+    assert!(
+        start.starts_with("<svg") || start.starts_with("<?xml"),
+        "{}: not an SVG",
+        path.display()
+    );
+    assert!(text.trim_end().ends_with("</svg>"), "{}", path.display());
+    assert!(text.contains("<text"), "{}: no text", path.display());
+    assert!(
+        text.contains("<polyline") || text.contains("<path") || text.contains("<rect"),
+        "{}: nothing drawn",
+        path.display()
+    );
+}
+
+/// Decodes a PNG file and checks it is a picture: a sensible size, several colours, and a fair
+/// share of pixels that are not background white.
+fn check_png(path: &Path) {
+    let bytes = fs::read(path).unwrap();
+    let decoder = png::Decoder::new(BufReader::new(Cursor::new(bytes)));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert!(
+        info.width >= 800 && info.height >= 600,
+        "{}: {}×{}",
+        path.display(),
+        info.width,
+        info.height
+    );
+    let channels = info.color_type.samples();
+    let colours: BTreeSet<&[u8]> = pixels[..info.buffer_size()].chunks(channels).collect();
+    assert!(
+        colours.len() >= 8,
+        "{}: {} colours",
+        path.display(),
+        colours.len()
+    );
+    let ink = pixels[..info.buffer_size()]
+        .chunks(channels)
+        .filter(|p| p.iter().take(3).any(|&c| c < 200))
+        .count();
+    let total = (info.width * info.height) as usize;
+    assert!(
+        ink * 100 >= total,
+        "{}: only {ink} of {total} pixels drawn",
+        path.display()
+    );
+}
+
+#[test]
+fn figures_are_valid_svg_and_png_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("verlet");
+    let output = flowlab(&[
+        "diagnose",
+        &experiment("hamiltonian_verlet_spirals"),
+        "--out",
+        out.to_str().unwrap(),
+        "--figures",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let figures = out.join("figures");
+    let stems: BTreeSet<String> = fs::read_dir(&figures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for stem in [
+        "singular_values",
+        "lipschitz",
+        "divergence",
+        "stability",
+        "energy",
+        "reversibility",
+        "gradients",
+        "robustness",
+        "decision_boundary",
+        "feature_trajectories",
+    ] {
+        assert!(stems.contains(stem), "no {stem} figure in {stems:?}");
+    }
+    // At the initial parameters there is no training history to draw.
+    assert!(!stems.contains("training"));
+    assert!(
+        stderr(&output).contains("no training figure"),
+        "{}",
+        stderr(&output)
+    );
+    for stem in &stems {
+        check_svg(&figures.join(format!("{stem}.svg")));
+        check_png(&figures.join(format!("{stem}.png")));
+    }
+    // The legends say which bounds are rigorous and which are estimates.
+    let divergence = fs::read_to_string(figures.join("divergence.svg")).unwrap();
+    assert!(divergence.contains("(rigorous)") && divergence.contains("(estimate)"));
+
+    // A ResNet has no energy: no energy figure, and the reason is given.
+    let out = dir.path().join("resnet");
+    let output = flowlab(&[
+        "diagnose",
+        &experiment("resnet_euler_spirals"),
+        "--out",
+        out.to_str().unwrap(),
+        "--figures",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!out.join("figures/energy.svg").exists());
+    assert!(
+        stderr(&output).contains("no energy figure: "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn run_writes_the_diagnostics_history_and_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = flowlab(&[
+        "run",
+        &experiment("gradflow_negdef_donut"),
+        "--iterations",
+        "20",
+        "--quiet",
+        "--figures",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let history = fs::read_to_string(out.join("diagnostics.jsonl")).unwrap();
+    let lines: Vec<Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let iterations: Vec<u64> = lines
+        .iter()
+        .map(|l| l["iteration"].as_u64().unwrap())
+        .collect();
+    // The initial parameters and the end (the file's `every` is larger than 20).
+    assert_eq!(iterations, [0, 20]);
+    for line in &lines {
+        assert_eq!(line["format"], "flowlab-diagnostics-history");
+        assert_eq!(line["format_version"], 1);
+        assert_eq!(line["report"]["lipschitz"]["status"], "computed");
+        assert!(line["report"]["spectrum"]["value"]["jacobian_eigenvalues"].is_null());
+    }
+    for stem in ["training", "lipschitz", "decision_boundary"] {
+        check_svg(&out.join(format!("figures/{stem}.svg")));
+        check_png(&out.join(format!("figures/{stem}.png")));
+    }
+}

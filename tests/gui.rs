@@ -1,0 +1,482 @@
+//! The workbench, driven through its accessibility tree with egui_kittest (no display needed),
+//! plus one real-window test that needs a display (ignored by default; `.ci/run` runs it under
+//! xvfb-run).
+#![cfg(feature = "gui")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use flowlab::experiment::{self, Experiment, FieldKind, IntegratorSpec};
+use flowlab::gui::panels::PaneKind;
+use flowlab::gui::{RunState, StartOptions, UiCommand, Workbench};
+use flowlab::model::{Activation, Constraint};
+use flowlab::train::Session;
+use flowlab::train::optimizer::OptimizerSpec;
+
+/// A tall window, so every composer control is on screen without scrolling.
+fn harness() -> Harness<'static, Workbench> {
+    Harness::builder()
+        .with_max_steps(16)
+        .with_size([1400.0, 2000.0])
+        .build_eframe(|cc| Workbench::new(cc, StartOptions::default()))
+}
+
+/// Steps frames (training runs in real time on its own thread) until `done` or `timeout`.
+fn run_until(
+    harness: &mut Harness<'_, Workbench>,
+    timeout: Duration,
+    done: impl Fn(&Workbench) -> bool,
+) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        harness.step();
+        if done(harness.state()) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+/// Steps frames for a while (to let in-flight events arrive).
+fn settle(harness: &mut Harness<'_, Workbench>, duration: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Picks `option` in the combo box labelled `label`.
+fn choose(harness: &mut Harness<'_, Workbench>, label: &str, option: &str) {
+    harness.get_by_label(label).click();
+    harness.run();
+    harness.get_by_label(option).click();
+    harness.run();
+}
+
+fn is_disabled(harness: &Harness<'_, Workbench>, label: &str) -> bool {
+    harness.get_by_label(label).accesskit_node().is_disabled()
+}
+
+/// A small quick version of the default experiment.
+fn small_experiment() -> Experiment {
+    let mut exp = experiment::from_ron_str(flowlab::cli::DEFAULT_EXPERIMENT).unwrap();
+    exp.data.size = 200;
+    exp.model.layers = 8;
+    exp.model.final_time = 2.0;
+    exp.train.iterations = 100_000;
+    exp
+}
+
+fn write(dir: &Path, name: &str, exp: &Experiment) -> std::path::PathBuf {
+    let path = dir.join(name);
+    experiment::save(exp, &path).unwrap();
+    path
+}
+
+#[test]
+fn launches_on_the_default_experiment() {
+    let mut harness = harness();
+    harness.run();
+    let app = harness.state();
+    assert_eq!(app.experiment().name, "ResNet / Euler on two spirals");
+    assert_eq!(app.state(), RunState::Ready);
+    assert!(app.problems().is_empty());
+    assert!(!app.is_dirty());
+    assert!(!is_disabled(&harness, "Train"));
+    assert!(is_disabled(&harness, "Stop"));
+    // Diagnostics panels say they wait until their data arrives, then show it.
+    if harness.state().diagnostics().is_none() {
+        harness.get_by_label_contains("waiting for diagnostics");
+    }
+    assert!(
+        run_until(&mut harness, Duration::from_secs(60), |app| app
+            .diagnostics()
+            .is_some()),
+        "no diagnostics arrived"
+    );
+    assert_eq!(harness.state().diagnostics().unwrap().iteration, 0);
+    harness.step();
+    assert!(
+        harness
+            .query_by_label_contains("waiting for diagnostics")
+            .is_none()
+    );
+}
+
+#[test]
+fn field_integrator_and_constraint_change_through_their_labels() {
+    let mut harness = harness();
+    harness.run();
+    choose(&mut harness, "Field", "Gradient flow");
+    choose(&mut harness, "Integrator", "Heun");
+    choose(&mut harness, "Constraint on A", "Spectral norm");
+    let app = harness.state();
+    let exp = app.experiment();
+    assert_eq!(exp.model.field, FieldKind::GradientFlow);
+    assert_eq!(exp.integrator, IntegratorSpec::Heun);
+    assert!(matches!(
+        exp.model.constraint,
+        Constraint::SpectralNorm { .. }
+    ));
+    assert!(app.problems().is_empty(), "{:?}", app.problems());
+    assert_eq!(app.state(), RunState::Ready);
+    assert!(app.is_dirty());
+    assert!(app.title().contains('●'));
+}
+
+#[test]
+fn an_invalid_setting_shows_the_validators_words_and_disables_train() {
+    let mut harness = harness();
+    harness.run();
+    // A symplectic integrator needs a separable Hamiltonian field.
+    choose(&mut harness, "Integrator", "Störmer–Verlet");
+    let problems = harness.state().problems().to_vec();
+    assert!(!problems.is_empty());
+    assert!(
+        problems.iter().any(|p| p.starts_with("integrator")),
+        "{problems:?}"
+    );
+    for problem in &problems {
+        harness.get_by_label_contains(problem);
+    }
+    assert!(is_disabled(&harness, "Train"));
+    harness.state_mut().run_command(UiCommand::Train);
+    assert_eq!(harness.state().state(), RunState::Invalid);
+
+    // Width 0, set through the drag value's accessibility action.
+    choose(&mut harness, "Integrator", "Explicit Euler");
+    harness.get_by_label("Width d").set_value_accesskit(0.0);
+    harness.run();
+    let problems = harness.state().problems().to_vec();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("model.width: must be at least 1")),
+        "{problems:?}"
+    );
+    harness.get_by_label_contains("model.width: must be at least 1");
+    assert!(is_disabled(&harness, "Train"));
+}
+
+#[test]
+fn train_pause_step_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "small.ron", &small_experiment());
+    let mut harness = harness();
+    harness.state_mut().open_path(&path).unwrap();
+    harness.run();
+
+    harness.get_by_label("Train").click();
+    assert!(
+        run_until(&mut harness, Duration::from_secs(60), |app| app
+            .history()
+            .len()
+            >= 30),
+        "the iteration count did not grow"
+    );
+    let app = harness.state();
+    assert_eq!(app.state(), RunState::Running);
+    let history = app.history();
+    let first = history[0].loss;
+    let last = history.last().unwrap().loss;
+    assert!(last < first, "the loss did not fall: {first} → {last}");
+
+    // Pause: the count stops (after the iteration in flight).
+    harness.get_by_label("Pause").click();
+    harness.step();
+    assert_eq!(harness.state().state(), RunState::Paused);
+    settle(&mut harness, Duration::from_millis(300));
+    let paused_at = harness.state().iteration();
+    settle(&mut harness, Duration::from_millis(300));
+    assert_eq!(harness.state().iteration(), paused_at);
+
+    // Step: exactly one more.
+    harness.get_by_label("Step").click();
+    assert!(run_until(&mut harness, Duration::from_secs(10), |app| app
+        .iteration()
+        > paused_at));
+    settle(&mut harness, Duration::from_millis(300));
+    assert_eq!(harness.state().iteration(), paused_at + 1);
+    assert_eq!(harness.state().state(), RunState::Paused);
+
+    // Resume, then Stop ends the run and keeps the model.
+    harness.get_by_label("Resume").click();
+    harness.step();
+    assert_eq!(harness.state().state(), RunState::Running);
+    harness.get_by_label("Stop").click();
+    assert!(run_until(&mut harness, Duration::from_secs(10), |app| app
+        .state()
+        == RunState::Stopped));
+    let stopped_at = harness.state().iteration();
+    assert!(stopped_at > paused_at);
+    assert_eq!(harness.state().history().len(), stopped_at);
+    settle(&mut harness, Duration::from_millis(200));
+    assert_eq!(harness.state().iteration(), stopped_at);
+    assert!(
+        !is_disabled(&harness, "Train"),
+        "Train continues a stopped run"
+    );
+    assert!(is_disabled(&harness, "Stop"));
+}
+
+#[test]
+fn save_and_reopen_gives_the_same_settings_parameters_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut exp = small_experiment();
+    exp.train.iterations = 25;
+    exp.model.field = FieldKind::GradientFlow;
+    exp.model.constraint = Constraint::SpectralNorm { max: 2.0 };
+    let path = write(dir.path(), "start.ron", &exp);
+    let mut harness = harness();
+    harness.state_mut().open_path(&path).unwrap();
+    harness.run();
+    harness.get_by_label("Train").click();
+    assert!(run_until(&mut harness, Duration::from_secs(60), |app| app
+        .state()
+        == RunState::Completed));
+    let saved = dir.path().join("saved.ron");
+    harness.state_mut().save_to(&saved).unwrap();
+    harness.run();
+    assert!(!harness.state().is_dirty());
+    let before_spec = harness.state().experiment().clone();
+    let before_params = harness.state().snapshot().unwrap().raw.clone();
+    let before_history = harness.state().history().to_vec();
+    assert_eq!(before_history.len(), 25);
+
+    let mut reopened = Harness::builder()
+        .with_max_steps(16)
+        .with_size([1400.0, 2000.0])
+        .build_eframe(|cc| Workbench::new(cc, StartOptions::default()));
+    reopened.state_mut().open_path(&saved).unwrap();
+    reopened.run();
+    let app = reopened.state();
+    assert_eq!(app.experiment(), &before_spec);
+    assert_eq!(app.snapshot().unwrap().raw, before_params);
+    assert_eq!(app.history(), before_history.as_slice());
+    assert_eq!(app.iteration(), 25);
+    assert_eq!(app.state(), RunState::Completed);
+    assert!(!app.is_dirty());
+    assert_eq!(app.path(), Some(saved.as_path()));
+}
+
+#[test]
+fn a_reopened_checkpoint_resumes_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut exp = small_experiment();
+    exp.train.iterations = 10;
+    let mut session = Session::new(&exp, None, 1).unwrap();
+    for _ in 0..10 {
+        session.step().unwrap();
+    }
+    let mut trained = session.to_experiment();
+    trained.train.iterations = 20;
+    let path = write(dir.path(), "trained.ron", &trained);
+    let mut harness = harness();
+    harness.state_mut().open_path(&path).unwrap();
+    harness.run();
+    assert_eq!(harness.state().iteration(), 10);
+    assert_eq!(harness.state().history().len(), 10);
+    harness.get_by_label("Train").click();
+    assert!(run_until(&mut harness, Duration::from_secs(60), |app| app
+        .state()
+        == RunState::Completed));
+    assert_eq!(harness.state().iteration(), 20);
+    assert_eq!(harness.state().history().len(), 20);
+}
+
+#[test]
+fn a_broken_file_shows_its_error_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.ron");
+    std::fs::write(
+        &broken,
+        "(\n    format_version: 1,\n    name: \"x\",\n    wdith: 3,\n)\n",
+    )
+    .unwrap();
+    let mut harness = harness();
+    harness.run();
+    let before = harness.state().experiment().clone();
+    let error = harness.state_mut().open_path(&broken).unwrap_err();
+    harness.run();
+    assert!(error.contains("line 4"), "{error}");
+    assert_eq!(harness.state().experiment(), &before);
+    assert_eq!(harness.state().path(), None);
+    let banner = harness.state().banner().unwrap();
+    assert!(
+        banner.is_error && banner.text.contains("line 4"),
+        "{banner:?}"
+    );
+    harness.get_by_label_contains("Could not open the file");
+}
+
+#[test]
+fn a_diverging_run_shows_the_failure_and_keeps_the_last_good_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut exp = small_experiment();
+    exp.train.optimizer = OptimizerSpec::Sgd {
+        lr: 1e3,
+        momentum: 0.0,
+    };
+    exp.model.activation = Activation::Identity;
+    exp.model.final_time = 8.0;
+    exp.train.iterations = 200;
+    let path = write(dir.path(), "diverges.ron", &exp);
+    let mut harness = harness();
+    harness.state_mut().open_path(&path).unwrap();
+    harness.run();
+    harness.get_by_label("Train").click();
+    assert!(run_until(&mut harness, Duration::from_secs(60), |app| app
+        .state()
+        == RunState::Failed));
+    settle(&mut harness, Duration::from_millis(100));
+    let app = harness.state();
+    let failure = app.failure().unwrap().to_string();
+    assert!(failure.contains("diverged"), "{failure}");
+    let snapshot = app.snapshot().unwrap();
+    assert!(snapshot.raw.iter().all(|p| p.is_finite()));
+    assert_eq!(snapshot.iteration, app.iteration());
+    assert_eq!(app.history().len(), app.iteration());
+    harness.get_by_label_contains("The run failed");
+}
+
+#[test]
+fn changing_the_architecture_of_a_trained_model_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "small.ron", &small_experiment());
+    let mut harness = harness();
+    harness.state_mut().open_path(&path).unwrap();
+    harness.run();
+    harness.get_by_label("Step").click();
+    assert!(run_until(&mut harness, Duration::from_secs(30), |app| app
+        .iteration()
+        == 1));
+    harness.get_by_label("Stop").click();
+    assert!(run_until(&mut harness, Duration::from_secs(10), |app| app
+        .state()
+        == RunState::Stopped));
+    choose(&mut harness, "Field", "Gradient flow");
+    // Not applied yet: the question is open.
+    assert_eq!(harness.state().experiment().model.field, FieldKind::ResNet);
+    harness.get_by_label("Keep the current run").click();
+    harness.run();
+    assert_eq!(harness.state().experiment().model.field, FieldKind::ResNet);
+    assert_eq!(harness.state().iteration(), 1);
+    choose(&mut harness, "Field", "Gradient flow");
+    harness.get_by_label("Apply and start a new run").click();
+    harness.run();
+    assert_eq!(
+        harness.state().experiment().model.field,
+        FieldKind::GradientFlow
+    );
+    assert_eq!(harness.state().iteration(), 0);
+}
+
+#[test]
+fn exports_say_where_they_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "small.ron", &small_experiment());
+    let mut harness = harness();
+    harness.state_mut().open_path(&path).unwrap();
+    harness.run();
+    harness.get_by_label("Step").click();
+    assert!(run_until(&mut harness, Duration::from_secs(30), |app| app
+        .iteration()
+        == 1));
+    let npz = dir.path().join("params.npz");
+    harness.state_mut().export_npz(&npz).unwrap();
+    assert!(npz.metadata().unwrap().len() > 0);
+    harness.run();
+    harness.get_by_label_contains(&format!("Wrote {}", npz.display()));
+    let csv = dir.path().join("metrics.csv");
+    harness.state_mut().export_metrics(&csv).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("iteration,loss"));
+    assert_eq!(text.lines().count(), 2);
+    // The paused run goes on after the export.
+    assert_eq!(harness.state().state(), RunState::Paused);
+}
+
+/// Software renderers (llvmpipe GL, lavapipe Vulkan) agree to a few pixels of antialiasing.
+fn snapshot_options() -> egui_kittest::SnapshotOptions {
+    egui_kittest::SnapshotOptions::new()
+        .threshold(1.0)
+        .max_failed_pixels(200)
+}
+
+/// The default window, rendered with a software adapter.
+#[test]
+fn snapshot_of_the_default_window() {
+    let mut harness = Harness::builder()
+        .with_max_steps(16)
+        .with_size([1280.0, 800.0])
+        .build_eframe(|cc| Workbench::new(cc, StartOptions::default()));
+    // Without diagnostics, whose numbers are not this picture's business (and change with
+    // the diagnostics code).
+    harness.state_mut().set_live_diagnostics(false);
+    harness.run();
+    harness.snapshot_options("workbench_default", &snapshot_options());
+}
+
+/// One plot: the loss of a checkpoint trained headless, maximised.
+#[test]
+fn snapshot_of_the_loss_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut exp = small_experiment();
+    exp.train.iterations = 40;
+    let mut session = Session::new(&exp, None, 1).unwrap();
+    for _ in 0..40 {
+        session.step().unwrap();
+    }
+    let path = write(dir.path(), "trained.ron", &session.to_experiment());
+    let mut harness = Harness::builder()
+        .with_max_steps(16)
+        .with_size([900.0, 560.0])
+        .build_eframe(|cc| Workbench::new(cc, StartOptions::default()));
+    harness.state_mut().open_path(&path).unwrap();
+    harness.state_mut().layout_mut().maximise(PaneKind::Loss);
+    harness.run();
+    harness.snapshot_options("loss_plot", &snapshot_options());
+}
+
+/// The real binary in a real window: `--screenshot` writes a PNG of the window and exits.
+#[test]
+#[ignore = "needs a display (run under xvfb-run)"]
+fn the_binary_writes_a_screenshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("window.png");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flowlab"))
+        .arg("--screenshot")
+        .arg(&png)
+        .args(["--after-iterations", "20", "--window-size", "1200x800"])
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "flowlab failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let image = image::open(&png).unwrap().to_rgba8();
+    // The requested size in points (more pixels on a high-density display, same shape).
+    let (width, height) = (image.width(), image.height());
+    assert!(width >= 1200 && height >= 800, "{width}×{height}");
+    assert_eq!(
+        u64::from(width) * 800,
+        u64::from(height) * 1200,
+        "{width}×{height}"
+    );
+    let mut colors = std::collections::HashSet::new();
+    for pixel in image.pixels().step_by(97) {
+        colors.insert(pixel.0);
+    }
+    assert!(
+        colors.len() > 20,
+        "the screenshot looks blank ({} colours)",
+        colors.len()
+    );
+}
