@@ -1,7 +1,12 @@
 //! The cost of the diagnostics (issue 3, item 8): the default set at the default
 //! `DiagnosticsSpec` on the default experiment (`experiments/resnet_euler_spirals.ron`) against
 //! ten training iterations of the same experiment, one thread each; then every part alone.
-#![allow(clippy::type_complexity, missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::type_complexity,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use std::path::Path;
 
