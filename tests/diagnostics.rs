@@ -796,7 +796,31 @@ fn robustness_at_zero_perturbation_is_the_clean_accuracy() {
     assert_eq!(robustness.random[0], clean);
     assert_eq!(robustness.gradient_sign[0], clean);
     let boundary = computed(&r.decision_boundary, "decision boundary");
-    assert_eq!(boundary.classes.len(), spec().grid * spec().grid);
+    let resolution = spec().grid;
+    assert_eq!(boundary.classes.len(), resolution * resolution);
+    // The grid's classes are the network's predictions at the grid points.
+    let coordinate = |axis: usize, i: usize| {
+        let [lo, hi] = boundary.ranges[axis];
+        lo + (hi - lo) * i as f64 / (resolution - 1) as f64
+    };
+    let points = Array2::from_shape_fn((resolution * resolution, 2), |(p, axis)| {
+        coordinate(
+            axis,
+            if axis == 0 {
+                p % resolution
+            } else {
+                p / resolution
+            },
+        )
+    });
+    let predicted = engine.predict(&snapshot.effective, points.view()).unwrap();
+    assert_eq!(boundary.classes, predicted);
+    assert!(
+        boundary
+            .confidence
+            .iter()
+            .all(|&c| (0.5..=1.0).contains(&c))
+    );
     let trajectories = computed(&r.trajectories, "trajectories");
     assert_eq!(trajectories.paths.len(), spec().trajectory_points);
     assert!(matches!(
@@ -886,4 +910,50 @@ fn default_diagnostics_cost_less_than_ten_training_iterations() {
         cost < training,
         "diagnostics {cost:.4} s vs training {training:.4} s"
     );
+}
+
+#[test]
+fn degenerate_settings_and_parameters_never_panic() {
+    let model = Model::new(
+        FieldKind::GradientFlow,
+        Activation::Tanh,
+        implicit_midpoint(),
+    );
+    let snapshot = random_snapshot(&model, 1.0, 47);
+    let odd = DiagnosticsSpec {
+        probes: 0,
+        grid: 1,
+        random_directions: 0,
+        power_iterations: 0,
+        robustness_epsilons: Vec::new(),
+        gradient_points: 0,
+        trajectory_points: 0,
+        ..DiagnosticsSpec::default()
+    };
+    let r = report(&snapshot, &odd);
+    // The weights' spectra need no probes.
+    let spectrum = computed(&r.spectrum, "spectrum");
+    assert_eq!(spectrum.eigenvalue_probes, 0);
+    for reason in [
+        r.lipschitz.reason(),
+        r.divergence.reason(),
+        r.structure.reason(),
+        r.gradients.reason(),
+        r.trajectories.reason(),
+    ] {
+        assert!(reason.is_some_and(|r| r.contains("is 0")), "{reason:?}");
+    }
+    computed(&r.decision_boundary, "a grid of at least 2 points per side");
+    serde_json::to_string(&r).unwrap();
+
+    let mut broken = snapshot.clone();
+    broken.effective[0] = f64::NAN;
+    let r = report(&broken, &spec());
+    serde_json::to_string(&r).unwrap();
+    let mut huge = snapshot;
+    for v in &mut huge.effective {
+        *v *= 1e200;
+    }
+    let r = report(&huge, &spec());
+    serde_json::to_string(&r).unwrap();
 }

@@ -399,6 +399,19 @@ fn exports_say_where_they_wrote() {
     assert_eq!(text.lines().count(), 2);
     // The paused run goes on after the export.
     assert_eq!(harness.state().state(), RunState::Paused);
+
+    // Figures of the diagnostics, drawn on a background thread.
+    assert!(run_until(&mut harness, Duration::from_secs(60), |app| app
+        .diagnostics()
+        .is_some()));
+    let figures = dir.path().join("figures");
+    harness.state_mut().export_figures(figures.clone());
+    assert!(run_until(&mut harness, Duration::from_secs(60), |app| app
+        .banner()
+        .is_some_and(|b| b.text.starts_with("Wrote"))));
+    let banner = harness.state().banner().unwrap().text.clone();
+    assert!(banner.contains(&figures.display().to_string()), "{banner}");
+    assert!(figures.join("training.svg").exists(), "{banner}");
 }
 
 /// Software renderers (llvmpipe GL, lavapipe Vulkan) agree to a few pixels of antialiasing.
@@ -479,4 +492,83 @@ fn the_binary_writes_a_screenshot() {
         "the screenshot looks blank ({} colours)",
         colors.len()
     );
+}
+
+/// A file dropped on the window.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl eframe::egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn drop_file(harness: &mut Harness<'_, Workbench>, path: &Path) {
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.to_owned())));
+    harness.run();
+}
+
+#[test]
+fn dropping_a_file_asks_before_discarding_unsaved_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write(dir.path(), "first.ron", &small_experiment());
+    let mut other = small_experiment();
+    other.name = "the other one".into();
+    let second = write(dir.path(), "second.ron", &other);
+    let mut harness = harness();
+    drop_file(&mut harness, &first);
+    assert_eq!(harness.state().path(), Some(first.as_path()));
+    assert!(!harness.state().is_dirty());
+    assert_eq!(harness.state().title(), "first.ron — flowlab");
+
+    choose(&mut harness, "Field", "Gradient flow");
+    assert!(harness.state().is_dirty());
+    drop_file(&mut harness, &second);
+    harness.get_by_label("Cancel").click();
+    harness.run();
+    assert_eq!(harness.state().path(), Some(first.as_path()));
+    assert_eq!(
+        harness.state().experiment().model.field,
+        FieldKind::GradientFlow
+    );
+
+    drop_file(&mut harness, &second);
+    harness.get_by_label("Discard changes").click();
+    harness.run();
+    assert_eq!(harness.state().path(), Some(second.as_path()));
+    assert_eq!(harness.state().experiment().name, "the other one");
+    assert!(!harness.state().is_dirty());
+}
+
+#[test]
+fn keyboard_shortcuts_drive_the_run() {
+    use eframe::egui::{Key, Modifiers};
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "small.ron", &small_experiment());
+    let mut harness = harness();
+    harness.state_mut().open_path(&path).unwrap();
+    harness.run();
+    harness.key_press(Key::F5);
+    assert!(run_until(&mut harness, Duration::from_secs(30), |app| app
+        .iteration()
+        > 3));
+    harness.key_press(Key::F6);
+    harness.step();
+    assert_eq!(harness.state().state(), RunState::Paused);
+    harness.key_press_modifiers(Modifiers::SHIFT, Key::F5);
+    assert!(run_until(&mut harness, Duration::from_secs(10), |app| app
+        .state()
+        == RunState::Stopped));
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::R);
+    harness.step();
+    assert_eq!(harness.state().state(), RunState::Ready);
+    assert_eq!(harness.state().iteration(), 0);
 }

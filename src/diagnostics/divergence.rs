@@ -106,12 +106,19 @@ fn running_product(c: f64, factors: &[f64]) -> Vec<f64> {
     out
 }
 
-/// Median and max over curves, per time.
+/// Median and max over curves, per time (NaN where there are no curves).
 fn statistics(curves: &[Vec<f64>], points: usize) -> Amplification {
     let column = |k: usize| -> Vec<f64> { curves.iter().map(|c| c[k]).collect() };
+    let largest = |k: usize| {
+        if curves.is_empty() {
+            f64::NAN
+        } else {
+            linalg::max_or_nan(column(k))
+        }
+    };
     Amplification {
         median: (0..points).map(|k| linalg::median(&column(k))).collect(),
-        max: (0..points).map(|k| linalg::max_or_nan(column(k))).collect(),
+        max: (0..points).map(largest).collect(),
     }
 }
 
@@ -181,7 +188,7 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Divergence> {
     };
     let probes = match ctx.probes() {
         Ok(p) => p,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => return e.outcome(),
     };
     let (n, dim) = (probes.flow.n, probes.flow.dim);
 

@@ -373,7 +373,7 @@ fn log_norm_bracket(j: &[f64], dim: usize) -> (f64, f64) {
 
 /// Power iterations per probe pair direction (enough to find the stretching direction of a
 /// small step Jacobian well; the ratio itself is measured on the nonlinear step).
-const STRETCH_ITERATIONS: usize = 5;
+const STRETCH_ITERATIONS: usize = 3;
 
 pub(crate) fn compute(ctx: &mut Context) -> Outcome<Lipschitz> {
     let network = ctx.network;
@@ -385,7 +385,7 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Lipschitz> {
     let mut start_rng = rng(ctx.spec, Stream::PowerStart);
     let probes = match ctx.probes() {
         Ok(p) => p,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => return e.outcome(),
     };
     let (n, dim) = (probes.flow.n, probes.flow.dim);
     let starts: Vec<Vec<f64>> = (0..n)

@@ -2,9 +2,32 @@
 //! really preserve the structure the theory promises.
 //!
 //! Everything here is a pure function of a parameter [`Snapshot`], the data ([`Split`]) and the
-//! [`DiagnosticsSpec`]: no threads, no state between calls, no GUI. Results are plain data that
-//! serialise to JSON (`serde_json::to_string(&report)`); a part that does not apply to the model
-//! says so with a reason ([`Outcome::NotApplicable`]) instead of reporting zeros.
+//! [`DiagnosticsSpec`]: no threads, no GUI, no state between calls (but for a cache of stability
+//! region boundaries, which depend on the tableau only). Results are plain data that serialise to
+//! JSON (`serde_json::to_string(&report)`); a part that does not apply to the model says so with
+//! a reason ([`Outcome::NotApplicable`]) instead of reporting zeros.
+//!
+//! ```
+//! use flowlab::{diagnostics, experiment, train::Session};
+//!
+//! let exp = experiment::from_ron_str(
+//!     "(format_version: 1, name: \"doc\", data: (source: TwoSpirals, size: 64), \
+//!       model: (field: GradientFlow, activation: Tanh, width: 2, layers: 4, final_time: 1.0), \
+//!       integrator: Euler, train: (optimizer: Adam(lr: 0.01), iterations: 1))",
+//! )?;
+//! let session = Session::new(&exp, None, 1)?;
+//! let report = diagnostics::compute(&session.snapshot(), session.split(), &exp.diagnostics);
+//!
+//! // A gradient flow with 0 ≤ σ' ≤ 1 is non-expansive: ν̂_k ≤ 0 in every layer.
+//! let lipschitz = report.lipschitz.computed().expect("computed");
+//! assert!(lipschitz.one_sided.iter().all(|&nu| nu <= 1e-12));
+//! // It has no energy: the structure part says why instead of reporting zeros.
+//! let structure = report.structure.computed().expect("computed");
+//! assert!(structure.energy.reason().is_some_and(|r| r.contains("not Hamiltonian")));
+//! let json = serde_json::to_string(&report)?;
+//! assert!(json.contains(r#""status":"not_applicable""#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! | part | module | function |
 //! |---|---|---|
@@ -333,9 +356,28 @@ pub(crate) struct Context<'a> {
     pub iteration: usize,
     /// Training rows in the seeded diagnostic order.
     pub order: Vec<usize>,
-    probes: Option<Result<Probes<'a>, String>>,
+    probes: Option<Result<Probes<'a>, Unavailable>>,
     matrices: Option<Vec<MatrixSpectrum>>,
     lipschitz: Option<Outcome<Lipschitz>>,
+}
+
+/// Why there are no probe states.
+#[derive(Clone, Debug)]
+pub(crate) enum Unavailable {
+    /// The spec asks for none.
+    NotApplicable(String),
+    /// A step failed.
+    Failed(String),
+}
+
+impl Unavailable {
+    /// The outcome of a part that needs probes.
+    pub(crate) fn outcome<T>(self) -> Outcome<T> {
+        match self {
+            Self::NotApplicable(reason) => Outcome::NotApplicable(reason),
+            Self::Failed(reason) => Outcome::Failed(reason),
+        }
+    }
 }
 
 /// The probe inputs pushed through the network, with Jacobians at their states.
@@ -389,9 +431,12 @@ impl<'a> Context<'a> {
             return;
         }
         let result = if self.spec.probes == 0 {
-            Err("diagnostics.probes is 0: no probe states".to_owned())
+            Err(Unavailable::NotApplicable(
+                "diagnostics.probes is 0: there are no probe states".to_owned(),
+            ))
         } else {
-            self.build_probes().map_err(|e| e.to_string())
+            self.build_probes()
+                .map_err(|e| Unavailable::Failed(e.to_string()))
         };
         self.probes = Some(result);
     }
@@ -417,12 +462,12 @@ impl<'a> Context<'a> {
     }
 
     /// The probe data, or why there is none.
-    pub(crate) fn probes(&mut self) -> Result<&mut Probes<'a>, String> {
+    pub(crate) fn probes(&mut self) -> Result<&mut Probes<'a>, Unavailable> {
         self.prepare();
         match self.probes.as_mut() {
             Some(Ok(probes)) => Ok(probes),
             Some(Err(e)) => Err(e.clone()),
-            None => Err("probes were not prepared".to_owned()),
+            None => Err(Unavailable::Failed("probes were not prepared".to_owned())),
         }
     }
 

@@ -70,31 +70,30 @@ pub(crate) fn compute(ctx: &Context) -> Outcome<Robustness> {
         let x = data.x.view();
         network.load_inputs(&x, block, &mut ws);
         let clean = ws.inputs_mut().to_vec();
-        let gradient_sign = (|| {
+        // The clean pass gives the unperturbed accuracy and the input gradient.
+        let clean_pass = (|| {
             network.forward(eff, n, &mut ws)?;
-            network.loss(block, &data.labels, 1.0, &mut ws);
+            let (_, correct) = network.loss(block, &data.labels, 1.0, &mut ws);
             grad.fill(0.0);
             network.backward(eff, n, &mut ws, &mut grad)?;
             let dx = flow::lift_transpose(&network, eff, network.input_adjoint(n, &ws), n);
-            Ok::<_, crate::integrate::StepError>(dx.iter().map(|g| sign(*g)).collect::<Vec<f64>>())
+            let signs: Vec<f64> = dx.iter().map(|g| sign(*g)).collect();
+            Ok::<_, crate::integrate::StepError>((correct, signs))
         })();
-        let gradient_sign = match gradient_sign {
-            Ok(s) => s,
+        let (clean_correct, gradient_sign) = match clean_pass {
+            Ok(pass) => pass,
             Err(e) => return Outcome::Failed(e.to_string()),
         };
         let random_sign: Vec<f64> = (0..inputs * n)
             .map(|_| if sign_rng.random::<bool>() { 1.0 } else { -1.0 })
             .collect();
-        let mut clean_correct = None;
         for (e, &epsilon) in epsilons.iter().enumerate() {
             for (direction, correct) in [
                 (&random_sign, &mut random_correct[e]),
                 (&gradient_sign, &mut fgsm_correct[e]),
             ] {
-                if epsilon == 0.0
-                    && let Some(c) = clean_correct
-                {
-                    *correct += c;
+                if epsilon == 0.0 {
+                    *correct += clean_correct;
                     continue;
                 }
                 for ((xi, &ci), &di) in ws.inputs_mut().iter_mut().zip(&clean).zip(direction) {
@@ -103,11 +102,7 @@ pub(crate) fn compute(ctx: &Context) -> Outcome<Robustness> {
                 if let Err(err) = network.forward(eff, n, &mut ws) {
                     return Outcome::Failed(err.to_string());
                 }
-                let c = network.loss(block, &data.labels, 1.0, &mut ws).1;
-                if epsilon == 0.0 {
-                    clean_correct = Some(c);
-                }
-                *correct += c;
+                *correct += network.loss(block, &data.labels, 1.0, &mut ws).1;
             }
         }
     }

@@ -95,7 +95,7 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Spectrum> {
     } else {
         let probes = match ctx.probes() {
             Ok(p) => p,
-            Err(e) => return Outcome::Failed(e),
+            Err(e) => return e.outcome(),
         };
         let dim = probes.flow.dim;
         let used = wanted.min(probes.flow.n);

@@ -77,7 +77,7 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
     let field = &network.field;
     let probes = match ctx.probes() {
         Ok(p) => p,
-        Err(e) => return Outcome::Failed(e),
+        Err(e) => return e.outcome(),
     };
     let (n, dim) = (probes.flow.n, probes.flow.dim);
     let not_hamiltonian = || {

@@ -5,8 +5,13 @@
 //! [`Workbench::save_to`], the `export_*` methods): the menus and dialogs only produce the
 //! path, so tests call the same code the user does.
 
+mod control;
+mod files;
+mod frame;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use eframe::egui::{self, Ui};
@@ -18,12 +23,11 @@ use super::plots::PlotContext;
 use super::screenshot::{self, Capture, Phase, ScreenshotMode, ScreenshotRequest};
 use super::theme::{PREFERENCES_KEY, Preferences, Theme};
 use super::worker::{RunState, Worker};
-
-mod control;
-mod files;
-mod frame;
 use crate::experiment::{self, Experiment, Record};
 use crate::train::{Session, SessionError, Snapshot};
+
+/// What a figure export thread sends back: the folder and what was written, or the error.
+type FiguresResult = Result<(PathBuf, crate::report::Figures), String>;
 
 /// How long `logic` may spend handling training events per frame.
 const EVENT_BUDGET: Duration = Duration::from_millis(8);
@@ -88,6 +92,8 @@ pub struct Workbench {
     confirm: Option<Confirm>,
     banner: Option<Banner>,
     capture: Capture,
+    /// A figure export in progress: its result arrives here.
+    figures: Option<Receiver<FiguresResult>>,
     screenshot: Option<ScreenshotMode>,
     title: String,
     allow_close: bool,
@@ -189,6 +195,7 @@ impl Workbench {
             confirm: None,
             banner: None,
             capture: Capture::default(),
+            figures: None,
             screenshot: None,
             title: String::new(),
             allow_close: false,
@@ -534,6 +541,7 @@ impl eframe::App for Workbench {
         }
         self.diagnostics.poll();
         self.poll_capture(ctx);
+        self.poll_figures();
         self.screenshot_logic(ctx);
         let title = self.title();
         if title != self.title {
@@ -576,6 +584,20 @@ impl eframe::App for Workbench {
         });
         let ctx = ui.ctx().clone();
         self.confirm_ui(&ctx);
+    }
+
+    fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
+        // A screenshot shows the workbench, not where the pointer happens to rest (under Xvfb:
+        // the middle of the screen, over a plot, with its hover read-out).
+        if self.screenshot.is_some() {
+            raw_input.events.retain(|event| {
+                !matches!(
+                    event,
+                    egui::Event::PointerMoved(_) | egui::Event::PointerButton { .. }
+                )
+            });
+            raw_input.events.push(egui::Event::PointerGone);
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

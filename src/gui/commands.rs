@@ -28,6 +28,8 @@ pub enum UiCommand {
     ExportNpz,
     /// Save the loss and accuracy history as CSV.
     ExportMetrics,
+    /// Draw the current figures (training and diagnostics) as SVG and PNG files.
+    ExportFigures,
     /// Switch between the dark and the light theme.
     ToggleTheme,
     /// Close the workbench.
@@ -36,7 +38,7 @@ pub enum UiCommand {
 
 impl UiCommand {
     /// Every command, in menu order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Open,
         Self::Save,
         Self::SaveAs,
@@ -48,6 +50,7 @@ impl UiCommand {
         Self::ScreenshotWindow,
         Self::ExportNpz,
         Self::ExportMetrics,
+        Self::ExportFigures,
         Self::ToggleTheme,
         Self::Quit,
     ];
@@ -67,6 +70,7 @@ impl UiCommand {
             Self::ScreenshotWindow => "Screenshot of the window…",
             Self::ExportNpz => "Parameters as .npz…",
             Self::ExportMetrics => "Metrics as CSV…",
+            Self::ExportFigures => "Figures as SVG and PNG…",
             Self::ToggleTheme => "Dark / light theme",
             Self::Quit => "Quit",
         }
@@ -104,6 +108,10 @@ impl UiCommand {
             Self::ExportMetrics => {
                 "Save the history as CSV: iteration, loss, gradient norm, train and test accuracy."
             }
+            Self::ExportFigures => {
+                "Draw the training curves and the newest diagnostics as SVG and PNG figures \
+                 into a folder (the same figures as `flowlab run --figures`)."
+            }
             Self::ToggleTheme => "Switch between the dark and the light theme.",
             Self::Quit => "Close the workbench (unsaved changes are asked about first).",
         }
@@ -125,7 +133,7 @@ impl UiCommand {
             Self::ScreenshotWindow => key(Modifiers::NONE, Key::F12),
             Self::ToggleTheme => key(Modifiers::COMMAND, Key::T),
             Self::Quit => key(Modifiers::COMMAND, Key::Q),
-            Self::ExportNpz | Self::ExportMetrics => None,
+            Self::ExportNpz | Self::ExportMetrics | Self::ExportFigures => None,
         }
     }
 }

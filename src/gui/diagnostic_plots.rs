@@ -79,17 +79,21 @@ fn bound_style(bound: &Bound) -> LineStyle {
     }
 }
 
+/// A bound's legend entry: its formula, and "(est.)" for bounds measured on probes (rigorous
+/// bounds are dashed, estimates dotted; the header line says so).
 fn bound_name(bound: &Bound) -> String {
     let side = match bound.side {
-        BoundSide::Upper => "upper",
-        BoundSide::Lower => "lower",
+        BoundSide::Upper => "",
+        BoundSide::Lower => " (lower)",
     };
-    let rigor = match bound.rigor {
-        Rigor::Rigorous => "rigorous",
-        Rigor::Estimate => "estimate",
-    };
-    format!("{} ({side}, {rigor})", bound.label)
+    match bound.rigor {
+        Rigor::Rigorous => format!("{}{side}", bound.label),
+        Rigor::Estimate => format!("{}{side} (est.)", bound.label),
+    }
 }
+
+/// What the bound line styles mean, for the header of panels with bounds.
+const BOUND_KEY: &str = "bounds: dashed rigorous, dotted estimated";
 
 /// A line of the panel's palette by index.
 fn palette(ui: &Ui, index: usize) -> Color32 {

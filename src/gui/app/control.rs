@@ -27,6 +27,7 @@ impl Workbench {
             }
             UiCommand::ExportNpz => self.worker.snapshot().is_some(),
             UiCommand::ExportMetrics => !self.worker.history().is_empty(),
+            UiCommand::ExportFigures => self.diagnostics.report.is_some() && self.figures.is_none(),
             _ => true,
         }
     }
@@ -128,6 +129,15 @@ impl Workbench {
                     ("CSV", &["csv"]),
                 ) {
                     let _ = self.export_metrics(&path);
+                }
+            }
+            UiCommand::ExportFigures => {
+                let mut dialog = rfd::FileDialog::new().set_title("Folder for the figures");
+                if let Some(dir) = self.document.base_dir.as_deref().filter(|d| d.is_dir()) {
+                    dialog = dialog.set_directory(dir);
+                }
+                if let Some(dir) = dialog.pick_folder() {
+                    self.export_figures(dir);
                 }
             }
             UiCommand::ToggleTheme => self.prefs.theme = self.prefs.theme.toggled(),

@@ -208,6 +208,69 @@ impl Workbench {
         self.report_export(result, path)
     }
 
+    /// Draws the figures of the newest diagnostics and the current history into `dir` (SVG and
+    /// PNG, see [`crate::report::write_figures`]) on a background thread; the banner says where
+    /// they went when they are written.
+    pub fn export_figures(&mut self, dir: PathBuf) {
+        let (Some(report), Some(split)) = (
+            self.diagnostics.report.clone(),
+            self.worker.split().cloned(),
+        ) else {
+            self.error("Export failed: there are no diagnostics to draw yet".into());
+            return;
+        };
+        let history = self.worker.history().to_vec();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let repaint = self.ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("flowlab-figures".into())
+            .spawn(move || {
+                let result = crate::report::write_figures(&report, &history, &split, &dir)
+                    .map(|figures| (dir, figures))
+                    .map_err(|e| e.to_string());
+                let _ = sender.send(result);
+                repaint.request_repaint();
+            });
+        match spawned {
+            Ok(_) => {
+                self.figures = Some(receiver);
+                self.info("Drawing the figures…".into());
+            }
+            Err(e) => self.error(format!("Export failed: could not start a thread: {e}")),
+        }
+    }
+
+    /// Reports a figure export that finished.
+    pub(super) fn poll_figures(&mut self) {
+        let Some(receiver) = &self.figures else {
+            return;
+        };
+        let Ok(result) = receiver.try_recv() else {
+            return;
+        };
+        self.figures = None;
+        match result {
+            Ok((dir, figures)) => {
+                let mut text = format!(
+                    "Wrote {} figure files to {}",
+                    figures.written.len(),
+                    dir.display()
+                );
+                if !figures.skipped.is_empty() {
+                    let skipped: Vec<String> = figures
+                        .skipped
+                        .iter()
+                        .map(|s| format!("{} ({})", s.name, s.reason))
+                        .collect();
+                    text.push_str("; not drawn: ");
+                    text.push_str(&skipped.join("; "));
+                }
+                self.info(text);
+            }
+            Err(e) => self.error(format!("Export failed: {e}")),
+        }
+    }
+
     pub(super) fn report_export(
         &mut self,
         result: Result<(), String>,

@@ -122,6 +122,7 @@ impl Workbench {
                 });
                 self.command_button(ui, UiCommand::ExportNpz);
                 self.command_button(ui, UiCommand::ExportMetrics);
+                self.command_button(ui, UiCommand::ExportFigures);
             });
         });
     }

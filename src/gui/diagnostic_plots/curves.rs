@@ -5,8 +5,8 @@ use eframe::egui::{Color32, RichText, Ui};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use super::{
-    bound_color, bound_name, bound_style, curve, header_ui, identity, log10, overlay_curves,
-    palette, time_plot,
+    BOUND_KEY, bound_color, bound_name, bound_style, curve, header_ui, identity, log10,
+    overlay_curves, palette, time_plot,
 };
 use crate::diagnostics::DiagnosticsReport;
 use crate::gui::plots::{PlotContext, hover_text, x_axis};
@@ -71,7 +71,12 @@ pub(super) fn lipschitz_ui(
             condition.violated.len()
         );
     }
-    header_ui(ui, report, cx.diagnostics.is_busy(), &extra);
+    header_ui(
+        ui,
+        report,
+        cx.diagnostics.is_busy(),
+        &format!("{extra} · {BOUND_KEY}"),
+    );
     let main = palette(ui, 0);
     let weak = bound_color(ui);
     let overlays = overlay_curves(cx, |r| {
@@ -130,7 +135,12 @@ pub(super) fn divergence_ui(
             .map(|b| format!(" (rigorous bound {b:.3e})"))
             .unwrap_or_default()
     );
-    header_ui(ui, report, cx.diagnostics.is_busy(), &extra);
+    header_ui(
+        ui,
+        report,
+        cx.diagnostics.is_busy(),
+        &format!("{extra} · {BOUND_KEY}"),
+    );
     let overlays = overlay_curves(cx, |r| {
         r.divergence
             .computed()
@@ -187,7 +197,10 @@ pub(super) fn structure_ui(
     report: &DiagnosticsReport,
     cx: &mut PlotContext<'_>,
 ) {
-    let mut notes = Vec::new();
+    let mut notes = vec![
+        "energy |ΔH_k|/|H_k| with θ_k frozen, symplecticity ‖MᵀΩM − Ω‖, reversibility ‖ẑ_k − z_k‖"
+            .to_string(),
+    ];
     if let Some(energy) = structure.energy.computed() {
         notes.push(format!(
             "accumulated energy error {:.2e}",
@@ -215,7 +228,7 @@ pub(super) fn structure_ui(
         if let Some(energy) = structure.energy.computed() {
             plot.line(
                 Line::new(
-                    "energy |ΔH_k|/|H_k|, max",
+                    "energy error, max",
                     PlotPoints::from(curve(&energy.times, &energy.relative_max, log10)),
                 )
                 .color(colors[0])
@@ -223,7 +236,7 @@ pub(super) fn structure_ui(
             );
             plot.line(
                 Line::new(
-                    "energy |ΔH_k|/|H_k|, median",
+                    "energy error, median",
                     PlotPoints::from(curve(&energy.times, &energy.relative_median, log10)),
                 )
                 .color(colors[0].gamma_multiply(0.6)),
@@ -232,7 +245,7 @@ pub(super) fn structure_ui(
         if let Some(symplecticity) = structure.symplecticity.computed() {
             plot.line(
                 Line::new(
-                    "symplecticity ‖MᵀΩM − Ω‖, max",
+                    "symplecticity defect",
                     PlotPoints::from(curve(
                         &symplecticity.times,
                         &symplecticity.defect_max,
@@ -246,7 +259,7 @@ pub(super) fn structure_ui(
         if let Some(reversibility) = structure.reversibility.computed() {
             plot.line(
                 Line::new(
-                    "reversibility ‖ẑ_k − z_k‖, max",
+                    "reversibility error",
                     PlotPoints::from(curve(&reversibility.times, &reversibility.error_max, log10)),
                 )
                 .color(colors[2])

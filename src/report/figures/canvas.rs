@@ -279,7 +279,8 @@ impl Legend {
                 .map_or(u32::MAX, |(w, _)| w)
         };
         let room = PANEL_WIDTH - Self::SAMPLE_WIDTH;
-        let columns = if entries.iter().all(|e| width(&e.label) <= room / 2) {
+        let half_room = PANEL_WIDTH / 2 - Self::SAMPLE_WIDTH;
+        let columns = if entries.iter().all(|e| width(&e.label) <= half_room) {
             2
         } else {
             1

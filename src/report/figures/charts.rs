@@ -5,7 +5,7 @@ use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::canvas::{Dash, DrawResult, LinePanel, Marker, dash_pattern, triangle};
+use super::canvas::{Dash, DrawResult, LinePanel, Marker, Series, dash_pattern, triangle};
 use super::style::{AXIS_SIZE, MARKER_RADIUS, Scale, TICK_SIZE, TITLE_SIZE, tick};
 
 /// Markers at data points of a chart.
@@ -71,31 +71,41 @@ pub(super) fn padded_range(values: impl Iterator<Item = f64>) -> Option<[f64; 2]
     }
 }
 
-/// A log axis around the positive finite values: at least two decades, padded by a tenth of
-/// a decade so that no tick label touches the title.
-fn log_range(values: impl Iterator<Item = f64>) -> Option<[f64; 2]> {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite() && *v > 0.0)
+/// The range of a log axis in decades (`log10` of the values): at least two decades, padded by
+/// a tenth of a decade so that no tick label touches the title.
+fn decade_range(decades: impl Iterator<Item = f64>) -> Option<[f64; 2]> {
+    let (mut a, mut b) = decades
+        .filter(|v| v.is_finite())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
         });
-    if lo > hi {
+    if a > b {
         return None;
     }
-    let (mut a, mut b) = (lo.log10(), hi.log10());
     if b - a < 2.0 {
         let middle = 0.5 * (a + b);
         (a, b) = (middle - 1.0, middle + 1.0);
     }
-    Some([10_f64.powf(a - 0.1), 10_f64.powf(b + 0.1)])
+    Some([a - 0.1, b + 0.1])
 }
 
-/// Splits points into runs of drawable values (finite, and positive on a log axis).
-fn segments(points: &[(f64, f64)], log_y: bool) -> Vec<Vec<(f64, f64)>> {
+/// The tick label of a position on a log axis drawn in decades: `10^n` at whole decades,
+/// nothing between them.
+fn decade_tick(decades: f64) -> String {
+    let whole = decades.round();
+    if (decades - whole).abs() < 1e-6 {
+        tick(10_f64.powf(whole))
+    } else {
+        String::new()
+    }
+}
+
+/// Splits points into runs of finite values.
+fn segments(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
     let mut runs = Vec::new();
     let mut run = Vec::new();
     for &(x, y) in points {
-        if x.is_finite() && y.is_finite() && (!log_y || y > 0.0) {
+        if x.is_finite() && y.is_finite() {
             run.push((x, y));
         } else if !run.is_empty() {
             runs.push(std::mem::take(&mut run));
@@ -160,12 +170,12 @@ where
     mesh_with(chart, x_desc, y_desc, None, s)
 }
 
-/// [`mesh`] with the y tick labels from `y_format`.
+/// [`mesh`] with the y tick labels from `y_format_given` (numbers when `None`).
 pub(super) fn mesh_with<DB, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
     x_desc: &str,
     y_desc: &str,
-    y_format: Option<&dyn Fn(&f64) -> String>,
+    y_format_given: Option<&dyn Fn(&f64) -> String>,
     s: Scale,
 ) -> DrawResult
 where
@@ -174,15 +184,20 @@ where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
-    let format = |v: &f64| tick(*v);
+    // Tick positions come out of floating-point arithmetic: one at 3.5e-18 on an axis
+    // spanning 0.03 is 0.
+    let snap = |range: std::ops::Range<f64>| 1e-9 * (range.end - range.start).abs();
+    let (x_zero, y_zero) = (snap(chart.x_range()), snap(chart.y_range()));
+    let x_format = |v: &f64| tick(if v.abs() < x_zero { 0.0 } else { *v });
+    let y_format = |v: &f64| tick(if v.abs() < y_zero { 0.0 } else { *v });
     chart
         .configure_mesh()
         .x_desc(s.text(x_desc))
         .y_desc(s.text(y_desc))
         .axis_desc_style(s.font(AXIS_SIZE))
         .label_style(s.font(TICK_SIZE))
-        .x_label_formatter(&format)
-        .y_label_formatter(y_format.unwrap_or(&format))
+        .x_label_formatter(&x_format)
+        .y_label_formatter(y_format_given.unwrap_or(&y_format))
         .x_labels(7)
         .y_labels(7)
         .max_light_lines(0)
@@ -207,7 +222,7 @@ where
     for series in &panel.series {
         let style = series.color.stroke_width(s.stroke(series.width));
         let (size, spacing) = dash_pattern(series.dash, s);
-        for run in segments(&series.points, panel.log_y) {
+        for run in segments(&series.points) {
             if series.width > 0.0 {
                 if series.dash == Dash::Solid {
                     draw_polyline(chart, &run, style)?;
@@ -266,11 +281,40 @@ where
             .flat_map(|s| s.points.iter().map(|p| p.1))
     };
     if panel.log_y {
-        let y = log_range(ys()).unwrap_or([1e-16, 1.0]);
-        let mut chart = frame(area, &panel.title, s)
-            .build_cartesian_2d(x[0]..x[1], (y[0]..y[1]).log_scale())?;
-        mesh(&mut chart, &panel.x_desc, &panel.y_desc, s)?;
-        draw_series_on(&mut chart, panel, s)?;
+        // Drawn in decades on a linear axis: plotters' log axis drops the ticks below
+        // f64::EPSILON, where symplecticity defects and round-off errors live.
+        let in_decades = LinePanel {
+            series: panel
+                .series
+                .iter()
+                .map(|series| Series {
+                    points: series
+                        .points
+                        .iter()
+                        .map(|&(x, y)| (x, if y > 0.0 { y.log10() } else { f64::NAN }))
+                        .collect(),
+                    ..series.clone()
+                })
+                .collect(),
+            log_y: false,
+            ..panel.clone()
+        };
+        let y = decade_range(
+            in_decades
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1)),
+        )
+        .unwrap_or([-1.0, 1.0]);
+        let mut chart = frame(area, &panel.title, s).build_cartesian_2d(x[0]..x[1], y[0]..y[1])?;
+        mesh_with(
+            &mut chart,
+            &panel.x_desc,
+            &panel.y_desc,
+            Some(&|v: &f64| decade_tick(*v)),
+            s,
+        )?;
+        draw_series_on(&mut chart, &in_decades, s)?;
     } else {
         let y = padded_range(ys()).unwrap_or([0.0, 1.0]);
         let mut chart = frame(area, &panel.title, s).build_cartesian_2d(x[0]..x[1], y[0]..y[1])?;
@@ -285,7 +329,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn log_segments_skip_zeros_and_nan() {
+    fn segments_skip_nan_and_log_ticks_sit_on_decades() {
         let points = [
             (0.0, 1.0),
             (1.0, 0.0),
@@ -293,7 +337,14 @@ mod tests {
             (3.0, f64::NAN),
             (4.0, 3.0),
         ];
-        assert_eq!(segments(&points, true).len(), 3);
-        assert_eq!(segments(&points, false).len(), 2);
+        assert_eq!(segments(&points).len(), 2);
+        assert_eq!(decade_tick(-16.0), "1e-16");
+        assert_eq!(decade_tick(-2.0), "0.01");
+        assert_eq!(decade_tick(-1.5), "");
+        let [lo, hi] = decade_range([-16.0, -15.5].into_iter()).unwrap_or_default();
+        assert!(
+            (lo + 16.85).abs() < 1e-12 && (hi + 14.65).abs() < 1e-12,
+            "{lo} {hi}"
+        );
     }
 }

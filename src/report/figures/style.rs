@@ -225,7 +225,10 @@ fn after_symbol(before: &[char]) -> bool {
     let combining = |c: &char| ('\u{300}'..='\u{36f}').contains(c);
     let mut letters = before.iter().rev().filter(|c| !combining(c));
     let symbol = letters.next().is_some_and(|c| c.is_alphanumeric());
-    let word = letters.next().is_some_and(|c| c.is_alphanumeric());
+    // `ΔH_k` and `∂y_k` are an operator applied to a symbol.
+    let word = letters
+        .next()
+        .is_some_and(|c| c.is_alphanumeric() && !matches!(c, 'Δ' | '∂' | '∇'));
     symbol && !word
 }
 
@@ -271,5 +274,6 @@ mod tests {
         assert_eq!(typeset("ν\u{302}_k", true), "νₖ");
         assert_eq!(typeset("a_", false), "a_");
         assert_eq!(typeset("ring_a, x_1", false), "ring_a, x₁");
+        assert_eq!(typeset("|ΔH_k|", false), "|ΔHₖ|");
     }
 }
