@@ -243,3 +243,36 @@ fn exact_gradient_trains_where_the_naive_adjoint_stalls() {
         "the naive OTD gradient was expected to train much worse: backward {backward}, DTO {dto}"
     );
 }
+
+/// The experiment file shown in the README parses, and its `diagnostics` section, which says it
+/// shows the defaults, names every field of `DiagnosticsSpec` with its default value.
+#[test]
+fn readme_example_parses_and_shows_the_diagnostics_defaults() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## The experiment file")
+        .nth(1)
+        .expect("README has a section on the experiment file");
+    let example = section
+        .split("```ron\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a ron code block in that section");
+    let exp = experiment::from_ron_str(example).unwrap_or_else(|e| panic!("README example: {e}"));
+    assert_eq!(
+        exp.diagnostics,
+        flowlab::experiment::DiagnosticsSpec::default()
+    );
+    let shown = example
+        .split("diagnostics: (")
+        .nth(1)
+        .expect("a diagnostics section");
+    let value = serde_json::to_value(flowlab::experiment::DiagnosticsSpec::default()).unwrap();
+    for field in value.as_object().unwrap().keys() {
+        assert!(
+            shown.contains(&format!("{field}:")),
+            "README's diagnostics example does not show {field}"
+        );
+    }
+}

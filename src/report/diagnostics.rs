@@ -32,9 +32,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Error;
-use super::figures::in_stability_region;
 use crate::data::Split;
-use crate::diagnostics::{Bound, BoundSide, DiagnosticsReport, Rigor, StabilityRegion};
+use crate::diagnostics::{
+    Bound, BoundSide, DiagnosticsReport, Rigor, StabilityRegion, in_stability_region,
+};
 
 /// Version of the diagnostics JSON documents: `diagnostics.json`, `flowlab diagnose --json`
 /// and every line of `diagnostics.jsonl`.

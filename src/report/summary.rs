@@ -3,9 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::figures::in_stability_region;
 use crate::data::Split;
-use crate::diagnostics::{Bound, BoundSide, DiagnosticsReport, Outcome, ProjectionMethod, Rigor};
+use crate::diagnostics::{
+    Bound, BoundSide, DiagnosticsReport, Outcome, ProjectionMethod, Rigor, in_stability_region,
+};
 
 /// `name: reason` of every part that failed.
 #[must_use]

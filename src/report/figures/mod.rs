@@ -53,8 +53,6 @@ use crate::diagnostics::{
 };
 use crate::experiment::Record;
 
-pub use planes::in_stability_region;
-
 /// The figures written and the ones left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Figures {
@@ -541,28 +539,6 @@ fn robustness(r: &Robustness) -> Figure<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::StabilityRegion;
-
-    #[test]
-    fn euler_region_contains_its_disc_only() {
-        let region = StabilityRegion::Polynomial {
-            coefficients: vec![1.0, 1.0],
-            boundary: Vec::new(),
-            extent: [-2.0, 0.0, -1.0, 1.0],
-        };
-        assert!(in_stability_region(&region, [-1.0, 0.0]));
-        assert!(in_stability_region(&region, [-2.0, 0.0]));
-        assert!(!in_stability_region(&region, [0.1, 0.0]));
-        assert!(!in_stability_region(&region, [-1.0, 1.1]));
-        assert!(in_stability_region(
-            &StabilityRegion::LeftHalfPlane,
-            [-5.0, 3.0]
-        ));
-        let segment = StabilityRegion::ImaginaryInterval { half_length: 2.0 };
-        assert!(in_stability_region(&segment, [0.0, 1.9]));
-        assert!(!in_stability_region(&segment, [0.0, 2.0]));
-        assert!(!in_stability_region(&segment, [0.1, 0.0]));
-    }
 
     #[test]
     fn subscripts() {
