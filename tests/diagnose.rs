@@ -359,3 +359,89 @@ fn run_writes_the_diagnostics_history_and_figures() {
         check_png(&out.join(format!("figures/{stem}.png")));
     }
 }
+
+/// Runs `flowlab run FILE --iterations N --quiet --out OUT` and returns the iterations of the
+/// diagnostics history it leaves and its lines.
+fn run_to(file: &Path, iterations: usize, out: &Path) -> (Vec<u64>, Vec<Value>, String) {
+    let output = flowlab(&[
+        "run",
+        file.to_str().unwrap(),
+        "--iterations",
+        &iterations.to_string(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let history = fs::read_to_string(out.join("diagnostics.jsonl")).unwrap();
+    let lines: Vec<Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let iterations = lines
+        .iter()
+        .map(|l| l["iteration"].as_u64().unwrap())
+        .collect();
+    (iterations, lines, stderr(&output))
+}
+
+#[test]
+fn a_resumed_run_continues_the_diagnostics_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let (iterations, lines, _) =
+        run_to(Path::new(&experiment("gradflow_negdef_donut")), 20, &first);
+    assert_eq!(iterations, [0, 20]);
+    let checkpoint_20 = fs::read_to_string(first.join("experiment.ron")).unwrap();
+
+    // Resumed into another folder: the history of the run that wrote the checkpoint (next to the
+    // file) is continued, line for line, in the same feature projection (`every` is 50).
+    let other = dir.path().join("other");
+    let (iterations, resumed, _) = run_to(&first.join("experiment.ron"), 60, &other);
+    assert_eq!(iterations, [0, 20, 50, 60]);
+    assert_eq!(resumed[..2], lines[..]);
+    let projection = |line: &Value| line["report"]["trajectories"]["value"]["projection"].clone();
+    assert!(projection(&resumed[0]).is_object());
+    assert_eq!(projection(&resumed[3]), projection(&resumed[0]));
+
+    // Resumed into its own folder: the same history (but for the timings).
+    let (iterations, same, _) = run_to(&first.join("experiment.ron"), 60, &first);
+    assert_eq!(iterations, [0, 20, 50, 60]);
+    let untimed = |lines: &[Value]| -> Vec<Value> {
+        lines
+            .iter()
+            .map(|line| {
+                let mut line = line.clone();
+                line["report"]["elapsed_secs"] = Value::Null;
+                line
+            })
+            .collect()
+    };
+    assert_eq!(untimed(&same), untimed(&resumed));
+
+    // Resumed from the older checkpoint next to a longer history: what came after the
+    // checkpoint is left out.
+    let older = dir.path().join("older");
+    fs::create_dir_all(&older).unwrap();
+    fs::write(older.join("experiment.ron"), &checkpoint_20).unwrap();
+    fs::copy(
+        first.join("diagnostics.jsonl"),
+        older.join("diagnostics.jsonl"),
+    )
+    .unwrap();
+    let (iterations, _, _) = run_to(&older.join("experiment.ron"), 30, &older);
+    assert_eq!(iterations, [0, 20, 30]);
+
+    // A history that is not flowlab's is left behind with a warning that names it.
+    let broken = dir.path().join("broken");
+    fs::create_dir_all(&broken).unwrap();
+    fs::write(broken.join("experiment.ron"), &checkpoint_20).unwrap();
+    fs::write(broken.join("diagnostics.jsonl"), "iteration,loss\n").unwrap();
+    let (iterations, _, warnings) = run_to(&broken.join("experiment.ron"), 30, &broken);
+    assert_eq!(iterations, [20, 30]);
+    assert!(
+        warnings.contains("line 1 of the diagnostics history")
+            && warnings.contains("diagnostics.jsonl"),
+        "{warnings}"
+    );
+}
