@@ -233,10 +233,14 @@ pub(super) fn boundary_entries(b: &DecisionBoundary, split: &Split) -> Vec<Entry
     }
     if !b.fixed.is_empty() {
         entries.push(Entry {
-            label: format!(
-                "{} other features fixed at their training mean",
-                b.fixed.len()
-            ),
+            label: {
+                let fixed: Vec<String> = b
+                    .fixed
+                    .iter()
+                    .map(|&(j, value)| format!("{} = {}", feature_name(split, j), tick(value)))
+                    .collect();
+                format!("fixed at the training mean: {}", fixed.join(", "))
+            },
             swatch: Swatch::Note,
         });
     }
