@@ -77,6 +77,56 @@ fn diagnose_succeeds_on_every_experiment_file() {
             "{}: no rigorous bound reported as holding\n{summary}",
             file.display()
         );
+
+        let output = flowlab(&["diagnose", file.to_str().unwrap(), "--json"]);
+        assert!(output.status.success(), "{}", file.display());
+        let document: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{}: --json does not parse: {e}", file.display()));
+        assert_eq!(document["format"], "flowlab-diagnostics");
+        for part in ["spectrum", "lipschitz", "divergence", "structure"] {
+            assert_eq!(
+                document["report"][part]["status"],
+                "computed",
+                "{}: {part}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// Every figure of every experiment is a valid, non-blank SVG and PNG (`--ignored`: about a
+/// second per file; `figures_are_valid_svg_and_png_files` covers two files in the fast run).
+#[test]
+#[ignore = "renders the figures of every experiment file"]
+fn figures_of_every_experiment_are_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in experiments() {
+        let out = dir.path().join(file.file_stem().unwrap());
+        let output = flowlab(&[
+            "diagnose",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--figures",
+        ]);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            file.display(),
+            stderr(&output)
+        );
+        let figures: Vec<PathBuf> = fs::read_dir(out.join("figures"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(figures.len() >= 16, "{}: {figures:?}", file.display());
+        for figure in figures {
+            match figure.extension().and_then(|e| e.to_str()) {
+                Some("svg") => check_svg(&figure),
+                Some("png") => check_png(&figure),
+                _ => panic!("unexpected file {}", figure.display()),
+            }
+        }
     }
 }
 
