@@ -164,6 +164,15 @@ fn documented_train_accuracy(notes: &str) -> f64 {
 
 /// Trains the file's own iteration count and returns the final train accuracy.
 fn train_accuracy(name: &str) -> f64 {
+    trained(name)
+        .evaluate()
+        .unwrap_or_else(|e| panic!("{name}: evaluation failed: {e}"))
+        .train
+        .accuracy()
+}
+
+/// A session of the file trained for the file's own iteration count.
+fn trained(name: &str) -> Session {
     let (path, exp) = load(name);
     let mut session = session(&path, &exp);
     while !session.is_finished() {
@@ -178,10 +187,6 @@ fn train_accuracy(name: &str) -> f64 {
     }
     assert_eq!(session.iteration(), exp.train.iterations, "{name}");
     session
-        .evaluate()
-        .unwrap_or_else(|e| panic!("{name}: evaluation failed: {e}"))
-        .train
-        .accuracy()
 }
 
 /// Trains the file and asserts the train accuracy is at least `min`, which must in turn be at
@@ -219,6 +224,47 @@ fn hamiltonian_verlet_spirals_reaches_its_accuracy() {
 fn gradflow_negdef_donut_reaches_its_accuracy() {
     // Observed: 97.7% train after 400 iterations (the classes overlap a little).
     assert_reaches("gradflow_negdef_donut.ron", 0.95);
+}
+
+/// What the notes of gradflow_negdef_donut say of the trained model: the field stays
+/// non-expansive (ν̂_k ≤ 0 in every layer) while explicit Euler's step-size condition
+/// h‖A_k‖₂² ≤ 2 is violated in several layers, which the diagnostics flag and where the step
+/// expands distances; the layers that keep the condition do not.
+#[test]
+fn gradflow_negdef_donut_loses_non_expansiveness_only_where_flagged() {
+    let name = "gradflow_negdef_donut.ron";
+    let session = trained(name);
+    let report = flowlab::diagnostics::compute(
+        &session.snapshot(),
+        session.split(),
+        &session.experiment().diagnostics,
+    );
+    let lipschitz = report.lipschitz.computed().expect("lipschitz computed");
+    assert!(
+        lipschitz.one_sided.iter().all(|&nu| nu <= 1e-12),
+        "{:?}",
+        lipschitz.one_sided
+    );
+    let condition = lipschitz
+        .step_size_condition
+        .as_ref()
+        .expect("GradientFlow + Euler has a step-size condition");
+    assert!(
+        condition.violated.len() >= 3,
+        "the notes say training breaks h‖A_k‖² ≤ 2 in several layers: {:?}",
+        condition.values
+    );
+    for (k, &l) in lipschitz.step.iter().enumerate() {
+        if !condition.violated.contains(&k) {
+            assert!(l <= 1.0 + 1e-9, "layer {k} keeps the condition but L̂ = {l}");
+        }
+    }
+    let expansive = lipschitz.step.iter().copied().fold(0.0, f64::max);
+    assert!(
+        expansive > 2.0,
+        "step Lipschitz constants {:?}",
+        lipschitz.step
+    );
 }
 
 #[test]
