@@ -148,6 +148,23 @@ fn a_broken_csv_row_names_line_and_column_with_exit_2() {
 }
 
 #[test]
+fn a_missing_csv_file_is_named_once_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = SMALL.replace(
+        "source: TwoSpirals, size: 120, noise: 0.02",
+        r#"source: Csv((path: "absent.csv", label: Name("label")))"#,
+    );
+    let file = write(dir.path(), "csv.ron", &text);
+    let o = flowlab(&["check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("absent.csv"), "{e}");
+    // Once: the chain of errors does not repeat the causes their messages already hold.
+    assert_eq!(e.matches("cannot read the CSV file").count(), 1, "{e}");
+    assert_eq!(e.matches("absent.csv").count(), 1, "{e}");
+}
+
+#[test]
 fn a_diverging_run_exits_1_naming_the_iteration_and_saves_the_last_good_state() {
     let dir = tempfile::tempdir().unwrap();
     let text = SMALL
