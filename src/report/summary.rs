@@ -204,7 +204,11 @@ pub fn diagnostics_summary(experiment: &str, report: &DiagnosticsReport, split: 
                 .map_or_else(String::new, |t| format!(" (max at t = {})", num(*t)));
             row(
                 "lipschitz",
-                format!("ν̂ in [{}, {}]{peak}", num(lo), num(hi)),
+                format!(
+                    "ν̂ (estimate: max over the probe states) in [{}, {}]{peak}",
+                    num(lo),
+                    num(hi)
+                ),
             );
             for bound in &l.one_sided_bounds {
                 row("", bound_verdict(&l.one_sided, bound, &l.times));
@@ -218,7 +222,10 @@ pub fn diagnostics_summary(experiment: &str, report: &DiagnosticsReport, split: 
             });
             row(
                 "",
-                format!("L̂ (step, {} probe pairs) max {step_peak}", l.pairs),
+                format!(
+                    "L̂ (estimate: step, {} probe pairs) max {step_peak}",
+                    l.pairs
+                ),
             );
             match (&l.step_bound, &l.step_bound_missing) {
                 (Some(bound), _) => row("", bound_verdict(&l.step, bound, &l.times)),
