@@ -338,7 +338,11 @@ fn train_and_write(
     let final_report = train_recording(&mut session, &mut sink, out, file)?;
     let elapsed = sink.started.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    experiment::io::save(&session.to_experiment(), &out.join("experiment.ron"))?;
+    let mut saved = session.to_experiment();
+    if let Some(dir) = file.and_then(Path::parent) {
+        experiment::io::rebase_paths(&mut saved, dir, out);
+    }
+    experiment::io::save(&saved, &out.join("experiment.ron"))?;
     report::metrics::write_metrics_csv(session.history(), &out.join("metrics.csv"))?;
     report::npz::export_npz(&mut session, &out.join("params.npz"))?;
     if !quiet {
