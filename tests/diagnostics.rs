@@ -620,21 +620,51 @@ fn power_iteration_finds_the_worst_case_direction() {
     model.layers = 6;
     model.final_time = 3.0;
     let snapshot = random_snapshot(&model, 1.0, 31);
+    let divergence = check_worst_case(&snapshot, &split(7));
+    // Two inputs: the block of the iteration spans the input space, one sweep is exact.
+    assert_eq!(divergence.power_iterations, 2);
+
+    // Six inputs, more than the block holds: the iteration has to converge.
+    model.width = 6;
+    model.hidden = 6;
+    let network = Network::new(&model.experiment(), 6, 2).expect("valid network");
+    let raw = normals(network.layout.len(), 1.0, 33);
+    let snapshot = snapshot_of(network, raw);
+    let features = |n: usize, seed: u64| Dataset {
+        x: Array2::from_shape_vec((n, 6), normals(6 * n, 1.0, seed)).unwrap(),
+        labels: (0..n).map(|i| i % 2).collect(),
+        n_classes: 2,
+        class_names: vec!["a".into(), "b".into()],
+        feature_names: (0..6).map(|j| format!("x{j}")).collect(),
+    };
+    let data = Split {
+        train: features(64, 8),
+        test: features(32, 9),
+        standardization: None,
+    };
+    let divergence = check_worst_case(&snapshot, &data);
+    assert!(divergence.power_iterations > 2, "{divergence:?}");
+}
+
+/// Runs the divergence diagnostic with small perturbations and checks, probe by probe, that
+/// the worst-case direction is amplified at least as much as every random one and that its
+/// gain is the largest singular value of a central finite-difference Jacobian of x ↦ y_K.
+fn check_worst_case(snapshot: &Snapshot, data: &Split) -> diagnostics::Divergence {
     let spec = DiagnosticsSpec {
         probes: 6,
         random_directions: 8,
         epsilon: 1e-7,
         ..DiagnosticsSpec::default()
     };
-    let data = split(7);
-    let r = diagnostics::compute(&snapshot, &data, &spec);
+    let r = diagnostics::compute(snapshot, data, &spec);
     let divergence = computed(&r.divergence, "divergence");
     assert!(
         divergence.power_converged,
         "{} iterations",
         divergence.power_iterations
     );
-    let last = model.layers;
+    let last = snapshot.network.layers;
+    let inputs = snapshot.network.inputs;
     let mut engine = Engine::new(snapshot.network.clone(), 1).unwrap();
     for (i, &gain) in divergence.worst_case_gain.iter().enumerate() {
         // Every random direction is amplified less, measured alike (perturbations of size ε),
@@ -657,12 +687,12 @@ fn power_iteration_finds_the_worst_case_direction() {
         );
         // σ_max of a central finite-difference Jacobian of x ↦ y_K.
         let row = divergence.rows[i];
-        let x0 = [data.train.x[[row, 0]], data.train.x[[row, 1]]];
+        let x0: Vec<f64> = (0..inputs).map(|j| data.train.x[[row, j]]).collect();
         let step = 1e-5;
         let dim = snapshot.network.state_dim();
-        let mut jacobian = DMatrix::zeros(dim, 2);
-        for j in 0..2 {
-            let mut points = Array2::from_shape_fn((2, 2), |(_, c)| x0[c]);
+        let mut jacobian = DMatrix::zeros(dim, inputs);
+        for j in 0..inputs {
+            let mut points = Array2::from_shape_fn((2, inputs), |(_, c)| x0[c]);
             points[[0, j]] += step;
             points[[1, j]] -= step;
             let (states, _) = engine
@@ -678,6 +708,7 @@ fn power_iteration_finds_the_worst_case_direction() {
             "probe {i}: power iteration {gain} vs finite differences {sigma}"
         );
     }
+    divergence
 }
 
 /// Even-odd rule over closed polylines.
