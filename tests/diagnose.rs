@@ -387,15 +387,7 @@ fn run_writes_the_diagnostics_history_and_figures() {
         out.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let history = fs::read_to_string(out.join("diagnostics.jsonl")).unwrap();
-    let lines: Vec<Value> = history
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let iterations: Vec<u64> = lines
-        .iter()
-        .map(|l| l["iteration"].as_u64().unwrap())
-        .collect();
+    let (iterations, lines) = history(&out);
     // The initial parameters and the end (the file's `every` is larger than 20).
     assert_eq!(iterations, [0, 20]);
     for line in &lines {
@@ -423,8 +415,14 @@ fn run_to(file: &Path, iterations: usize, out: &Path) -> (Vec<u64>, Vec<Value>, 
         out.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let history = fs::read_to_string(out.join("diagnostics.jsonl")).unwrap();
-    let lines: Vec<Value> = history
+    let (iterations, lines) = history(out);
+    (iterations, lines, stderr(&output))
+}
+
+/// The iterations and lines of `OUT/diagnostics.jsonl`.
+fn history(out: &Path) -> (Vec<u64>, Vec<Value>) {
+    let text = fs::read_to_string(out.join("diagnostics.jsonl")).unwrap();
+    let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -432,7 +430,7 @@ fn run_to(file: &Path, iterations: usize, out: &Path) -> (Vec<u64>, Vec<Value>, 
         .iter()
         .map(|l| l["iteration"].as_u64().unwrap())
         .collect();
-    (iterations, lines, stderr(&output))
+    (iterations, lines)
 }
 
 #[test]

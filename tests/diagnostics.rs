@@ -197,6 +197,37 @@ fn implicit_midpoint() -> IntegratorSpec {
     }
 }
 
+/// Asserts `−μ*² − 1e-9 ≤ ν̂_k ≤ 1e-12` in every layer of a gradient-flow snapshot (Celledoni
+/// et al. 2020, for `0 ≤ σ' ≤ 1`) and returns the Lipschitz part of its report.
+fn assert_nu_within_gradient_flow_bounds(
+    model: &Model,
+    snapshot: &Snapshot,
+    case: &str,
+) -> diagnostics::Lipschitz {
+    let r = report(snapshot, &spec());
+    let lipschitz = computed(&r.lipschitz, "lipschitz");
+    let a = &computed(&r.spectrum, "spectrum").matrices[0];
+    let (activation, hidden) = (model.activation, model.hidden);
+    for (k, &nu) in lipschitz.one_sided.iter().enumerate() {
+        // −μ*² is λ_min(AᵀA): μ*² when m ≥ d, 0 otherwise.
+        let mu_sq = if hidden >= model.width {
+            a.smallest[k].powi(2)
+        } else {
+            0.0
+        };
+        assert!(
+            nu <= 1e-12,
+            "{activation:?} m={hidden} {case}: ν̂_{k} = {nu:e} > 0"
+        );
+        assert!(
+            nu >= -mu_sq - 1e-9,
+            "{activation:?} m={hidden} {case}: ν̂_{k} = {nu} < −μ*² = {}",
+            -mu_sq
+        );
+    }
+    lipschitz
+}
+
 #[test]
 fn gradient_flow_one_sided_lipschitz_lies_between_its_bounds() {
     for activation in [Activation::Tanh, Activation::Relu] {
@@ -204,24 +235,7 @@ fn gradient_flow_one_sided_lipschitz_lies_between_its_bounds() {
             let mut model = Model::new(FieldKind::GradientFlow, activation, IntegratorSpec::Euler);
             model.hidden = hidden;
             let snapshot = random_snapshot(&model, 1.5, seed);
-            let r = report(&snapshot, &spec());
-            let lipschitz = computed(&r.lipschitz, "lipschitz");
-            let spectrum = computed(&r.spectrum, "spectrum");
-            let a = &spectrum.matrices[0];
-            for (k, &nu) in lipschitz.one_sided.iter().enumerate() {
-                // −μ*² is λ_min(AᵀA): μ*² when m ≥ d, 0 otherwise.
-                let mu_sq = if hidden >= model.width {
-                    a.smallest[k].powi(2)
-                } else {
-                    0.0
-                };
-                assert!(nu <= 1e-12, "{activation:?} m={hidden}: ν̂_{k} = {nu:e} > 0");
-                assert!(
-                    nu >= -mu_sq - 1e-9,
-                    "{activation:?} m={hidden}: ν̂_{k} = {nu} < −μ*² = {}",
-                    -mu_sq
-                );
-            }
+            let lipschitz = assert_nu_within_gradient_flow_bounds(&model, &snapshot, "");
             let lower = lipschitz
                 .one_sided_bounds
                 .iter()
@@ -246,22 +260,8 @@ fn gradient_flow_one_sided_lipschitz_bounds_hold_over_a_sweep() {
                         Model::new(FieldKind::GradientFlow, activation, IntegratorSpec::Euler);
                     model.hidden = hidden;
                     let snapshot = random_snapshot(&model, scale, 1000 + seed);
-                    let r = report(&snapshot, &spec());
-                    let lipschitz = computed(&r.lipschitz, "lipschitz");
-                    let a = &computed(&r.spectrum, "spectrum").matrices[0];
-                    for (k, &nu) in lipschitz.one_sided.iter().enumerate() {
-                        let mu_sq = if hidden >= model.width {
-                            a.smallest[k].powi(2)
-                        } else {
-                            0.0
-                        };
-                        assert!(nu <= 1e-12, "{activation:?} m={hidden} seed {seed}: {nu:e}");
-                        assert!(
-                            nu >= -mu_sq - 1e-9,
-                            "{activation:?} m={hidden} seed {seed}: {nu} < {}",
-                            -mu_sq
-                        );
-                    }
+                    let case = format!("scale {scale}, seed {seed}");
+                    assert_nu_within_gradient_flow_bounds(&model, &snapshot, &case);
                     checked += 1;
                 }
             }
