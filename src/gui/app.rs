@@ -12,7 +12,7 @@ mod frame;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Ui};
 
@@ -98,6 +98,9 @@ pub struct Workbench {
     title: String,
     allow_close: bool,
     applied_theme: Option<Theme>,
+    /// When this frame's `logic` started, and how long the last frame's `logic` + `ui` took.
+    frame_started: Option<Instant>,
+    frame_work: Option<Duration>,
 }
 
 impl std::fmt::Debug for Workbench {
@@ -200,6 +203,8 @@ impl Workbench {
             title: String::new(),
             allow_close: false,
             applied_theme: None,
+            frame_started: None,
+            frame_work: None,
         };
         let exp = document::default_experiment();
         let prepared = Self::prepare(exp.clone(), None);
@@ -300,6 +305,13 @@ impl Workbench {
         if self.diagnostics.set_live(live) {
             self.request_diagnostics_now();
         }
+    }
+
+    /// How long the last frame's UI work took (`logic` and `ui`, not egui's tessellation):
+    /// what `benches/frame_time.rs` reports.
+    #[must_use]
+    pub fn frame_work(&self) -> Option<Duration> {
+        self.frame_work
     }
 
     /// The panel layout.
@@ -520,6 +532,7 @@ impl Workbench {
 
 impl eframe::App for Workbench {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.frame_started = Some(Instant::now());
         if self.applied_theme != Some(self.prefs.theme) {
             self.prefs.theme.apply(ctx);
             self.applied_theme = Some(self.prefs.theme);
@@ -584,6 +597,7 @@ impl eframe::App for Workbench {
         });
         let ctx = ui.ctx().clone();
         self.confirm_ui(&ctx);
+        self.frame_work = self.frame_started.take().map(|t| t.elapsed());
     }
 
     fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
