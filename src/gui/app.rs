@@ -20,7 +20,7 @@ use super::analysis::DiagnosticsState;
 use super::document::{self, Document};
 use super::panels::{LAYOUT_KEY, Layout, PanelAction};
 use super::plots::PlotContext;
-use super::screenshot::{self, Capture, Phase, ScreenshotMode, ScreenshotRequest};
+use super::screenshot::{self, Capture, Pending, Phase, ScreenshotMode, ScreenshotRequest};
 use super::theme::{PREFERENCES_KEY, Preferences, Theme};
 use super::worker::{RunState, Worker};
 use crate::experiment::{self, Experiment, Record};
@@ -251,6 +251,12 @@ impl Workbench {
         self.worker.history()
     }
 
+    /// Every run of this window, oldest first (the current one last).
+    #[must_use]
+    pub fn runs(&self) -> &[super::worker::Run] {
+        self.worker.runs()
+    }
+
     /// The newest copy of the current model.
     #[must_use]
     pub fn snapshot(&self) -> Option<&Arc<Snapshot>> {
@@ -478,8 +484,90 @@ impl Workbench {
         ctx.request_repaint();
     }
 
+    /// Everything the window shows (also drawn off screen for PNG exports).
+    fn draw_ui(&mut self, ui: &mut Ui) {
+        egui::Panel::top("menu-and-toolbar").show(ui, |ui| {
+            self.menu_ui(ui);
+            ui.separator();
+            self.toolbar_ui(ui);
+            ui.add_space(2.0);
+        });
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.composer_panel(ui);
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.banner_ui(ui);
+            let mut cx = PlotContext {
+                worker: &mut self.worker,
+                prefs: &mut self.prefs,
+                spec: &self.spec,
+                diagnostics: &mut self.diagnostics,
+            };
+            let actions = self.layout.ui(ui, &mut cx);
+            for action in actions {
+                if let PanelAction::ExportPng(kind) = action
+                    && let Some(path) = self.save_dialog(
+                        &screenshot::default_export_name(
+                            &kind.title().to_lowercase().replace(' ', "-"),
+                            "png",
+                        ),
+                        ("PNG image", &["png"]),
+                    )
+                {
+                    self.export_panel_png(kind, path);
+                }
+            }
+        });
+        let ctx = ui.ctx().clone();
+        self.confirm_ui(&ctx);
+    }
+
+    /// Makes the PNG asked for: the window drawn again off screen at 2 pixels per point with
+    /// the window's OpenGL context, or (without one: the headless tests) the integration's
+    /// screenshot at the screen's density.
+    fn capture_now(&mut self, ctx: &egui::Context, frame: &eframe::Frame, pending: Pending) {
+        let Some(gl) = frame.gl().cloned() else {
+            self.capture.request_native(ctx, pending);
+            return;
+        };
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a window's size in pixels"
+        )]
+        let window_px = {
+            let size = ctx.content_rect().size() * ctx.pixels_per_point();
+            [size.x.round() as u32, size.y.round() as u32]
+        };
+        let clear = ctx.global_style().visuals.panel_fill;
+        // The decision boundary's texture belongs to this context: the off-screen one loads
+        // its own, and this one's is put back afterwards.
+        let texture = self.diagnostics.boundary_texture.take();
+        let image = screenshot::render_at_density(
+            ctx,
+            &gl,
+            window_px,
+            screenshot::EXPORT_PIXELS_PER_POINT,
+            clear,
+            |ui| self.draw_ui(ui),
+        );
+        self.diagnostics.boundary_texture = texture;
+        match image {
+            Ok(image) => {
+                self.capture
+                    .write(ctx, &image, screenshot::EXPORT_PIXELS_PER_POINT, pending);
+            }
+            Err(e) => {
+                // Still a PNG, at the screen's density, and the log says why.
+                eprintln!(
+                    "warning: the 2× rendering failed ({e}); the screenshot has the window's own density"
+                );
+                self.capture.request_native(ctx, pending);
+            }
+        }
+    }
+
     fn poll_capture(&mut self, ctx: &egui::Context) {
-        let Some(result) = self.capture.poll(ctx.pixels_per_point()) else {
+        let Some(result) = self.capture.poll(ctx) else {
             return;
         };
         match result {
@@ -563,41 +651,12 @@ impl eframe::App for Workbench {
         }
     }
 
-    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
-        egui::Panel::top("menu-and-toolbar").show(ui, |ui| {
-            self.menu_ui(ui);
-            ui.separator();
-            self.toolbar_ui(ui);
-            ui.add_space(2.0);
-        });
-        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
-        self.composer_panel(ui);
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.banner_ui(ui);
-            let mut cx = PlotContext {
-                worker: &mut self.worker,
-                prefs: &mut self.prefs,
-                spec: &self.spec,
-                diagnostics: &mut self.diagnostics,
-            };
-            let actions = self.layout.ui(ui, &mut cx);
-            for action in actions {
-                if let PanelAction::ExportPng(kind) = action
-                    && let Some(path) = self.save_dialog(
-                        &screenshot::default_export_name(
-                            &kind.title().to_lowercase().replace(' ', "-"),
-                            "png",
-                        ),
-                        ("PNG image", &["png"]),
-                    )
-                {
-                    self.export_panel_png(kind, path);
-                }
-            }
-        });
-        let ctx = ui.ctx().clone();
-        self.confirm_ui(&ctx);
+    fn ui(&mut self, ui: &mut Ui, frame: &mut eframe::Frame) {
+        self.draw_ui(ui);
         self.frame_work = self.frame_started.take().map(|t| t.elapsed());
+        if let Some(pending) = self.capture.take_request() {
+            self.capture_now(ui.ctx(), frame, pending);
+        }
     }
 
     fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {

@@ -160,7 +160,10 @@ fn loss_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
         ui.checkbox(&mut cx.prefs.log_loss, "Log scale")
             .on_hover_text("Plot log₁₀ of the loss.");
         ui.checkbox(&mut cx.prefs.overlay_runs, "Overlay runs")
-            .on_hover_text("Draw the earlier runs ticked in the Runs panel in their colours.");
+            .on_hover_text(
+                "Draw the earlier runs ticked in the Runs panel in their colours, on the loss, \
+                 accuracy, ν(t) and divergence plots.",
+            );
     });
     let log = cx.prefs.log_loss;
     let transform = move |v: f64| {
@@ -274,8 +277,10 @@ fn runs_ui(ui: &mut Ui, worker: &mut Worker) {
                     let text = RichText::new(format!("Run {}", run.number))
                         .color(run.color)
                         .strong();
-                    ui.checkbox(&mut run.visible, text)
-                        .on_hover_text("Overlay this run on the loss and accuracy plots.");
+                    ui.checkbox(&mut run.visible, text).on_hover_text(
+                        "Overlay this run, in its colour, on the loss, accuracy, ν(t) and \
+                             divergence plots.",
+                    );
                     ui.label(&run.label);
                     ui.label(run.history.last().map_or(0, |r| r.iteration).to_string());
                     let (train, test) = run.last_accuracy();
