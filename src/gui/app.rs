@@ -181,6 +181,7 @@ impl Workbench {
     /// A workbench on the default experiment with the given preferences and layout.
     fn with_preferences(ctx: &egui::Context, prefs: Preferences, layout: Layout) -> Self {
         super::theme::install_fonts(ctx);
+        super::theme::install_text_sizes(ctx);
         let repaint = ctx.clone();
         let waker: Arc<dyn Fn() + Send + Sync> =
             Arc::new(move || repaint.request_repaint_after(Duration::from_millis(15)));
