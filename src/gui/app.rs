@@ -151,7 +151,9 @@ impl Workbench {
     /// The workbench as eframe creates it: preferences from storage, the start file (or the
     /// default experiment) opened.
     pub fn new(cc: &eframe::CreationContext<'_>, start: StartOptions) -> Self {
-        let (prefs, layout) = cc.storage.map_or_else(
+        // A `--screenshot` picture does not depend on (or change) the user's preferences.
+        let storage = cc.storage.filter(|_| start.screenshot.is_none());
+        let (prefs, layout) = storage.map_or_else(
             || (Preferences::default(), Layout::default()),
             |storage| {
                 (
@@ -675,6 +677,9 @@ impl eframe::App for Workbench {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.screenshot.is_some() {
+            return;
+        }
         eframe::set_value(storage, PREFERENCES_KEY, &self.prefs);
         eframe::set_value(storage, LAYOUT_KEY, &self.layout);
     }

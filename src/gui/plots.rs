@@ -305,9 +305,11 @@ fn runs_ui(ui: &mut Ui, worker: &mut Worker) {
     });
 }
 
-/// The data as points: training points filled, test points as rings, one colour per class.
+/// The data as points: training points filled, test points as rings, one colour per class. One
+/// legend entry per class (named by the class, for both sets: a narrow panel has no room for
+/// more), which shows or hides both.
 pub fn data_points(plot_ui: &mut egui_plot::PlotUi<'_>, split: &Split) {
-    for (set, filled, name) in [(&split.train, true, "train"), (&split.test, false, "test")] {
+    for (set, filled) in [(&split.train, true), (&split.test, false)] {
         let n_features = set.n_features();
         for class in 0..set.n_classes {
             let points: Vec<[f64; 2]> = set
@@ -331,7 +333,7 @@ pub fn data_points(plot_ui: &mut egui_plot::PlotUi<'_>, split: &Split) {
                 .cloned()
                 .unwrap_or_else(|| class.to_string());
             plot_ui.points(
-                Points::new(format!("{name}: {class_name}"), points)
+                Points::new(class_name, points)
                     .radius(if filled { 2.2 } else { 3.0 })
                     .filled(filled)
                     .shape(MarkerShape::Circle)

@@ -1,6 +1,7 @@
 //! Pictures in the plane: eigenvalues over the stability region, feature trajectories, the
 //! decision boundary.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Color32, ColorImage, RichText, TextureOptions, Ui};
@@ -313,15 +314,15 @@ pub(super) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
     let boundary = report.as_ref().and_then(|r| r.decision_boundary.computed());
     match (&report, boundary) {
         (Some(report), Some(boundary)) => {
-            let fixed = if boundary.fixed.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "{} other features fixed at their training mean",
+            let mut note = String::from("filled: training points, rings: test points");
+            if !boundary.fixed.is_empty() {
+                let _ = write!(
+                    note,
+                    " · {} other features fixed at their training mean",
                     boundary.fixed.len()
-                )
-            };
-            header_ui(ui, report, cx.diagnostics.is_busy(), &fixed);
+                );
+            }
+            header_ui(ui, report, cx.diagnostics.is_busy(), &note);
             let stale = cx
                 .diagnostics
                 .boundary_texture
@@ -359,13 +360,8 @@ pub(super) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
         .zip(cx.diagnostics.boundary_texture.as_ref())
         .map(|(b, (_, texture))| {
             let placement = BoundaryPlacement::of(b);
-            PlotImage::new(
-                "predicted class",
-                texture.id(),
-                placement.center,
-                placement.size,
-            )
-            .uv(placement.uv)
+            // Unnamed: no legend entry (the colours are the classes').
+            PlotImage::new("", texture.id(), placement.center, placement.size).uv(placement.uv)
         });
     Plot::new("decision-boundary")
         .data_aspect(1.0)
