@@ -11,6 +11,11 @@
 //! - pass + tessellation: the pass and turning its shapes into triangles, which eframe also does
 //!   on the UI thread (the GPU upload and drawing are not included).
 //!
+//! - CPU time of the UI thread over the pass and the tessellation (`CLOCK_THREAD_CPUTIME_ID`):
+//!   the same work without the time the thread waited for a core
+//!   (training and diagnostics run on their own threads, and on a busy 2-core machine the UI
+//!   thread is often descheduled in the middle of a frame).
+//!
 //! Options (environment): `FLOWLAB_FRAME_SECONDS` (default 10), `FLOWLAB_FRAME_PPP` (pixels
 //! per point, default 1; 2 for a 4K-like screen).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -29,6 +34,32 @@ fn env_f32(name: &str, default: f32) -> f32 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Time this thread has spent on a CPU (`CLOCK_THREAD_CPUTIME_ID`; Unix).
+#[cfg(unix)]
+#[expect(
+    unsafe_code,
+    reason = "one libc call that writes a timespec on the stack"
+)]
+fn thread_cpu_time() -> Option<Duration> {
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid, writable timespec; the clock id is a constant.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut time) };
+    (status == 0).then(|| {
+        Duration::new(
+            u64::try_from(time.tv_sec).unwrap_or(0),
+            u32::try_from(time.tv_nsec).unwrap_or(0),
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_time() -> Option<Duration> {
+    None
 }
 
 /// `(p50, p95, p99, max)` in milliseconds.
@@ -85,17 +116,22 @@ fn main() {
     let mut work = Vec::new();
     let mut pass = Vec::new();
     let mut total = Vec::new();
+    let mut cpu = Vec::new();
     let mut reports = 0;
     let mut last_report = None;
     let start = Instant::now();
     let mut next = start;
     while start.elapsed().as_secs_f32() < seconds {
+        let cpu0 = thread_cpu_time();
         let t0 = Instant::now();
         harness.step();
         let t1 = Instant::now();
         let shapes = harness.output().shapes.clone();
         let _primitives = harness.ctx.tessellate(shapes, ppp);
         let t2 = Instant::now();
+        if let (Some(a), Some(b)) = (cpu0, thread_cpu_time()) {
+            cpu.push(b.saturating_sub(a));
+        }
         work.push(harness.state().frame_work().unwrap_or_default());
         pass.push(t1 - t0);
         total.push(t2 - t0);
@@ -127,9 +163,21 @@ fn main() {
         app.iteration(),
         reports
     );
+    let slowest = total
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, d)| **d)
+        .map_or(0, |(i, _)| i);
+    println!(
+        "slowest frame: number {slowest} ({:.1} s into the run)",
+        slowest as f64 * FRAME.as_secs_f64()
+    );
     report("UI work (logic + ui)", &mut work);
     report("egui pass", &mut pass);
     report("pass + tessellation", &mut total);
+    if !cpu.is_empty() {
+        report("  of which on a CPU", &mut cpu);
+    }
     harness.state_mut().run_command(UiCommand::Stop);
     let _ = harness.try_run();
 }

@@ -783,3 +783,47 @@ fn window_and_panel_pngs_say_where_they_wrote() {
         image.height()
     );
 }
+
+#[test]
+fn the_layer_slider_and_play_button_step_through_the_layers() {
+    use eframe::egui::accesskit::Role;
+    let mut harness = harness();
+    harness
+        .state_mut()
+        .layout_mut()
+        .maximise(PaneKind::Trajectories);
+    assert!(
+        run_until(&mut harness, Duration::from_secs(60), |app| app
+            .diagnostics()
+            .is_some()),
+        "no diagnostics arrived"
+    );
+    harness.step();
+    let layers = harness.state().experiment().model.layers;
+    let value = |harness: &Harness<'_, Workbench>| {
+        harness
+            .get_by_role_and_label(Role::Slider, "layer")
+            .accesskit_node()
+            .numeric_value()
+    };
+    // A new model shows its final layer.
+    #[allow(clippy::cast_precision_loss)]
+    let last = layers as f64;
+    assert_eq!(value(&harness), Some(last));
+    harness
+        .get_by_role_and_label(Role::Slider, "layer")
+        .set_value_accesskit(3.0);
+    harness.step();
+    assert_eq!(value(&harness), Some(3.0));
+    harness.get_by_label("Play layers").click();
+    harness.step();
+    harness.step();
+    harness.get_by_label("Stop playing");
+    // A layer every 120 ms.
+    settle(&mut harness, Duration::from_millis(800));
+    assert!(
+        value(&harness).is_some_and(|v| v > 3.0),
+        "playing did not advance the layer: {:?}",
+        value(&harness)
+    );
+}
