@@ -167,6 +167,8 @@ pub(super) fn trajectories_ui(
                 state.layer = 0;
             }
         }
+        // Room for the value and the word "layer" in a narrow panel.
+        ui.spacing_mut().slider_width = (ui.available_width() - 110.0).clamp(40.0, 240.0);
         ui.add(egui::Slider::new(&mut state.layer, 0..=layers).text("layer"))
             .on_hover_text("The layer k whose states z_k are drawn as points");
     });
