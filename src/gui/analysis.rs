@@ -142,6 +142,11 @@ impl<J, R> Drop for Background<J, R> {
 // ------------------------------------------------------------------------------------------------
 // Diagnostics of the current model.
 
+/// While training, diagnostics are asked for at most this often: a fast run would otherwise
+/// keep the diagnostics thread busy all the time, and on a 2-core machine the UI thread would
+/// wait for a core behind it and the trainer. Four pictures a second still look live.
+pub const MIN_INTERVAL_WHILE_TRAINING: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// One diagnostics computation: a snapshot of a model of one run.
 pub struct DiagnosticsJob {
     snapshot: Arc<Snapshot>,
@@ -173,6 +178,8 @@ pub struct DiagnosticsState {
     /// Bumped when the model changes: results of older models are dropped.
     generation: u64,
     last_requested: Option<usize>,
+    /// When the last computation was asked for (the rate limit while training).
+    last_requested_at: Option<Instant>,
     /// The decision boundary as a texture, with the report iteration it shows.
     pub boundary_texture: Option<(usize, TextureHandle)>,
     /// The layer shown by the feature-trajectories panel (at most the last; `usize::MAX` until
@@ -223,6 +230,7 @@ impl DiagnosticsState {
             projection: None,
             generation: 0,
             last_requested: None,
+            last_requested_at: None,
             boundary_texture: None,
             layer: usize::MAX,
             playing: false,
@@ -297,10 +305,12 @@ impl DiagnosticsState {
             run,
         });
         self.last_requested = Some(snapshot.iteration);
+        self.last_requested_at = Some(Instant::now());
     }
 
     /// Computes the diagnostics of `snapshot` when due: every `spec.every` iterations while
-    /// training, and whenever training rests at an iteration not yet diagnosed.
+    /// training but at most every [`MIN_INTERVAL_WHILE_TRAINING`], and whenever training rests
+    /// at an iteration not yet diagnosed.
     pub fn request_if_due(
         &mut self,
         snapshot: &Arc<Snapshot>,
@@ -312,7 +322,13 @@ impl DiagnosticsState {
         let iteration = snapshot.iteration;
         let due = match self.last_requested {
             None => true,
-            Some(last) if training => spec.every > 0 && iteration >= last + spec.every,
+            Some(last) if training => {
+                spec.every > 0
+                    && iteration >= last + spec.every
+                    && self
+                        .last_requested_at
+                        .is_none_or(|t| t.elapsed() >= MIN_INTERVAL_WHILE_TRAINING)
+            }
             Some(last) => iteration != last,
         };
         if due {

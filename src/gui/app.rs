@@ -12,7 +12,7 @@ mod frame;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Ui};
 
@@ -20,7 +20,7 @@ use super::analysis::DiagnosticsState;
 use super::document::{self, Document};
 use super::panels::{LAYOUT_KEY, Layout, PanelAction};
 use super::plots::PlotContext;
-use super::screenshot::{self, Capture, Phase, ScreenshotMode, ScreenshotRequest};
+use super::screenshot::{self, Capture, Pending, Phase, ScreenshotMode, ScreenshotRequest};
 use super::theme::{PREFERENCES_KEY, Preferences, Theme};
 use super::worker::{RunState, Worker};
 use crate::experiment::{self, Experiment, Record};
@@ -98,6 +98,9 @@ pub struct Workbench {
     title: String,
     allow_close: bool,
     applied_theme: Option<Theme>,
+    /// When this frame's `logic` started, and how long the last frame's `logic` + `ui` took.
+    frame_started: Option<Instant>,
+    frame_work: Option<Duration>,
 }
 
 impl std::fmt::Debug for Workbench {
@@ -148,7 +151,9 @@ impl Workbench {
     /// The workbench as eframe creates it: preferences from storage, the start file (or the
     /// default experiment) opened.
     pub fn new(cc: &eframe::CreationContext<'_>, start: StartOptions) -> Self {
-        let (prefs, layout) = cc.storage.map_or_else(
+        // A `--screenshot` picture does not depend on (or change) the user's preferences.
+        let storage = cc.storage.filter(|_| start.screenshot.is_none());
+        let (prefs, layout) = storage.map_or_else(
             || (Preferences::default(), Layout::default()),
             |storage| {
                 (
@@ -178,6 +183,7 @@ impl Workbench {
     /// A workbench on the default experiment with the given preferences and layout.
     fn with_preferences(ctx: &egui::Context, prefs: Preferences, layout: Layout) -> Self {
         super::theme::install_fonts(ctx);
+        super::theme::install_text_sizes(ctx);
         let repaint = ctx.clone();
         let waker: Arc<dyn Fn() + Send + Sync> =
             Arc::new(move || repaint.request_repaint_after(Duration::from_millis(15)));
@@ -200,6 +206,8 @@ impl Workbench {
             title: String::new(),
             allow_close: false,
             applied_theme: None,
+            frame_started: None,
+            frame_work: None,
         };
         let exp = document::default_experiment();
         let prepared = Self::prepare(exp.clone(), None);
@@ -244,6 +252,12 @@ impl Workbench {
     #[must_use]
     pub fn history(&self) -> &[Record] {
         self.worker.history()
+    }
+
+    /// Every run of this window, oldest first (the current one last).
+    #[must_use]
+    pub fn runs(&self) -> &[super::worker::Run] {
+        self.worker.runs()
     }
 
     /// The newest copy of the current model.
@@ -300,6 +314,13 @@ impl Workbench {
         if self.diagnostics.set_live(live) {
             self.request_diagnostics_now();
         }
+    }
+
+    /// How long the last frame's UI work took (`logic` and `ui`, not egui's tessellation):
+    /// what `benches/frame_time.rs` reports.
+    #[must_use]
+    pub fn frame_work(&self) -> Option<Duration> {
+        self.frame_work
     }
 
     /// The panel layout.
@@ -466,8 +487,90 @@ impl Workbench {
         ctx.request_repaint();
     }
 
+    /// Everything the window shows (also drawn off screen for PNG exports).
+    fn draw_ui(&mut self, ui: &mut Ui) {
+        egui::Panel::top("menu-and-toolbar").show(ui, |ui| {
+            self.menu_ui(ui);
+            ui.separator();
+            self.toolbar_ui(ui);
+            ui.add_space(2.0);
+        });
+        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
+        self.composer_panel(ui);
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.banner_ui(ui);
+            let mut cx = PlotContext {
+                worker: &mut self.worker,
+                prefs: &mut self.prefs,
+                spec: &self.spec,
+                diagnostics: &mut self.diagnostics,
+            };
+            let actions = self.layout.ui(ui, &mut cx);
+            for action in actions {
+                if let PanelAction::ExportPng(kind) = action
+                    && let Some(path) = self.save_dialog(
+                        &screenshot::default_export_name(
+                            &kind.title().to_lowercase().replace(' ', "-"),
+                            "png",
+                        ),
+                        ("PNG image", &["png"]),
+                    )
+                {
+                    self.export_panel_png(kind, path);
+                }
+            }
+        });
+        let ctx = ui.ctx().clone();
+        self.confirm_ui(&ctx);
+    }
+
+    /// Makes the PNG asked for: the window drawn again off screen at 2 pixels per point with
+    /// the window's OpenGL context, or (without one: the headless tests) the integration's
+    /// screenshot at the screen's density.
+    fn capture_now(&mut self, ctx: &egui::Context, frame: &eframe::Frame, pending: Pending) {
+        let Some(gl) = frame.gl().cloned() else {
+            self.capture.request_native(ctx, pending);
+            return;
+        };
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a window's size in pixels"
+        )]
+        let window_px = {
+            let size = ctx.content_rect().size() * ctx.pixels_per_point();
+            [size.x.round() as u32, size.y.round() as u32]
+        };
+        let clear = ctx.global_style().visuals.panel_fill;
+        // The decision boundary's texture belongs to this context: the off-screen one loads
+        // its own, and this one's is put back afterwards.
+        let texture = self.diagnostics.boundary_texture.take();
+        let image = screenshot::render_at_density(
+            ctx,
+            &gl,
+            window_px,
+            screenshot::EXPORT_PIXELS_PER_POINT,
+            clear,
+            |ui| self.draw_ui(ui),
+        );
+        self.diagnostics.boundary_texture = texture;
+        match image {
+            Ok(image) => {
+                self.capture
+                    .write(ctx, &image, screenshot::EXPORT_PIXELS_PER_POINT, pending);
+            }
+            Err(e) => {
+                // Still a PNG, at the screen's density, and the log says why.
+                eprintln!(
+                    "warning: the 2× rendering failed ({e}); the screenshot has the window's own density"
+                );
+                self.capture.request_native(ctx, pending);
+            }
+        }
+    }
+
     fn poll_capture(&mut self, ctx: &egui::Context) {
-        let Some(result) = self.capture.poll(ctx.pixels_per_point()) else {
+        let Some(result) = self.capture.poll(ctx) else {
             return;
         };
         match result {
@@ -520,6 +623,7 @@ impl Workbench {
 
 impl eframe::App for Workbench {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.frame_started = Some(Instant::now());
         if self.applied_theme != Some(self.prefs.theme) {
             self.prefs.theme.apply(ctx);
             self.applied_theme = Some(self.prefs.theme);
@@ -550,40 +654,12 @@ impl eframe::App for Workbench {
         }
     }
 
-    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
-        egui::Panel::top("menu-and-toolbar").show(ui, |ui| {
-            self.menu_ui(ui);
-            ui.separator();
-            self.toolbar_ui(ui);
-            ui.add_space(2.0);
-        });
-        egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui));
-        self.composer_panel(ui);
-        egui::CentralPanel::default().show(ui, |ui| {
-            self.banner_ui(ui);
-            let mut cx = PlotContext {
-                worker: &mut self.worker,
-                prefs: &mut self.prefs,
-                spec: &self.spec,
-                diagnostics: &mut self.diagnostics,
-            };
-            let actions = self.layout.ui(ui, &mut cx);
-            for action in actions {
-                if let PanelAction::ExportPng(kind) = action
-                    && let Some(path) = self.save_dialog(
-                        &screenshot::default_export_name(
-                            &kind.title().to_lowercase().replace(' ', "-"),
-                            "png",
-                        ),
-                        ("PNG image", &["png"]),
-                    )
-                {
-                    self.export_panel_png(kind, path);
-                }
-            }
-        });
-        let ctx = ui.ctx().clone();
-        self.confirm_ui(&ctx);
+    fn ui(&mut self, ui: &mut Ui, frame: &mut eframe::Frame) {
+        self.draw_ui(ui);
+        self.frame_work = self.frame_started.take().map(|t| t.elapsed());
+        if let Some(pending) = self.capture.take_request() {
+            self.capture_now(ui.ctx(), frame, pending);
+        }
     }
 
     fn raw_input_hook(&mut self, _ctx: &egui::Context, raw_input: &mut egui::RawInput) {
@@ -601,6 +677,9 @@ impl eframe::App for Workbench {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.screenshot.is_some() {
+            return;
+        }
         eframe::set_value(storage, PREFERENCES_KEY, &self.prefs);
         eframe::set_value(storage, LAYOUT_KEY, &self.layout);
     }

@@ -168,6 +168,38 @@ impl Default for Layout {
 }
 
 impl Layout {
+    /// Every panel on screen at once, each in its own tile of a grid (View ▸ Show every panel).
+    #[must_use]
+    pub fn every_panel() -> Self {
+        let mut tiles = Tiles::default();
+        let groups: Vec<TileId> = PaneKind::ALL
+            .iter()
+            .map(|kind| {
+                let pane = tiles.insert_pane(*kind);
+                tiles.insert_tab_tile(vec![pane])
+            })
+            .collect();
+        let root = tiles.insert_grid_tile(groups);
+        Self {
+            tree: Tree::new(egui::Id::unique("flowlab-panels"), root, tiles),
+            maximised: None,
+            rects: HashMap::new(),
+        }
+    }
+
+    /// Whether a panel is drawn in the current layout (visible and the active tab of its group,
+    /// or the maximised one).
+    #[must_use]
+    pub fn is_on_screen(&self, kind: PaneKind) -> bool {
+        if let Some(maximised) = self.maximised {
+            return maximised == kind;
+        }
+        self.tree
+            .tiles
+            .find_pane(&kind)
+            .is_some_and(|id| self.tree.active_tiles().contains(&id))
+    }
+
     /// A stored layout if it holds every panel exactly once, otherwise the default one.
     #[must_use]
     pub fn checked(self) -> Self {
@@ -361,6 +393,17 @@ mod tests {
         let text = serde_json::to_string(&layout).expect("serialise");
         let back: Layout = serde_json::from_str(&text).expect("deserialise");
         assert!(back.checked().is_visible(PaneKind::Robustness));
+    }
+
+    #[test]
+    fn every_panel_puts_each_panel_on_screen() {
+        let layout = Layout::every_panel();
+        for kind in PaneKind::ALL {
+            assert!(layout.is_on_screen(kind), "{kind:?}");
+        }
+        let tabbed = Layout::default();
+        assert!(tabbed.is_on_screen(PaneKind::Loss));
+        assert!(!tabbed.is_on_screen(PaneKind::Runs), "an inactive tab");
     }
 
     #[test]

@@ -160,7 +160,10 @@ fn loss_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
         ui.checkbox(&mut cx.prefs.log_loss, "Log scale")
             .on_hover_text("Plot log₁₀ of the loss.");
         ui.checkbox(&mut cx.prefs.overlay_runs, "Overlay runs")
-            .on_hover_text("Draw the earlier runs ticked in the Runs panel in their colours.");
+            .on_hover_text(
+                "Draw the earlier runs ticked in the Runs panel in their colours, on the loss, \
+                 accuracy, ν(t) and divergence plots.",
+            );
     });
     let log = cx.prefs.log_loss;
     let transform = move |v: f64| {
@@ -274,8 +277,10 @@ fn runs_ui(ui: &mut Ui, worker: &mut Worker) {
                     let text = RichText::new(format!("Run {}", run.number))
                         .color(run.color)
                         .strong();
-                    ui.checkbox(&mut run.visible, text)
-                        .on_hover_text("Overlay this run on the loss and accuracy plots.");
+                    ui.checkbox(&mut run.visible, text).on_hover_text(
+                        "Overlay this run, in its colour, on the loss, accuracy, ν(t) and \
+                             divergence plots.",
+                    );
                     ui.label(&run.label);
                     ui.label(run.history.last().map_or(0, |r| r.iteration).to_string());
                     let (train, test) = run.last_accuracy();
@@ -300,9 +305,11 @@ fn runs_ui(ui: &mut Ui, worker: &mut Worker) {
     });
 }
 
-/// The data as points: training points filled, test points as rings, one colour per class.
+/// The data as points: training points filled, test points as rings, one colour per class. One
+/// legend entry per class (named by the class, for both sets: a narrow panel has no room for
+/// more), which shows or hides both.
 pub fn data_points(plot_ui: &mut egui_plot::PlotUi<'_>, split: &Split) {
-    for (set, filled, name) in [(&split.train, true, "train"), (&split.test, false, "test")] {
+    for (set, filled) in [(&split.train, true), (&split.test, false)] {
         let n_features = set.n_features();
         for class in 0..set.n_classes {
             let points: Vec<[f64; 2]> = set
@@ -326,7 +333,7 @@ pub fn data_points(plot_ui: &mut egui_plot::PlotUi<'_>, split: &Split) {
                 .cloned()
                 .unwrap_or_else(|| class.to_string());
             plot_ui.points(
-                Points::new(format!("{name}: {class_name}"), points)
+                Points::new(class_name, points)
                     .radius(if filled { 2.2 } else { 3.0 })
                     .filled(filled)
                     .shape(MarkerShape::Circle)

@@ -105,6 +105,13 @@ impl Workbench {
                 {
                     self.layout = Layout::default();
                 }
+                if ui
+                    .button("Show every panel")
+                    .on_hover_text("Every panel on screen at once, each in its own tile")
+                    .clicked()
+                {
+                    self.layout = Layout::every_panel();
+                }
             });
             ui.menu_button("Export", |ui| {
                 self.command_button(ui, UiCommand::ScreenshotWindow);

@@ -1,6 +1,7 @@
 //! Pictures in the plane: eigenvalues over the stability region, feature trajectories, the
 //! decision boundary.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Color32, ColorImage, RichText, TextureOptions, Ui};
@@ -166,6 +167,8 @@ pub(super) fn trajectories_ui(
                 state.layer = 0;
             }
         }
+        // Room for the value and the word "layer" in a narrow panel.
+        ui.spacing_mut().slider_width = (ui.available_width() - 110.0).clamp(40.0, 240.0);
         ui.add(egui::Slider::new(&mut state.layer, 0..=layers).text("layer"))
             .on_hover_text("The layer k whose states z_k are drawn as points");
     });
@@ -257,6 +260,49 @@ pub(super) fn boundary_image(
     ColorImage::new([n, rows], pixels)
 }
 
+/// Where the decision-boundary image goes in the plot.
+///
+/// The grid's values are samples *at* the points `x_i = lo + (hi − lo)·i/(n − 1)`, the first
+/// and last on the edges of the data box, while a texel covers a cell with its sample at the
+/// centre. So the image covers exactly the data box `[lo, hi]` and shows the texture from the
+/// centre of its first texel to the centre of its last (`uv` inset by half a texel): texel `i`'s
+/// centre lands on `x_i`, and linear filtering interpolates between grid points. (Stretching
+/// all `n` texels over `[lo, hi]` instead puts texel `i` at `lo + (hi − lo)(i + ½)/n`, up to
+/// half a cell away from its point: the regions looked shifted against the data.)
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct BoundaryPlacement {
+    pub center: PlotPoint,
+    /// Width and height in plot units.
+    pub size: egui::Vec2,
+    pub uv: egui::Rect,
+}
+
+impl BoundaryPlacement {
+    pub fn of(boundary: &crate::diagnostics::DecisionBoundary) -> Self {
+        let n = boundary.resolution.max(2) as f32;
+        let [x0, x1] = boundary.ranges.first().copied().unwrap_or([-1.0, 1.0]);
+        let two_d = boundary.features.len() > 1;
+        // A one-feature grid is one row, drawn as a band around y = 0 where its points are.
+        let [y0, y1] = if two_d {
+            boundary.ranges.get(1).copied().unwrap_or([-1.0, 1.0])
+        } else {
+            [-0.25, 0.25]
+        };
+        let half_u = 0.5 / n;
+        let half_v = if two_d { 0.5 / n } else { 0.5 };
+        #[expect(clippy::cast_possible_truncation, reason = "plot sizes fit in f32")]
+        let size = egui::vec2((x1 - x0) as f32, (y1 - y0) as f32);
+        Self {
+            center: PlotPoint::new(0.5 * (x0 + x1), 0.5 * (y0 + y1)),
+            size,
+            uv: egui::Rect::from_min_max(
+                egui::pos2(half_u, half_v),
+                egui::pos2(1.0 - half_u, 1.0 - half_v),
+            ),
+        }
+    }
+}
+
 pub(super) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
     let Some(split) = cx.worker.split().cloned() else {
         empty_ui(
@@ -270,15 +316,15 @@ pub(super) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
     let boundary = report.as_ref().and_then(|r| r.decision_boundary.computed());
     match (&report, boundary) {
         (Some(report), Some(boundary)) => {
-            let fixed = if boundary.fixed.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "{} other features fixed at their training mean",
+            let mut note = String::from("filled: training points, rings: test points");
+            if !boundary.fixed.is_empty() {
+                let _ = write!(
+                    note,
+                    " · {} other features fixed at their training mean",
                     boundary.fixed.len()
-                )
-            };
-            header_ui(ui, report, cx.diagnostics.is_busy(), &fixed);
+                );
+            }
+            header_ui(ui, report, cx.diagnostics.is_busy(), &note);
             let stale = cx
                 .diagnostics
                 .boundary_texture
@@ -315,19 +361,9 @@ pub(super) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
     let image = boundary
         .zip(cx.diagnostics.boundary_texture.as_ref())
         .map(|(b, (_, texture))| {
-            let [x0, x1] = b.ranges.first().copied().unwrap_or([-1.0, 1.0]);
-            let [y0, y1] = if b.features.len() > 1 {
-                b.ranges.get(1).copied().unwrap_or([-1.0, 1.0])
-            } else {
-                [-0.25, 0.25]
-            };
-            PlotImage::new(
-                "predicted class",
-                texture.id(),
-                PlotPoint::new(0.5 * (x0 + x1), 0.5 * (y0 + y1)),
-                #[expect(clippy::cast_possible_truncation, reason = "plot sizes fit in f32")]
-                [(x1 - x0) as f32, (y1 - y0) as f32],
-            )
+            let placement = BoundaryPlacement::of(b);
+            // Unnamed: no legend entry (the colours are the classes').
+            PlotImage::new("", texture.id(), placement.center, placement.size).uv(placement.uv)
         });
     Plot::new("decision-boundary")
         .data_aspect(1.0)
@@ -358,4 +394,74 @@ pub(super) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
             }
             data_points(plot, &split);
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::DecisionBoundary;
+
+    fn grid(resolution: usize, ranges: Vec<[f64; 2]>) -> DecisionBoundary {
+        let cells = resolution.pow(u32::try_from(ranges.len()).unwrap_or(2));
+        DecisionBoundary {
+            features: (0..ranges.len()).collect(),
+            ranges,
+            resolution,
+            fixed: Vec::new(),
+            classes: vec![0; cells],
+            confidence: vec![1.0; cells],
+        }
+    }
+
+    /// Where the centre of texel `i` of `n` (along one axis) lands in plot coordinates, for an
+    /// image over `[lo, lo + size]` showing texture coordinates `[u0, u1]`.
+    fn texel_centre(i: usize, n: usize, lo: f64, size: f32, u0: f32, u1: f32) -> f64 {
+        let u = (i as f64 + 0.5) / n as f64;
+        lo + (u - f64::from(u0)) / f64::from(u1 - u0) * f64::from(size)
+    }
+
+    #[test]
+    fn every_texel_centre_lands_on_its_grid_point() {
+        for n in [2, 3, 32, 101] {
+            let ranges = vec![[-1.3, 0.9], [2.0, 5.5]];
+            let b = grid(n, ranges.clone());
+            let p = BoundaryPlacement::of(&b);
+            let left = p.center.x - 0.5 * f64::from(p.size.x);
+            let bottom = p.center.y - 0.5 * f64::from(p.size.y);
+            assert!((left - ranges[0][0]).abs() < 1e-6);
+            assert!((bottom - ranges[1][0]).abs() < 1e-6);
+            for i in 0..n {
+                let x = texel_centre(i, n, left, p.size.x, p.uv.min.x, p.uv.max.x);
+                let expected =
+                    ranges[0][0] + (ranges[0][1] - ranges[0][0]) * i as f64 / (n - 1) as f64;
+                assert!(
+                    (x - expected).abs() < 1e-5,
+                    "n {n}, texel {i}: {x} vs {expected}"
+                );
+                // Image rows run top to bottom: texel row r holds grid row n − 1 − r, and the
+                // texture's v grows downwards while plot y grows upwards.
+                let top = bottom + f64::from(p.size.y);
+                let v = (i as f64 + 0.5) / n as f64;
+                let y = top
+                    - (v - f64::from(p.uv.min.y)) / f64::from(p.uv.max.y - p.uv.min.y)
+                        * f64::from(p.size.y);
+                let j = n - 1 - i;
+                let expected =
+                    ranges[1][0] + (ranges[1][1] - ranges[1][0]) * j as f64 / (n - 1) as f64;
+                assert!(
+                    (y - expected).abs() < 1e-5,
+                    "n {n}, row {i}: {y} vs {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_one_feature_grid_is_a_band_around_zero() {
+        let p = BoundaryPlacement::of(&grid(16, vec![[0.0, 3.0]]));
+        assert_eq!(p.center, PlotPoint::new(1.5, 0.0));
+        assert!((p.uv.min.y - 0.5).abs() < 1e-6 && (p.uv.max.y - 0.5).abs() < 1e-6);
+        let image = boundary_image(&grid(16, vec![[0.0, 3.0]]), 2);
+        assert_eq!(image.size, [16, 1]);
+    }
 }
