@@ -3,13 +3,76 @@
 //! A block holds `rows` features of `n` samples each, row `i` at `[i*n, (i+1)*n)`. Every loop
 //! runs over the samples of one row, so it vectorises; matrices are row-major and tiny
 //! (d, m ≤ a few dozen), so there is nothing to gain from a BLAS call.
+//!
+//! The matrix kernels work on register tiles: several output rows × [`LANES`] samples for
+//! `A x`, several rows of `u` × several rows of `x` for the outer products `u xᵀ`. Each tile
+//! keeps enough independent accumulator chains in registers to cover the latency of a fused
+//! multiply-add, and reads every input element once per tile.
 
-/// Samples processed together in registers by the matrix kernels (two AVX2 vectors of f64).
-const LANES: usize = 8;
+/// SIMD width in f64 lanes of the target (8 with AVX-512, 4 otherwise).
+const VEC: usize = if cfg!(target_feature = "avx512f") {
+    8
+} else {
+    4
+};
 
-/// `out[i] = init_i + Σ_j M(i, j) · x[j]` for all samples, with `M(i, j) = m[i*rs + j*cs]`
-/// (so both `A` and `Aᵀ` are served), accumulating each output row for `LANES` samples in
-/// registers: one load of `x` per multiply-add instead of the load-load-store of an axpy.
+/// Samples per register tile of `A x` (two vectors).
+const LANES: usize = 2 * VEC;
+
+/// `a·b + c`, fused into one rounding where the target has an FMA instruction (a call to the
+/// software `fma` would be far slower than the unfused form).
+#[inline(always)]
+#[must_use]
+pub fn fma(a: f64, b: f64, c: f64) -> f64 {
+    if cfg!(any(target_feature = "fma", target_arch = "aarch64")) {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// `R` output rows from `i0` of `out[i] (+)= init_i + scale Σ_j M(i, j) x[j]` for the `LANES`
+/// samples from `t0`.
+#[inline(always)]
+fn apply_tile<const R: usize>(
+    m: &[f64],
+    (rs, cs): (usize, usize),
+    i0: usize,
+    cols: usize,
+    x: &[f64],
+    n: usize,
+    t0: usize,
+    init: &impl Fn(usize) -> f64,
+    scale: f64,
+    out: &mut [f64],
+    accumulate: bool,
+) {
+    let mut acc = [[0.0; LANES]; R];
+    for j in 0..cols {
+        let Some(xj) = x[j * n + t0..].first_chunk::<LANES>() else {
+            return;
+        };
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let mij = m[(i0 + r) * rs + j * cs];
+            for l in 0..LANES {
+                acc[l] = fma(mij, xj[l], acc[l]);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        let base = init(i0 + r);
+        let Some(o) = out[(i0 + r) * n + t0..].first_chunk_mut::<LANES>() else {
+            return;
+        };
+        for l in 0..LANES {
+            let v = fma(scale, acc[l], base);
+            o[l] = if accumulate { o[l] + v } else { v };
+        }
+    }
+}
+
+/// `out[i] = init_i + scale Σ_j M(i, j) · x[j]` (or `out[i] +=` that when `accumulate`) for all
+/// samples, with `M(i, j) = m[i*rs + j*cs]` (so both `A` and `Aᵀ` are served).
 #[inline]
 fn apply_strided(
     m: &[f64],
@@ -25,31 +88,77 @@ fn apply_strided(
     accumulate: bool,
 ) {
     let full = n / LANES * LANES;
+    let mut t0 = 0;
+    while t0 < full {
+        let mut i = 0;
+        while i + 4 <= rows {
+            apply_tile::<4>(
+                m,
+                (rs, cs),
+                i,
+                cols,
+                x,
+                n,
+                t0,
+                &init,
+                scale,
+                out,
+                accumulate,
+            );
+            i += 4;
+        }
+        match rows - i {
+            3 => apply_tile::<3>(
+                m,
+                (rs, cs),
+                i,
+                cols,
+                x,
+                n,
+                t0,
+                &init,
+                scale,
+                out,
+                accumulate,
+            ),
+            2 => apply_tile::<2>(
+                m,
+                (rs, cs),
+                i,
+                cols,
+                x,
+                n,
+                t0,
+                &init,
+                scale,
+                out,
+                accumulate,
+            ),
+            1 => apply_tile::<1>(
+                m,
+                (rs, cs),
+                i,
+                cols,
+                x,
+                n,
+                t0,
+                &init,
+                scale,
+                out,
+                accumulate,
+            ),
+            _ => {}
+        }
+        t0 += LANES;
+    }
     for i in 0..rows {
         let base = init(i);
-        let mut t0 = 0;
-        while t0 < full {
-            let mut acc = [0.0; LANES];
-            for j in 0..cols {
-                let mij = m[i * rs + j * cs];
-                let xj = &x[j * n + t0..j * n + t0 + LANES];
-                for l in 0..LANES {
-                    acc[l] += mij * xj[l];
-                }
-            }
-            let o = &mut out[i * n + t0..i * n + t0 + LANES];
-            for l in 0..LANES {
-                let v = base + scale * acc[l];
-                o[l] = if accumulate { o[l] + v } else { v };
-            }
-            t0 += LANES;
-        }
         for t in full..n {
             let mut acc = 0.0;
             for j in 0..cols {
-                acc += m[i * rs + j * cs] * x[j * n + t];
+                acc = fma(m[i * rs + j * cs], x[j * n + t], acc);
             }
-            let v = base + scale * acc;
+            let v = fma(scale, acc, base);
             out[i * n + t] = if accumulate { out[i * n + t] + v } else { v };
         }
     }
@@ -83,30 +192,73 @@ pub fn transpose_apply_add(
     apply_strided(a, 1, cols, cols, rows, u, n, |_| 0.0, scale, out, true);
 }
 
-/// `Σ_t u[t] x_j[t]` for four rows `x_j` at once, `LANES` samples per step in registers.
-#[inline]
-fn dot4(u: &[f64], x: [&[f64]; 4], n: usize) -> [f64; 4] {
-    let full = n / LANES * LANES;
-    let mut acc = [[0.0; LANES]; 4];
+/// `grad[i0+r][j0+c] += scale Σ_t u[i0+r, t] x[j0+c, t]` for an `R × C` tile, one vector of
+/// partial sums per entry.
+#[inline(always)]
+fn outer_tile<const R: usize, const C: usize>(
+    u: &[f64],
+    x: &[f64],
+    n: usize,
+    (i0, j0): (usize, usize),
+    cols: usize,
+    scale: f64,
+    grad: &mut [f64],
+) {
+    let full = n / VEC * VEC;
+    let mut acc = [[[0.0; VEC]; C]; R];
     let mut t0 = 0;
     while t0 < full {
-        let ut = &u[t0..t0 + LANES];
-        for (q, xq) in x.iter().enumerate() {
-            let xt = &xq[t0..t0 + LANES];
-            for l in 0..LANES {
-                acc[q][l] += ut[l] * xt[l];
+        let mut ut = [[0.0; VEC]; R];
+        for (r, ut) in ut.iter_mut().enumerate() {
+            if let Some(chunk) = u[(i0 + r) * n + t0..].first_chunk::<VEC>() {
+                *ut = *chunk;
             }
         }
-        t0 += LANES;
+        for c in 0..C {
+            let Some(xt) = x[(j0 + c) * n + t0..].first_chunk::<VEC>() else {
+                return;
+            };
+            for (acc, ut) in acc.iter_mut().zip(&ut) {
+                for l in 0..VEC {
+                    acc[c][l] = fma(ut[l], xt[l], acc[c][l]);
+                }
+            }
+        }
+        t0 += VEC;
     }
-    let mut out = [0.0; 4];
-    for q in 0..4 {
-        out[q] = acc[q].iter().sum::<f64>();
-        for t in full..n {
-            out[q] += u[t] * x[q][t];
+    for (r, acc) in acc.iter().enumerate() {
+        for (c, acc) in acc.iter().enumerate() {
+            let mut s = acc.iter().sum::<f64>();
+            for t in full..n {
+                s = fma(u[(i0 + r) * n + t], x[(j0 + c) * n + t], s);
+            }
+            grad[(i0 + r) * cols + j0 + c] += scale * s;
         }
     }
-    out
+}
+
+/// All column tiles of `R` rows of `u` from `i0`.
+#[inline(always)]
+fn outer_rows<const R: usize>(
+    u: &[f64],
+    x: &[f64],
+    cols: usize,
+    n: usize,
+    i0: usize,
+    scale: f64,
+    grad: &mut [f64],
+) {
+    let mut j = 0;
+    while j + 4 <= cols {
+        outer_tile::<R, 4>(u, x, n, (i0, j), cols, scale, grad);
+        j += 4;
+    }
+    match cols - j {
+        3 => outer_tile::<R, 3>(u, x, n, (i0, j), cols, scale, grad),
+        2 => outer_tile::<R, 2>(u, x, n, (i0, j), cols, scale, grad),
+        1 => outer_tile::<R, 1>(u, x, n, (i0, j), cols, scale, grad),
+        _ => {}
+    }
 }
 
 /// `grad_a += scale · u xᵀ` (summed over samples) and `grad_b += scale · Σ u`.
@@ -121,25 +273,18 @@ pub fn outer_add(
     grad_a: &mut [f64],
     grad_b: Option<&mut [f64]>,
 ) {
-    let quads = cols / 4 * 4;
-    for i in 0..rows {
-        let ui = &u[i * n..(i + 1) * n];
-        let mut j = 0;
-        while j < quads {
-            let row = |q: usize| &x[(j + q) * n..(j + q + 1) * n];
-            let sums = dot4(ui, [row(0), row(1), row(2), row(3)], n);
-            for (q, s) in sums.iter().enumerate() {
-                grad_a[i * cols + j + q] += scale * s;
-            }
-            j += 4;
-        }
-        for j in quads..cols {
-            grad_a[i * cols + j] += scale * dot(ui, &x[j * n..(j + 1) * n]);
-        }
+    debug_assert!(u.len() >= rows * n && x.len() >= cols * n && grad_a.len() >= rows * cols);
+    let mut i = 0;
+    while i + 2 <= rows {
+        outer_rows::<2>(u, x, cols, n, i, scale, grad_a);
+        i += 2;
+    }
+    if i < rows {
+        outer_rows::<1>(u, x, cols, n, i, scale, grad_a);
     }
     if let Some(gb) = grad_b {
-        for i in 0..rows {
-            gb[i] += scale * u[i * n..(i + 1) * n].iter().sum::<f64>();
+        for (i, gb) in gb.iter_mut().enumerate().take(rows) {
+            *gb += scale * sum(&u[i * n..(i + 1) * n]);
         }
     }
 }
@@ -148,28 +293,21 @@ pub fn outer_add(
 #[inline]
 pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += alpha * xi;
+        *yi = fma(alpha, xi, *yi);
     }
 }
 
-/// `Σ x_i y_i`, with `LANES` partial sums so it vectorises.
+/// `Σ x_i`, with `VEC` partial sums so it vectorises.
 #[inline]
-pub fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
-    let full = n / LANES * LANES;
-    let mut acc = [0.0; LANES];
-    let mut t0 = 0;
-    while t0 < full {
-        for l in 0..LANES {
-            acc[l] += x[t0 + l] * y[t0 + l];
+fn sum(x: &[f64]) -> f64 {
+    let mut acc = [0.0; VEC];
+    let mut chunks = x.chunks_exact(VEC);
+    for c in &mut chunks {
+        for l in 0..VEC {
+            acc[l] += c[l];
         }
-        t0 += LANES;
     }
-    let mut s = acc.iter().sum::<f64>();
-    for t in full..n {
-        s += x[t] * y[t];
-    }
-    s
+    acc.iter().sum::<f64>() + chunks.remainder().iter().sum::<f64>()
 }
 
 /// `y = x ⊙ w` elementwise.
@@ -184,11 +322,20 @@ pub fn hadamard(x: &[f64], w: &[f64], y: &mut [f64]) {
 mod tests {
     use super::*;
 
+    /// Every tile shape and remainder (rows and columns 1..=9, sample counts around the tile
+    /// widths) against the naive triple loops.
     #[test]
     fn kernels_agree_with_naive_products() {
-        let (rows, cols, n) = (3, 2, 5);
-        let a: Vec<f64> = (0..rows * cols).map(|i| i as f64 * 0.3 - 0.7).collect();
-        let b = [0.1, -0.2, 0.3];
+        for (rows, cols) in (1..=9).flat_map(|r| (1..=9).map(move |c| (r, c))) {
+            for n in [1, 3, 7, 16, 23, 64] {
+                check(rows, cols, n);
+            }
+        }
+    }
+
+    fn check(rows: usize, cols: usize, n: usize) {
+        let a: Vec<f64> = (0..rows * cols).map(|i| (i as f64 * 0.37).cos()).collect();
+        let b: Vec<f64> = (0..rows).map(|i| 0.1 * i as f64 - 0.2).collect();
         let x: Vec<f64> = (0..cols * n).map(|i| (i as f64).sin()).collect();
         let mut s = vec![0.0; rows * n];
         affine(&a, &b, rows, cols, &x, n, &mut s);
@@ -198,7 +345,10 @@ mod tests {
                 for j in 0..cols {
                     e += a[i * cols + j] * x[j * n + t];
                 }
-                assert!((s[i * n + t] - e).abs() < 1e-14);
+                assert!(
+                    (s[i * n + t] - e).abs() < 1e-13,
+                    "affine {rows}x{cols}, n {n}"
+                );
             }
         }
         let mut back = vec![1.0; cols * n];
@@ -209,21 +359,27 @@ mod tests {
                 for i in 0..rows {
                     e += 2.0 * a[i * cols + j] * s[i * n + t];
                 }
-                assert!((back[j * n + t] - e).abs() < 1e-13);
+                assert!(
+                    (back[j * n + t] - e).abs() < 1e-12,
+                    "Aᵀu {rows}x{cols}, n {n}"
+                );
             }
         }
-        let mut ga = vec![0.0; rows * cols];
+        let mut ga = vec![0.25; rows * cols];
         let mut gb = vec![0.0; rows];
         outer_add(&s, rows, &x, cols, n, 0.5, &mut ga, Some(&mut gb));
         for i in 0..rows {
-            let mut eb = 0.0;
-            for t in 0..n {
-                eb += 0.5 * s[i * n + t];
-            }
-            assert!((gb[i] - eb).abs() < 1e-13);
+            let eb: f64 = (0..n).map(|t| 0.5 * s[i * n + t]).sum();
+            assert!((gb[i] - eb).abs() < 1e-12, "Σu {rows}x{cols}, n {n}");
             for j in 0..cols {
-                let e: f64 = (0..n).map(|t| 0.5 * s[i * n + t] * x[j * n + t]).sum();
-                assert!((ga[i * cols + j] - e).abs() < 1e-13);
+                let e = 0.25
+                    + (0..n)
+                        .map(|t| 0.5 * s[i * n + t] * x[j * n + t])
+                        .sum::<f64>();
+                assert!(
+                    (ga[i * cols + j] - e).abs() < 1e-12,
+                    "u xᵀ {rows}x{cols}, n {n}"
+                );
             }
         }
     }
