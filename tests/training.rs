@@ -166,12 +166,14 @@ fn runner_pauses_steps_once_and_stops() {
     control.resume();
     std::thread::sleep(std::time::Duration::from_millis(100));
     control.stop();
-    let session = runner.join().unwrap();
-    assert!(session.iteration() > 1);
+    // Drain until `Finished` before joining: snapshots are never dropped, so a runner whose
+    // channel is full waits for its consumer.
     let finished = events
         .iter()
         .find(|e| matches!(e, TrainEvent::Finished { .. }))
         .unwrap();
+    let session = runner.join().unwrap();
+    assert!(session.iteration() > 1);
     assert!(matches!(
         finished,
         TrainEvent::Finished {

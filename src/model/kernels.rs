@@ -228,7 +228,7 @@ fn outer_tile<const R: usize, const C: usize>(
     }
     for (r, acc) in acc.iter().enumerate() {
         for (c, acc) in acc.iter().enumerate() {
-            let mut s = acc.iter().sum::<f64>();
+            let mut s = hsum(acc);
             for t in full..n {
                 s = fma(u[(i0 + r) * n + t], x[(j0 + c) * n + t], s);
             }
@@ -289,6 +289,21 @@ pub fn outer_add(
     }
 }
 
+/// The sum of a vector's lanes as a tree (halves added lane-wise), which compiles to a few
+/// vector adds and shuffles instead of a chain of scalar adds.
+#[inline(always)]
+fn hsum(v: &[f64; VEC]) -> f64 {
+    let mut v = *v;
+    let mut width = VEC;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            v[l] += v[l + width];
+        }
+    }
+    v[0]
+}
+
 /// `y += α x`.
 #[inline]
 pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
@@ -307,7 +322,7 @@ fn sum(x: &[f64]) -> f64 {
             acc[l] += c[l];
         }
     }
-    acc.iter().sum::<f64>() + chunks.remainder().iter().sum::<f64>()
+    hsum(&acc) + chunks.remainder().iter().sum::<f64>()
 }
 
 /// `y = x ⊙ w` elementwise.

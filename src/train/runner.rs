@@ -252,6 +252,10 @@ impl Runner {
 
     /// Waits for the run to end and returns the session (with its last good parameters).
     /// `None` only if the trainer thread panicked, which is a bug.
+    ///
+    /// With a [`ChannelSink`], drain its receiver until [`TrainEvent::Finished`] (or drop it)
+    /// before joining: snapshots and diagnostics are never dropped, so a runner whose channel is
+    /// full waits for room.
     pub fn join(self) -> Option<Session> {
         self.handle.join().ok()
     }
