@@ -9,15 +9,34 @@
 //! keeps enough independent accumulator chains in registers to cover the latency of a fused
 //! multiply-add, and reads every input element once per tile.
 
-/// SIMD width in f64 lanes of the target (8 with AVX-512, 4 otherwise).
-const VEC: usize = if cfg!(target_feature = "avx512f") {
-    8
-} else {
-    4
-};
+/// One SIMD vector of f64 (`wide` picks AVX-512, AVX2/FMA, NEON or scalar code at compile time).
+#[cfg(target_feature = "avx512f")]
+type V = wide::f64x8;
+/// One SIMD vector of f64 (`wide` picks AVX-512, AVX2/FMA, NEON or scalar code at compile time).
+#[cfg(not(target_feature = "avx512f"))]
+type V = wide::f64x4;
+
+/// Lanes of [`V`].
+const VEC: usize = size_of::<V>() / size_of::<f64>();
 
 /// Samples per register tile of `A x` (two vectors).
 const LANES: usize = 2 * VEC;
+
+/// The vector at `s[at..at + VEC]`; callers keep `at + VEC ≤ s.len()`.
+#[inline(always)]
+fn load(s: &[f64], at: usize) -> V {
+    s.get(at..)
+        .and_then(<[f64]>::first_chunk::<VEC>)
+        .map_or(V::ZERO, |c| V::new(*c))
+}
+
+/// Writes `v` to `s[at..at + VEC]`; callers keep `at + VEC ≤ s.len()`.
+#[inline(always)]
+fn store(s: &mut [f64], at: usize, v: V) {
+    if let Some(c) = s.get_mut(at..).and_then(<[f64]>::first_chunk_mut::<VEC>) {
+        *c = v.to_array();
+    }
+}
 
 /// `a·b + c`, fused into one rounding where the target has an FMA instruction (a call to the
 /// software `fma` would be far slower than the unfused form).
@@ -32,7 +51,7 @@ pub fn fma(a: f64, b: f64, c: f64) -> f64 {
 }
 
 /// `R` output rows from `i0` of `out[i] (+)= init_i + scale Σ_j M(i, j) x[j]` for the `LANES`
-/// samples from `t0`.
+/// samples from `t0`: `2R` accumulators, two loads of `x` and `R` broadcasts per column.
 #[inline(always)]
 fn apply_tile<const R: usize>(
     m: &[f64],
@@ -47,30 +66,29 @@ fn apply_tile<const R: usize>(
     out: &mut [f64],
     accumulate: bool,
 ) {
-    let mut acc = [[0.0; LANES]; R];
+    let mut acc = [[V::ZERO; 2]; R];
     for j in 0..cols {
-        let Some(xj) = x[j * n + t0..].first_chunk::<LANES>() else {
-            return;
-        };
+        let x0 = load(x, j * n + t0);
+        let x1 = load(x, j * n + t0 + VEC);
         for (r, acc) in acc.iter_mut().enumerate() {
-            let mij = m[(i0 + r) * rs + j * cs];
-            for l in 0..LANES {
-                acc[l] = fma(mij, xj[l], acc[l]);
-            }
+            let mij = V::splat(m[(i0 + r) * rs + j * cs]);
+            acc[0] = mij.mul_add(x0, acc[0]);
+            acc[1] = mij.mul_add(x1, acc[1]);
         }
     }
+    let scale = V::splat(scale);
     for (r, acc) in acc.iter().enumerate() {
-        let base = init(i0 + r);
-        let Some(o) = out[(i0 + r) * n + t0..].first_chunk_mut::<LANES>() else {
-            return;
-        };
-        for l in 0..LANES {
-            let v = fma(scale, acc[l], base);
-            o[l] = if accumulate { o[l] + v } else { v };
+        let base = V::splat(init(i0 + r));
+        for (h, &a) in acc.iter().enumerate() {
+            let at = (i0 + r) * n + t0 + h * VEC;
+            let mut v = scale.mul_add(a, base);
+            if accumulate {
+                v += load(out, at);
+            }
+            store(out, at, v);
         }
     }
 }
-
 /// `out[i] = init_i + scale Σ_j M(i, j) · x[j]` (or `out[i] +=` that when `accumulate`) for all
 /// samples, with `M(i, j) = m[i*rs + j*cs]` (so both `A` and `Aᵀ` are served).
 #[inline]
@@ -205,30 +223,21 @@ fn outer_tile<const R: usize, const C: usize>(
     grad: &mut [f64],
 ) {
     let full = n / VEC * VEC;
-    let mut acc = [[[0.0; VEC]; C]; R];
+    let mut acc = [[V::ZERO; C]; R];
     let mut t0 = 0;
     while t0 < full {
-        let mut ut = [[0.0; VEC]; R];
-        for (r, ut) in ut.iter_mut().enumerate() {
-            if let Some(chunk) = u[(i0 + r) * n + t0..].first_chunk::<VEC>() {
-                *ut = *chunk;
-            }
-        }
+        let ut: [V; R] = std::array::from_fn(|r| load(u, (i0 + r) * n + t0));
         for c in 0..C {
-            let Some(xt) = x[(j0 + c) * n + t0..].first_chunk::<VEC>() else {
-                return;
-            };
-            for (acc, ut) in acc.iter_mut().zip(&ut) {
-                for l in 0..VEC {
-                    acc[c][l] = fma(ut[l], xt[l], acc[c][l]);
-                }
+            let xt = load(x, (j0 + c) * n + t0);
+            for (acc, &ut) in acc.iter_mut().zip(&ut) {
+                acc[c] = ut.mul_add(xt, acc[c]);
             }
         }
         t0 += VEC;
     }
     for (r, acc) in acc.iter().enumerate() {
         for (c, acc) in acc.iter().enumerate() {
-            let mut s = hsum(acc);
+            let mut s = acc.reduce_add();
             for t in full..n {
                 s = fma(u[(i0 + r) * n + t], x[(j0 + c) * n + t], s);
             }
@@ -289,21 +298,6 @@ pub fn outer_add(
     }
 }
 
-/// The sum of a vector's lanes as a tree (halves added lane-wise), which compiles to a few
-/// vector adds and shuffles instead of a chain of scalar adds.
-#[inline(always)]
-fn hsum(v: &[f64; VEC]) -> f64 {
-    let mut v = *v;
-    let mut width = VEC;
-    while width > 1 {
-        width /= 2;
-        for l in 0..width {
-            v[l] += v[l + width];
-        }
-    }
-    v[0]
-}
-
 /// `y += α x`.
 #[inline]
 pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
@@ -315,14 +309,14 @@ pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
 /// `Σ x_i`, with `VEC` partial sums so it vectorises.
 #[inline]
 fn sum(x: &[f64]) -> f64 {
-    let mut acc = [0.0; VEC];
-    let mut chunks = x.chunks_exact(VEC);
-    for c in &mut chunks {
-        for l in 0..VEC {
-            acc[l] += c[l];
-        }
+    let full = x.len() / VEC * VEC;
+    let mut acc = V::ZERO;
+    let mut t0 = 0;
+    while t0 < full {
+        acc += load(x, t0);
+        t0 += VEC;
     }
-    hsum(&acc) + chunks.remainder().iter().sum::<f64>()
+    acc.reduce_add() + x[full..].iter().sum::<f64>()
 }
 
 /// `y = x ⊙ w` elementwise.
