@@ -22,20 +22,10 @@ const VEC: usize = size_of::<V>() / size_of::<f64>();
 /// Samples per register tile of `A x` (two vectors).
 const LANES: usize = 2 * VEC;
 
-/// The vector at `s[at..at + VEC]`; callers keep `at + VEC ≤ s.len()`.
+/// The vector of a slice of exactly `VEC` entries.
 #[inline(always)]
-fn load(s: &[f64], at: usize) -> V {
-    s.get(at..)
-        .and_then(<[f64]>::first_chunk::<VEC>)
-        .map_or(V::ZERO, |c| V::new(*c))
-}
-
-/// Writes `v` to `s[at..at + VEC]`; callers keep `at + VEC ≤ s.len()`.
-#[inline(always)]
-fn store(s: &mut [f64], at: usize, v: V) {
-    if let Some(c) = s.get_mut(at..).and_then(<[f64]>::first_chunk_mut::<VEC>) {
-        *c = v.to_array();
-    }
+fn vector(s: &[f64]) -> V {
+    s.first_chunk::<VEC>().map_or(V::ZERO, |c| V::new(*c))
 }
 
 /// `a·b + c`, fused into one rounding where the target has an FMA instruction (a call to the
@@ -66,10 +56,16 @@ fn apply_tile<const R: usize>(
     out: &mut [f64],
     accumulate: bool,
 ) {
+    let full = n / LANES * LANES;
+    if t0 + LANES > full {
+        return;
+    }
     let mut acc = [[V::ZERO; 2]; R];
     for j in 0..cols {
-        let x0 = load(x, j * n + t0);
-        let x1 = load(x, j * n + t0 + VEC);
+        // Rows cut to `full` samples, so the compiler sees both vectors in bounds.
+        let xj = &x[j * n..][..full];
+        let x0 = vector(&xj[t0..t0 + VEC]);
+        let x1 = vector(&xj[t0 + VEC..t0 + LANES]);
         for (r, acc) in acc.iter_mut().enumerate() {
             let mij = V::splat(m[(i0 + r) * rs + j * cs]);
             acc[0] = mij.mul_add(x0, acc[0]);
@@ -79,16 +75,20 @@ fn apply_tile<const R: usize>(
     let scale = V::splat(scale);
     for (r, acc) in acc.iter().enumerate() {
         let base = V::splat(init(i0 + r));
+        let o = &mut out[(i0 + r) * n..][..full];
         for (h, &a) in acc.iter().enumerate() {
-            let at = (i0 + r) * n + t0 + h * VEC;
+            let o = &mut o[t0 + h * VEC..t0 + (h + 1) * VEC];
             let mut v = scale.mul_add(a, base);
             if accumulate {
-                v += load(out, at);
+                v += vector(o);
             }
-            store(out, at, v);
+            if let Some(o) = o.first_chunk_mut::<VEC>() {
+                *o = v.to_array();
+            }
         }
     }
 }
+
 /// `out[i] = init_i + scale Σ_j M(i, j) · x[j]` (or `out[i] +=` that when `accumulate`) for all
 /// samples, with `M(i, j) = m[i*rs + j*cs]` (so both `A` and `Aᵀ` are served).
 #[inline]
@@ -223,12 +223,15 @@ fn outer_tile<const R: usize, const C: usize>(
     grad: &mut [f64],
 ) {
     let full = n / VEC * VEC;
+    // Rows cut to exactly `full` samples, so the compiler sees every vector below in bounds.
+    let urows: [&[f64]; R] = std::array::from_fn(|r| &u[(i0 + r) * n..][..full]);
+    let xrows: [&[f64]; C] = std::array::from_fn(|c| &x[(j0 + c) * n..][..full]);
     let mut acc = [[V::ZERO; C]; R];
     let mut t0 = 0;
-    while t0 < full {
-        let ut: [V; R] = std::array::from_fn(|r| load(u, (i0 + r) * n + t0));
-        for c in 0..C {
-            let xt = load(x, (j0 + c) * n + t0);
+    while t0 + VEC <= full {
+        let ut: [V; R] = std::array::from_fn(|r| vector(&urows[r][t0..t0 + VEC]));
+        for (c, xrow) in xrows.iter().enumerate() {
+            let xt = vector(&xrow[t0..t0 + VEC]);
             for (acc, &ut) in acc.iter_mut().zip(&ut) {
                 acc[c] = ut.mul_add(xt, acc[c]);
             }
@@ -313,7 +316,7 @@ fn sum(x: &[f64]) -> f64 {
     let mut acc = V::ZERO;
     let mut t0 = 0;
     while t0 < full {
-        acc += load(x, t0);
+        acc += vector(&x[t0..t0 + VEC]);
         t0 += VEC;
     }
     acc.reduce_add() + x[full..].iter().sum::<f64>()
