@@ -16,7 +16,7 @@
 //! reuse, so the reverse sweep never recomputes an activation.
 
 use super::activation::Activation;
-use super::kernels::{affine, hadamard, matmul, outer_add, transpose_apply_add};
+use super::kernels::{affine, hadamard, matmul, outer_add, outer_add_pair, transpose_apply_add};
 use super::params::{LayerGrad, LayerParams};
 use crate::experiment::FieldKind;
 
@@ -247,8 +247,9 @@ impl Field {
                 }
                 if let Some(grad) = grad {
                     let (ga, gb) = grad.slot(slot);
-                    outer_add(u, m, x, d, n, scale, ga, Some(gb));
-                    outer_add(sig, m, v, d, n, scale * sign, ga, None);
+                    let subtract = sign < 0.0;
+                    debug_assert_eq!(sign.abs(), 1.0);
+                    outer_add_pair((u, x), (sig, v), subtract, m, d, n, scale, ga, Some(gb));
                 }
             }
             Op::Identity => {

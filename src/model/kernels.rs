@@ -210,12 +210,20 @@ pub fn transpose_apply_add(
     apply_strided(a, 1, cols, cols, rows, u, n, |_| 0.0, scale, out, true);
 }
 
-/// `grad[i0+r][j0+c] += scale Σ_t u[i0+r, t] x[j0+c, t]` for an `R × C` tile, one vector of
-/// partial sums per entry.
+/// One product `± u xᵀ` of a sum of outer products: `u` and `x` blocks and whether to subtract.
+#[derive(Clone, Copy)]
+struct Pair<'a> {
+    u: &'a [f64],
+    x: &'a [f64],
+    negate: bool,
+}
+
+/// `grad[i0+r][j0+c] += scale Σ_p ±Σ_t u_p[i0+r, t] x_p[j0+c, t]` for an `R × C` tile, one
+/// vector of partial sums per entry (shared by the `P` products, so a sum of two outer products
+/// costs one reduction).
 #[inline(always)]
-fn outer_tile<const R: usize, const C: usize>(
-    u: &[f64],
-    x: &[f64],
+fn outer_tile<const P: usize, const R: usize, const C: usize>(
+    pairs: [Pair; P],
     n: usize,
     (i0, j0): (usize, usize),
     cols: usize,
@@ -224,16 +232,24 @@ fn outer_tile<const R: usize, const C: usize>(
 ) {
     let full = n / VEC * VEC;
     // Rows cut to exactly `full` samples, so the compiler sees every vector below in bounds.
-    let urows: [&[f64]; R] = std::array::from_fn(|r| &u[(i0 + r) * n..][..full]);
-    let xrows: [&[f64]; C] = std::array::from_fn(|c| &x[(j0 + c) * n..][..full]);
+    let urows: [[&[f64]; R]; P] =
+        std::array::from_fn(|p| std::array::from_fn(|r| &pairs[p].u[(i0 + r) * n..][..full]));
+    let xrows: [[&[f64]; C]; P] =
+        std::array::from_fn(|p| std::array::from_fn(|c| &pairs[p].x[(j0 + c) * n..][..full]));
     let mut acc = [[V::ZERO; C]; R];
     let mut t0 = 0;
     while t0 + VEC <= full {
-        let ut: [V; R] = std::array::from_fn(|r| vector(&urows[r][t0..t0 + VEC]));
-        for (c, xrow) in xrows.iter().enumerate() {
-            let xt = vector(&xrow[t0..t0 + VEC]);
-            for (acc, &ut) in acc.iter_mut().zip(&ut) {
-                acc[c] = ut.mul_add(xt, acc[c]);
+        for p in 0..P {
+            let ut: [V; R] = std::array::from_fn(|r| vector(&urows[p][r][t0..t0 + VEC]));
+            for (c, xrow) in xrows[p].iter().enumerate() {
+                let xt = vector(&xrow[t0..t0 + VEC]);
+                for (acc, &ut) in acc.iter_mut().zip(&ut) {
+                    acc[c] = if pairs[p].negate {
+                        ut.mul_neg_add(xt, acc[c])
+                    } else {
+                        ut.mul_add(xt, acc[c])
+                    };
+                }
             }
         }
         t0 += VEC;
@@ -241,19 +257,22 @@ fn outer_tile<const R: usize, const C: usize>(
     for (r, acc) in acc.iter().enumerate() {
         for (c, acc) in acc.iter().enumerate() {
             let mut s = acc.reduce_add();
-            for t in full..n {
-                s = fma(u[(i0 + r) * n + t], x[(j0 + c) * n + t], s);
+            for pair in &pairs {
+                let (ur, xr) = (&pair.u[(i0 + r) * n..], &pair.x[(j0 + c) * n..]);
+                for t in full..n {
+                    let term = ur[t] * xr[t];
+                    s += if pair.negate { -term } else { term };
+                }
             }
             grad[(i0 + r) * cols + j0 + c] += scale * s;
         }
     }
 }
 
-/// All column tiles of `R` rows of `u` from `i0`.
+/// All column tiles of `R` rows from `i0`.
 #[inline(always)]
-fn outer_rows<const R: usize>(
-    u: &[f64],
-    x: &[f64],
+fn outer_rows<const P: usize, const R: usize>(
+    pairs: [Pair; P],
     cols: usize,
     n: usize,
     i0: usize,
@@ -262,14 +281,48 @@ fn outer_rows<const R: usize>(
 ) {
     let mut j = 0;
     while j + 4 <= cols {
-        outer_tile::<R, 4>(u, x, n, (i0, j), cols, scale, grad);
+        outer_tile::<P, R, 4>(pairs, n, (i0, j), cols, scale, grad);
         j += 4;
     }
     match cols - j {
-        3 => outer_tile::<R, 3>(u, x, n, (i0, j), cols, scale, grad),
-        2 => outer_tile::<R, 2>(u, x, n, (i0, j), cols, scale, grad),
-        1 => outer_tile::<R, 1>(u, x, n, (i0, j), cols, scale, grad),
+        3 => outer_tile::<P, R, 3>(pairs, n, (i0, j), cols, scale, grad),
+        2 => outer_tile::<P, R, 2>(pairs, n, (i0, j), cols, scale, grad),
+        1 => outer_tile::<P, R, 1>(pairs, n, (i0, j), cols, scale, grad),
         _ => {}
+    }
+}
+
+/// `grad += scale Σ_p ±u_p x_pᵀ` over all row tiles.
+#[inline]
+fn outer_sum<const P: usize>(
+    pairs: [Pair; P],
+    rows: usize,
+    cols: usize,
+    n: usize,
+    scale: f64,
+    grad: &mut [f64],
+) {
+    debug_assert!(grad.len() >= rows * cols);
+    debug_assert!(
+        pairs
+            .iter()
+            .all(|p| p.u.len() >= rows * n && p.x.len() >= cols * n)
+    );
+    let mut i = 0;
+    while i + 2 <= rows {
+        outer_rows::<P, 2>(pairs, cols, n, i, scale, grad);
+        i += 2;
+    }
+    if i < rows {
+        outer_rows::<P, 1>(pairs, cols, n, i, scale, grad);
+    }
+}
+
+/// `grad_b += scale · Σ_t u[·, t]` (the bias gradient of `rows` rows).
+#[inline]
+fn bias_add(u: &[f64], rows: usize, n: usize, scale: f64, grad_b: &mut [f64]) {
+    for (i, gb) in grad_b.iter_mut().enumerate().take(rows) {
+        *gb += scale * sum(&u[i * n..(i + 1) * n]);
     }
 }
 
@@ -285,19 +338,46 @@ pub fn outer_add(
     grad_a: &mut [f64],
     grad_b: Option<&mut [f64]>,
 ) {
-    debug_assert!(u.len() >= rows * n && x.len() >= cols * n && grad_a.len() >= rows * cols);
-    let mut i = 0;
-    while i + 2 <= rows {
-        outer_rows::<2>(u, x, cols, n, i, scale, grad_a);
-        i += 2;
-    }
-    if i < rows {
-        outer_rows::<1>(u, x, cols, n, i, scale, grad_a);
-    }
+    let pair = Pair {
+        u,
+        x,
+        negate: false,
+    };
+    outer_sum([pair], rows, cols, n, scale, grad_a);
     if let Some(gb) = grad_b {
-        for (i, gb) in gb.iter_mut().enumerate().take(rows) {
-            *gb += scale * sum(&u[i * n..(i + 1) * n]);
-        }
+        bias_add(u, rows, n, scale, gb);
+    }
+}
+
+/// `grad_a += scale · (u xᵀ ± w vᵀ)` (minus when `subtract`) and `grad_b += scale · Σ u`, in
+/// one sweep: the parameter gradient of `±Aᵀσ(A x + b)`.
+#[inline]
+pub fn outer_add_pair(
+    (u, x): (&[f64], &[f64]),
+    (w, v): (&[f64], &[f64]),
+    subtract: bool,
+    rows: usize,
+    cols: usize,
+    n: usize,
+    scale: f64,
+    grad_a: &mut [f64],
+    grad_b: Option<&mut [f64]>,
+) {
+    let pairs = [
+        Pair {
+            u,
+            x,
+            negate: false,
+        },
+        Pair {
+            u: w,
+            x: v,
+            negate: subtract,
+        },
+    ];
+    outer_sum(pairs, rows, cols, n, scale, grad_a);
+    if let Some(gb) = grad_b {
+        bias_add(u, rows, n, scale, gb);
     }
 }
 
