@@ -27,6 +27,14 @@ pub(super) fn forward(
     n: usize,
 ) {
     let (dim, stride) = stage_len(field, n);
+    if t.stages == 1 && field.adds_in_place() {
+        // y1 = y0 + h b K(y0), the rate accumulated straight into y1.
+        y1[..dim].copy_from_slice(&y0[..dim]);
+        let records = &mut tape[dim..stride];
+        let (y0, y1) = (&y0[..dim], &mut y1[..dim]);
+        field.eval_add(theta, y0, n, h * t.b[0], y1, records, &mut scratch.stages);
+        return;
+    }
     let rates = &mut scratch.stages;
     for i in 0..t.stages {
         let (yi, records) = tape[i * stride..(i + 1) * stride].split_at_mut(dim);

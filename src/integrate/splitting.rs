@@ -8,7 +8,6 @@
 use super::{Scratch, Splitting};
 use crate::model::Field;
 use crate::model::field::Role;
-use crate::model::kernels::axpy;
 use crate::model::params::{LayerGrad, LayerParams};
 
 /// Where a sub-step's input half-state lives.
@@ -52,7 +51,6 @@ pub(super) fn forward(
     let dim = field.state_dim() * n;
     let stride = d * n + field.record_len(n);
     y1[..dim].copy_from_slice(&y0[..dim]);
-    let rate = &mut scratch.v1[..d * n];
     let substeps = s.substeps();
     for (idx, &(role, frac)) in substeps.iter().enumerate() {
         let part = field.part(role);
@@ -64,8 +62,16 @@ pub(super) fn forward(
         } else {
             input
         };
-        field.part_eval(&part, theta, x, n, rate, record);
-        axpy(frac * h, rate, output);
+        field.part_eval_add(
+            &part,
+            theta,
+            x,
+            n,
+            frac * h,
+            output,
+            record,
+            &mut scratch.v1,
+        );
     }
 }
 
