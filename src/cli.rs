@@ -335,10 +335,14 @@ fn train_and_write(
         started: Instant::now(),
     };
     let mut sink = sink;
-    let final_report = train_recording(&mut session, &mut sink, out)?;
+    let final_report = train_recording(&mut session, &mut sink, out, file)?;
     let elapsed = sink.started.elapsed().as_secs_f64();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    experiment::io::save(&session.to_experiment(), &out.join("experiment.ron"))?;
+    let mut saved = session.to_experiment();
+    if let Some(dir) = file.and_then(Path::parent) {
+        experiment::io::rebase_paths(&mut saved, dir, out);
+    }
+    experiment::io::save(&saved, &out.join("experiment.ron"))?;
     report::metrics::write_metrics_csv(session.history(), &out.join("metrics.csv"))?;
     report::npz::export_npz(&mut session, &out.join("params.npz"))?;
     if !quiet {
@@ -557,9 +561,13 @@ struct DiagnosticsRecorder {
 }
 
 impl DiagnosticsRecorder {
-    fn start(session: &Session, path: &Path) -> Result<Self> {
-        let file =
+    /// Starts the helper; the history file begins with the `earlier` lines a resumed run keeps.
+    fn start(session: &Session, path: &Path, earlier: report::HistoryPrefix) -> Result<Self> {
+        let mut file =
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        for line in &earlier.lines {
+            writeln!(file, "{line}").with_context(|| format!("writing {}", path.display()))?;
+        }
         let split = session.split().clone();
         let spec = session.experiment().diagnostics.clone();
         let name = session.experiment().name.clone();
@@ -569,13 +577,11 @@ impl DiagnosticsRecorder {
             .name("flowlab-diagnostics".into())
             .spawn(move || {
                 let mut writer = std::io::BufWriter::new(file);
-                let mut projection = None;
+                let mut projection = earlier.projection;
+                let mut recorded = earlier.last_iteration;
                 let mut last: Option<DiagnosticsReport> = None;
                 for snapshot in receiver {
-                    if last
-                        .as_ref()
-                        .is_some_and(|r| r.iteration == snapshot.iteration)
-                    {
+                    if recorded.is_some_and(|i| snapshot.iteration <= i) {
                         continue;
                     }
                     let report = diagnostics::compute_with_projection(
@@ -591,6 +597,7 @@ impl DiagnosticsRecorder {
                     writeln!(writer, "{line}")
                         .and_then(|()| writer.flush())
                         .map_err(|e| format!("cannot write ({e}): {}", path.display()))?;
+                    recorded = Some(report.iteration);
                     last = Some(report);
                 }
                 Ok(last)
@@ -606,6 +613,32 @@ impl DiagnosticsRecorder {
             .join()
             .map_err(|_| anyhow::anyhow!("the diagnostics thread panicked"))?
             .map_err(anyhow::Error::msg)
+    }
+}
+
+/// The history a run resumed from a checkpoint continues: the lines up to the checkpoint of
+/// `out/diagnostics.jsonl` or, when there is none, of the `diagnostics.jsonl` next to the
+/// experiment file (the output folder of the run that wrote the checkpoint). A history that
+/// cannot be used is left behind with a warning that says why: the run starts a new one.
+fn earlier_history(session: &Session, out: &Path, file: Option<&Path>) -> report::HistoryPrefix {
+    let resumed_at = session.iteration();
+    if resumed_at == 0 {
+        return report::HistoryPrefix::default();
+    }
+    let candidates = [
+        Some(out.join("diagnostics.jsonl")),
+        file.and_then(Path::parent)
+            .map(|dir| dir.join("diagnostics.jsonl")),
+    ];
+    let Some(path) = candidates.into_iter().flatten().find(|p| p.is_file()) else {
+        return report::HistoryPrefix::default();
+    };
+    match report::history_prefix(&path, &session.experiment().name, resumed_at) {
+        Ok(prefix) => prefix,
+        Err(e) => {
+            eprintln!("warning: starting a new diagnostics history: {e}");
+            report::HistoryPrefix::default()
+        }
     }
 }
 
@@ -634,6 +667,7 @@ fn train_recording(
     session: &mut Session,
     sink: &mut ProgressSink,
     out: &Path,
+    file: Option<&Path>,
 ) -> Result<Option<DiagnosticsReport>> {
     let every = session.experiment().diagnostics.every;
     let control = RunControl::new();
@@ -646,7 +680,8 @@ fn train_recording(
         return Ok(None);
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let recorder = DiagnosticsRecorder::start(session, &out.join("diagnostics.jsonl"))?;
+    let earlier = earlier_history(session, out, file);
+    let recorder = DiagnosticsRecorder::start(session, &out.join("diagnostics.jsonl"), earlier)?;
     let mut recording = RecordingSink {
         progress: sink,
         snapshots: recorder.sender.clone(),

@@ -1,6 +1,7 @@
 //! The command line: exit codes and messages for good and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -145,6 +146,74 @@ fn a_broken_csv_row_names_line_and_column_with_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains("line 3") && e.contains("column 2"), "{e}");
+}
+
+#[test]
+fn a_missing_csv_file_is_named_once_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = SMALL.replace(
+        "source: TwoSpirals, size: 120, noise: 0.02",
+        r#"source: Csv((path: "absent.csv", label: Name("label")))"#,
+    );
+    let file = write(dir.path(), "csv.ron", &text);
+    let o = flowlab(&["check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("absent.csv"), "{e}");
+    // Once: the chain of errors does not repeat the causes their messages already hold.
+    assert_eq!(e.matches("cannot read the CSV file").count(), 1, "{e}");
+    assert_eq!(e.matches("absent.csv").count(), 1, "{e}");
+}
+
+#[test]
+fn a_run_of_csv_data_saves_a_file_that_finds_the_data_from_its_new_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::new();
+    for i in 0..40 {
+        let t = f64::from(i) / 40.0;
+        let label = if i % 2 == 0 { "a" } else { "b" };
+        writeln!(rows, "{t},{},{label}", 1.0 - t).unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    write(
+        &dir.path().join("data"),
+        "points.csv",
+        &format!("x,y,label\n{rows}"),
+    );
+    let text = SMALL.replace(
+        "source: TwoSpirals, size: 120, noise: 0.02",
+        r#"source: Csv((path: "data/points.csv", label: Name("label")))"#,
+    );
+    let file = write(dir.path(), "csv.ron", &text);
+    let out = dir.path().join("runs").join("csv");
+    let o = flowlab(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let saved = std::fs::read_to_string(out.join("experiment.ron")).unwrap();
+    assert!(
+        saved.contains(r#"path: "../../data/points.csv""#),
+        "{saved}"
+    );
+    let saved = out.join("experiment.ron");
+    for command in ["check", "diagnose"] {
+        let o = flowlab(&[command, saved.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{command}: {}", stderr(&o));
+    }
+    let o = flowlab(&[
+        "run",
+        saved.to_str().unwrap(),
+        "--iterations",
+        "9",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "resume: {}", stderr(&o));
 }
 
 #[test]

@@ -77,6 +77,56 @@ fn diagnose_succeeds_on_every_experiment_file() {
             "{}: no rigorous bound reported as holding\n{summary}",
             file.display()
         );
+
+        let output = flowlab(&["diagnose", file.to_str().unwrap(), "--json"]);
+        assert!(output.status.success(), "{}", file.display());
+        let document: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{}: --json does not parse: {e}", file.display()));
+        assert_eq!(document["format"], "flowlab-diagnostics");
+        for part in ["spectrum", "lipschitz", "divergence", "structure"] {
+            assert_eq!(
+                document["report"][part]["status"],
+                "computed",
+                "{}: {part}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// Every figure of every experiment is a valid, non-blank SVG and PNG (`--ignored`: about a
+/// second per file; `figures_are_valid_svg_and_png_files` covers two files in the fast run).
+#[test]
+#[ignore = "renders the figures of every experiment file"]
+fn figures_of_every_experiment_are_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in experiments() {
+        let out = dir.path().join(file.file_stem().unwrap());
+        let output = flowlab(&[
+            "diagnose",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--figures",
+        ]);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            file.display(),
+            stderr(&output)
+        );
+        let figures: Vec<PathBuf> = fs::read_dir(out.join("figures"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(figures.len() >= 16, "{}: {figures:?}", file.display());
+        for figure in figures {
+            match figure.extension().and_then(|e| e.to_str()) {
+                Some("svg") => check_svg(&figure),
+                Some("png") => check_png(&figure),
+                _ => panic!("unexpected file {}", figure.display()),
+            }
+        }
     }
 }
 
@@ -337,15 +387,7 @@ fn run_writes_the_diagnostics_history_and_figures() {
         out.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let history = fs::read_to_string(out.join("diagnostics.jsonl")).unwrap();
-    let lines: Vec<Value> = history
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let iterations: Vec<u64> = lines
-        .iter()
-        .map(|l| l["iteration"].as_u64().unwrap())
-        .collect();
+    let (iterations, lines) = history(&out);
     // The initial parameters and the end (the file's `every` is larger than 20).
     assert_eq!(iterations, [0, 20]);
     for line in &lines {
@@ -358,4 +400,96 @@ fn run_writes_the_diagnostics_history_and_figures() {
         check_svg(&out.join(format!("figures/{stem}.svg")));
         check_png(&out.join(format!("figures/{stem}.png")));
     }
+}
+
+/// Runs `flowlab run FILE --iterations N --quiet --out OUT` and returns the iterations of the
+/// diagnostics history it leaves and its lines.
+fn run_to(file: &Path, iterations: usize, out: &Path) -> (Vec<u64>, Vec<Value>, String) {
+    let output = flowlab(&[
+        "run",
+        file.to_str().unwrap(),
+        "--iterations",
+        &iterations.to_string(),
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (iterations, lines) = history(out);
+    (iterations, lines, stderr(&output))
+}
+
+/// The iterations and lines of `OUT/diagnostics.jsonl`.
+fn history(out: &Path) -> (Vec<u64>, Vec<Value>) {
+    let text = fs::read_to_string(out.join("diagnostics.jsonl")).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let iterations = lines
+        .iter()
+        .map(|l| l["iteration"].as_u64().unwrap())
+        .collect();
+    (iterations, lines)
+}
+
+#[test]
+fn a_resumed_run_continues_the_diagnostics_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let (iterations, lines, _) =
+        run_to(Path::new(&experiment("gradflow_negdef_donut")), 20, &first);
+    assert_eq!(iterations, [0, 20]);
+    let checkpoint_20 = fs::read_to_string(first.join("experiment.ron")).unwrap();
+
+    // Resumed into another folder: the history of the run that wrote the checkpoint (next to the
+    // file) is continued, line for line, in the same feature projection (`every` is 50).
+    let other = dir.path().join("other");
+    let (iterations, resumed, _) = run_to(&first.join("experiment.ron"), 60, &other);
+    assert_eq!(iterations, [0, 20, 50, 60]);
+    assert_eq!(resumed[..2], lines[..]);
+    let projection = |line: &Value| line["report"]["trajectories"]["value"]["projection"].clone();
+    assert!(projection(&resumed[0]).is_object());
+    assert_eq!(projection(&resumed[3]), projection(&resumed[0]));
+
+    // Resumed into its own folder: the same history (but for the timings).
+    let (iterations, same, _) = run_to(&first.join("experiment.ron"), 60, &first);
+    assert_eq!(iterations, [0, 20, 50, 60]);
+    let untimed = |lines: &[Value]| -> Vec<Value> {
+        lines
+            .iter()
+            .map(|line| {
+                let mut line = line.clone();
+                line["report"]["elapsed_secs"] = Value::Null;
+                line
+            })
+            .collect()
+    };
+    assert_eq!(untimed(&same), untimed(&resumed));
+
+    // Resumed from the older checkpoint next to a longer history: what came after the
+    // checkpoint is left out.
+    let older = dir.path().join("older");
+    fs::create_dir_all(&older).unwrap();
+    fs::write(older.join("experiment.ron"), &checkpoint_20).unwrap();
+    fs::copy(
+        first.join("diagnostics.jsonl"),
+        older.join("diagnostics.jsonl"),
+    )
+    .unwrap();
+    let (iterations, _, _) = run_to(&older.join("experiment.ron"), 30, &older);
+    assert_eq!(iterations, [0, 20, 30]);
+
+    // A history that is not flowlab's is left behind with a warning that names it.
+    let broken = dir.path().join("broken");
+    fs::create_dir_all(&broken).unwrap();
+    fs::write(broken.join("experiment.ron"), &checkpoint_20).unwrap();
+    fs::write(broken.join("diagnostics.jsonl"), "iteration,loss\n").unwrap();
+    let (iterations, _, warnings) = run_to(&broken.join("experiment.ron"), 30, &broken);
+    assert_eq!(iterations, [20, 30]);
+    assert!(
+        warnings.contains("line 1 of the diagnostics history")
+            && warnings.contains("diagnostics.jsonl"),
+        "{warnings}"
+    );
 }

@@ -164,6 +164,15 @@ fn documented_train_accuracy(notes: &str) -> f64 {
 
 /// Trains the file's own iteration count and returns the final train accuracy.
 fn train_accuracy(name: &str) -> f64 {
+    trained(name)
+        .evaluate()
+        .unwrap_or_else(|e| panic!("{name}: evaluation failed: {e}"))
+        .train
+        .accuracy()
+}
+
+/// A session of the file trained for the file's own iteration count.
+fn trained(name: &str) -> Session {
     let (path, exp) = load(name);
     let mut session = session(&path, &exp);
     while !session.is_finished() {
@@ -178,10 +187,6 @@ fn train_accuracy(name: &str) -> f64 {
     }
     assert_eq!(session.iteration(), exp.train.iterations, "{name}");
     session
-        .evaluate()
-        .unwrap_or_else(|e| panic!("{name}: evaluation failed: {e}"))
-        .train
-        .accuracy()
 }
 
 /// Trains the file and asserts the train accuracy is at least `min`, which must in turn be at
@@ -221,6 +226,47 @@ fn gradflow_negdef_donut_reaches_its_accuracy() {
     assert_reaches("gradflow_negdef_donut.ron", 0.95);
 }
 
+/// What the notes of gradflow_negdef_donut say of the trained model: the field stays
+/// non-expansive (ν̂_k ≤ 0 in every layer) while explicit Euler's step-size condition
+/// h‖A_k‖₂² ≤ 2 is violated in several layers, which the diagnostics flag and where the step
+/// expands distances; the layers that keep the condition do not.
+#[test]
+fn gradflow_negdef_donut_loses_non_expansiveness_only_where_flagged() {
+    let name = "gradflow_negdef_donut.ron";
+    let session = trained(name);
+    let report = flowlab::diagnostics::compute(
+        &session.snapshot(),
+        session.split(),
+        &session.experiment().diagnostics,
+    );
+    let lipschitz = report.lipschitz.computed().expect("lipschitz computed");
+    assert!(
+        lipschitz.one_sided.iter().all(|&nu| nu <= 1e-12),
+        "{:?}",
+        lipschitz.one_sided
+    );
+    let condition = lipschitz
+        .step_size_condition
+        .as_ref()
+        .expect("GradientFlow + Euler has a step-size condition");
+    assert!(
+        condition.violated.len() >= 3,
+        "the notes say training breaks h‖A_k‖² ≤ 2 in several layers: {:?}",
+        condition.values
+    );
+    for (k, &l) in lipschitz.step.iter().enumerate() {
+        if !condition.violated.contains(&k) {
+            assert!(l <= 1.0 + 1e-9, "layer {k} keeps the condition but L̂ = {l}");
+        }
+    }
+    let expansive = lipschitz.step.iter().copied().fold(0.0, f64::max);
+    assert!(
+        expansive > 2.0,
+        "step Lipschitz constants {:?}",
+        lipschitz.step
+    );
+}
+
 #[test]
 fn resnet_skew_swissroll_reaches_its_accuracy() {
     // Observed: 100% train after 600 iterations.
@@ -242,4 +288,37 @@ fn exact_gradient_trains_where_the_naive_adjoint_stalls() {
         backward < dto - 0.2,
         "the naive OTD gradient was expected to train much worse: backward {backward}, DTO {dto}"
     );
+}
+
+/// The experiment file shown in the README parses, and its `diagnostics` section, which says it
+/// shows the defaults, names every field of `DiagnosticsSpec` with its default value.
+#[test]
+fn readme_example_parses_and_shows_the_diagnostics_defaults() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## The experiment file")
+        .nth(1)
+        .expect("README has a section on the experiment file");
+    let example = section
+        .split("```ron\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a ron code block in that section");
+    let exp = experiment::from_ron_str(example).unwrap_or_else(|e| panic!("README example: {e}"));
+    assert_eq!(
+        exp.diagnostics,
+        flowlab::experiment::DiagnosticsSpec::default()
+    );
+    let shown = example
+        .split("diagnostics: (")
+        .nth(1)
+        .expect("a diagnostics section");
+    let value = serde_json::to_value(flowlab::experiment::DiagnosticsSpec::default()).unwrap();
+    for field in value.as_object().unwrap().keys() {
+        assert!(
+            shown.contains(&format!("{field}:")),
+            "README's diagnostics example does not show {field}"
+        );
+    }
 }

@@ -35,7 +35,7 @@ pub fn read_csv(spec: &CsvSpec, base_dir: Option<&Path>) -> Result<Dataset, Erro
     let path = resolve_path(&spec.path, base_dir);
     match std::fs::read(&path) {
         Ok(bytes) => parse_csv(&bytes, spec, &path),
-        Err(source) => Err(Error::Io { path, source }),
+        Err(error) => Err(Error::Io { path, error }),
     }
 }
 

@@ -12,13 +12,13 @@ pub enum Error {
     #[error("invalid data settings: {}", .0.join("; "))]
     InvalidSpec(Vec<String>),
     /// The file could not be opened or read.
-    #[error("cannot read the CSV file ({source}): {}", .path.display())]
+    #[error("cannot read the CSV file ({error}): {}", .path.display())]
     Io {
         /// The file, after resolving a relative path.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The operating system's error. Not exposed as `source()`: the message already
+        /// contains it, and error chains would print it twice.
+        error: std::io::Error,
     },
     /// The CSV reader failed for a reason other than the ones below.
     #[error("{}CSV syntax error ({message}): {}", line_prefix(*.line), .path.display())]

@@ -14,7 +14,7 @@
 //! whole run (pass the first report's).
 
 use nalgebra::{DMatrix, SymmetricEigen};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Context, Outcome, flow, times};
 use crate::data::Split;
@@ -44,7 +44,7 @@ pub struct DecisionBoundary {
 }
 
 /// How states are mapped to the plane.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProjectionMethod {
     /// `d ≤ 2`: the coordinates themselves (a missing second coordinate is 0).
@@ -57,7 +57,8 @@ pub enum ProjectionMethod {
 }
 
 /// An affine map from `z ∈ R^d` to the plane: `[(z − mean)·axes[0], (z − mean)·axes[1]]`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Deserialisable, so a resumed run can keep the projection of its diagnostics history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Projection {
     /// How the axes were chosen.
     pub method: ProjectionMethod,

@@ -78,7 +78,8 @@ pub use gradients::{GradientConsistency, gradient_consistency};
 pub use lipschitz::{Bound, BoundSide, Lipschitz, Rigor, StepSizeCondition, lipschitz};
 pub use robustness::{Robustness, robustness};
 pub use spectrum::{
-    MatrixSpectrum, Spectrum, StabilityRegion, spectrum, stability_function, stability_region,
+    MatrixSpectrum, Spectrum, StabilityRegion, in_stability_region, spectrum, stability_function,
+    stability_region,
 };
 pub use structure::{EnergyError, Reversibility, Structure, Symplecticity, structure};
 

@@ -183,6 +183,28 @@ pub fn stability_function(integrator: &Integrator, w: [f64; 2]) -> Option<[f64; 
     }
 }
 
+/// Whether `w = hλ` (`[re, im]`) lies in the integrator's region of absolute stability, with a
+/// relative rounding tolerance of 1e-9 (for [`StabilityRegion::ImaginaryInterval`]: on the
+/// imaginary axis, strictly inside the segment).
+#[must_use]
+pub fn in_stability_region(region: &StabilityRegion, w: [f64; 2]) -> bool {
+    let tolerance = 1e-9 * (1.0 + w[0].abs() + w[1].abs());
+    match region {
+        StabilityRegion::Polynomial { coefficients, .. } => {
+            let r = poly(
+                coefficients,
+                Complex::new(0.0, 0.0),
+                Complex::new(w[0], w[1]),
+            );
+            r.norm() <= 1.0 + tolerance
+        }
+        StabilityRegion::LeftHalfPlane => w[0] <= tolerance,
+        StabilityRegion::ImaginaryInterval { half_length } => {
+            w[0].abs() <= tolerance && w[1].abs() < *half_length
+        }
+    }
+}
+
 /// Angles at which the boundary `{R(w) = e^{iφ}}` of an explicit method is sampled.
 const BOUNDARY_ANGLES: usize = 360;
 
@@ -370,4 +392,34 @@ fn level_curves(coefficients: &[f64], angles: usize) -> Vec<Vec<[f64; 2]>> {
         curves.push(curve);
     }
     curves
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euler_region_contains_its_disc_only() {
+        let region = StabilityRegion::Polynomial {
+            coefficients: vec![1.0, 1.0],
+            boundary: Vec::new(),
+            extent: [-2.0, 0.0, -1.0, 1.0],
+        };
+        assert!(in_stability_region(&region, [-1.0, 0.0]));
+        assert!(in_stability_region(&region, [-2.0, 0.0]));
+        assert!(!in_stability_region(&region, [0.1, 0.0]));
+        assert!(!in_stability_region(&region, [-1.0, 1.1]));
+        assert!(in_stability_region(
+            &StabilityRegion::LeftHalfPlane,
+            [-5.0, 3.0]
+        ));
+        assert!(!in_stability_region(
+            &StabilityRegion::LeftHalfPlane,
+            [1e-3, 3.0]
+        ));
+        let segment = StabilityRegion::ImaginaryInterval { half_length: 2.0 };
+        assert!(in_stability_region(&segment, [0.0, 1.9]));
+        assert!(!in_stability_region(&segment, [0.0, 2.0]));
+        assert!(!in_stability_region(&segment, [0.1, 0.0]));
+    }
 }

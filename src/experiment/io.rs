@@ -460,6 +460,58 @@ pub fn save(exp: &Experiment, path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// Rewrites the experiment's relative file paths (a CSV data source), which are relative to the
+/// folder of the file it was read from, `from_dir`, so that they reach the same files from
+/// `to_dir`: a copy saved there (a run's `experiment.ron` with its checkpoint) loads, resumes
+/// and diagnoses from its new folder. Absolute paths stay; where no relative path leads from
+/// `to_dir` to the file, the absolute path is written.
+pub fn rebase_paths(exp: &mut Experiment, from_dir: &Path, to_dir: &Path) {
+    let crate::data::DataSource::Csv(csv) = &mut exp.data.source else {
+        return;
+    };
+    let path = Path::new(&csv.path);
+    if path.is_absolute() {
+        return;
+    }
+    let (Some(target), Some(base)) = (absolute(&from_dir.join(path)), absolute(to_dir)) else {
+        return;
+    };
+    let rebased = relative_path(&target, &base).unwrap_or(target);
+    csv.path = rebased.to_string_lossy().into_owned();
+}
+
+/// The absolute form of a path (symbolic links resolved where the path exists); an empty path
+/// is the working folder.
+fn absolute(path: &Path) -> Option<PathBuf> {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .ok()
+}
+
+/// The relative path from the folder `base` to `target`, both absolute; `None` when they share
+/// no root (another drive).
+fn relative_path(target: &Path, base: &Path) -> Option<PathBuf> {
+    let target: Vec<_> = target.components().collect();
+    let base: Vec<_> = base.components().collect();
+    if target.first() != base.first() {
+        return None;
+    }
+    let common = target.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    for component in &target[common..] {
+        relative.push(component);
+    }
+    Some(relative)
+}
+
 /// Creates a new, uniquely named hidden file next to the target, never reusing an existing one.
 fn create_temp_file(folder: &Path, file_name: &str) -> io::Result<(PathBuf, fs::File)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);

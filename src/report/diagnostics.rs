@@ -32,9 +32,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Error;
-use super::figures::in_stability_region;
 use crate::data::Split;
-use crate::diagnostics::{Bound, BoundSide, DiagnosticsReport, Rigor, StabilityRegion};
+use crate::diagnostics::{
+    Bound, BoundSide, DiagnosticsReport, Projection, Rigor, StabilityRegion, in_stability_region,
+};
 
 /// Version of the diagnostics JSON documents: `diagnostics.json`, `flowlab diagnose --json`
 /// and every line of `diagnostics.jsonl`.
@@ -100,6 +101,90 @@ pub fn history_line(experiment: &str, report: &DiagnosticsReport) -> serde_json:
         iteration: report.iteration,
         report: value,
     })
+}
+
+/// The part of an earlier diagnostics history that a resumed run continues.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryPrefix {
+    /// The kept lines, exactly as they were written (without line breaks).
+    pub lines: Vec<String>,
+    /// Iteration of the last kept line.
+    pub last_iteration: Option<usize>,
+    /// The feature-trajectory projection of the first kept line that has one: a run draws its
+    /// trajectories in one projection, resumed or not.
+    pub projection: Option<Projection>,
+}
+
+/// Reads the history a run of `experiment` wrote (`diagnostics.jsonl`) up to and including
+/// iteration `resumed_at`, the checkpoint a run resumes from; later lines (of a run that went on
+/// past the checkpoint) are left out. Empty lines are skipped; any other line that is not a
+/// `flowlab-diagnostics-history` entry of this version and experiment, in increasing
+/// iterations, is an error naming the line.
+pub fn history_prefix(
+    path: &Path,
+    experiment: &str,
+    resumed_at: usize,
+) -> Result<HistoryPrefix, Error> {
+    let text = fs::read_to_string(path).map_err(|error| Error::Io {
+        path: path.to_owned(),
+        operation: "read",
+        error,
+    })?;
+    let mut prefix = HistoryPrefix::default();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let problem = |problem: String| Error::History {
+            path: path.to_owned(),
+            line: index + 1,
+            problem,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| problem(format!("not JSON ({e})")))?;
+        if value["format"] != "flowlab-diagnostics-history" {
+            return Err(problem(format!(
+                "format is {}, expected \"flowlab-diagnostics-history\"",
+                value["format"]
+            )));
+        }
+        if value["format_version"] != DIAGNOSTICS_FORMAT_VERSION {
+            return Err(problem(format!(
+                "format_version is {}, this flowlab writes {DIAGNOSTICS_FORMAT_VERSION}",
+                value["format_version"]
+            )));
+        }
+        if value["experiment"] != experiment {
+            return Err(problem(format!(
+                "written for the experiment {}, not \"{experiment}\"",
+                value["experiment"]
+            )));
+        }
+        let iteration = value["iteration"]
+            .as_u64()
+            .and_then(|i| usize::try_from(i).ok())
+            .ok_or_else(|| problem("no iteration number".to_owned()))?;
+        if prefix.last_iteration.is_some_and(|last| iteration <= last) {
+            return Err(problem(format!(
+                "iteration {iteration} does not follow iteration {}",
+                prefix.last_iteration.unwrap_or_default()
+            )));
+        }
+        if iteration > resumed_at {
+            break;
+        }
+        if prefix.projection.is_none()
+            && let Some(projection) = value.pointer("/report/trajectories/value/projection")
+        {
+            prefix.projection = Some(
+                serde_json::from_value(projection.clone())
+                    .map_err(|e| problem(format!("unreadable projection ({e})")))?,
+            );
+        }
+        prefix.lines.push(line.to_owned());
+        prefix.last_iteration = Some(iteration);
+    }
+    Ok(prefix)
 }
 
 /// One CSV table: a header and rows of cells.

@@ -65,7 +65,10 @@ use std::path::PathBuf;
 
 use crate::integrate::StepError;
 
-pub use diagnostics::{DIAGNOSTICS_FORMAT_VERSION, history_line, report_json, write_diagnostics};
+pub use diagnostics::{
+    DIAGNOSTICS_FORMAT_VERSION, HistoryPrefix, history_line, history_prefix, report_json,
+    write_diagnostics,
+};
 pub use figures::{Figures, SkippedFigure, write_figures};
 pub use metrics::{METRICS_HEADER, metrics_csv_string, write_metrics_csv};
 pub use npz::export_npz;
@@ -94,6 +97,16 @@ pub enum Error {
         what: String,
         /// The writer's error (in the message, not as `source()`).
         error: ndarray_npy::WriteNpzError,
+    },
+    /// A line of an earlier diagnostics history (`diagnostics.jsonl`) is not one flowlab wrote.
+    #[error("line {line} of the diagnostics history: {problem}: {}", path.display())]
+    History {
+        /// The history file.
+        path: PathBuf,
+        /// Line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        problem: String,
     },
     /// The network could not be evaluated on the training set (an implicit solve that failed);
     /// nothing was written.

@@ -3,9 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::figures::in_stability_region;
 use crate::data::Split;
-use crate::diagnostics::{Bound, BoundSide, DiagnosticsReport, Outcome, ProjectionMethod, Rigor};
+use crate::diagnostics::{
+    Bound, BoundSide, DiagnosticsReport, Outcome, ProjectionMethod, Rigor, in_stability_region,
+};
 
 /// `name: reason` of every part that failed.
 #[must_use]
@@ -116,16 +117,21 @@ fn bound_verdict(values: &[f64], bound: &Bound, times: &[f64]) -> String {
         Rigor::Estimate => "estimate",
     };
     if exceeded.is_empty() {
-        format!("{} ({rigor}): holds everywhere", bound.label)
-    } else {
-        format!(
-            "{} ({rigor}): EXCEEDED at {} of {} points ({})",
-            bound.label,
-            exceeded.len(),
-            values.len(),
-            at_times(&exceeded, times)
-        )
+        return format!("{} ({rigor}): holds everywhere", bound.label);
     }
+    // An estimate built from probe measurements is no guarantee and may be crossed; a rigorous
+    // bound that is crossed means a wrong bound or a wrong measurement.
+    let (verb, meaning) = match bound.rigor {
+        Rigor::Rigorous => ("EXCEEDED", "a rigorous bound must hold: this is a bug"),
+        Rigor::Estimate => ("exceeded", "an estimate from probes, not a guarantee"),
+    };
+    format!(
+        "{} ({rigor}): {verb} at {} of {} points ({}; {meaning})",
+        bound.label,
+        exceeded.len(),
+        values.len(),
+        at_times(&exceeded, times)
+    )
 }
 
 /// A readable summary of a diagnostics report: the key numbers of every part, which bounds
@@ -203,7 +209,11 @@ pub fn diagnostics_summary(experiment: &str, report: &DiagnosticsReport, split: 
                 .map_or_else(String::new, |t| format!(" (max at t = {})", num(*t)));
             row(
                 "lipschitz",
-                format!("ν̂ in [{}, {}]{peak}", num(lo), num(hi)),
+                format!(
+                    "ν̂ (estimate: max over the probe states) in [{}, {}]{peak}",
+                    num(lo),
+                    num(hi)
+                ),
             );
             for bound in &l.one_sided_bounds {
                 row("", bound_verdict(&l.one_sided, bound, &l.times));
@@ -217,7 +227,10 @@ pub fn diagnostics_summary(experiment: &str, report: &DiagnosticsReport, split: 
             });
             row(
                 "",
-                format!("L̂ (step, {} probe pairs) max {step_peak}", l.pairs),
+                format!(
+                    "L̂ (estimate: step, {} probe pairs) max {step_peak}",
+                    l.pairs
+                ),
             );
             match (&l.step_bound, &l.step_bound_missing) {
                 (Some(bound), _) => row("", bound_verdict(&l.step, bound, &l.times)),
@@ -484,4 +497,37 @@ pub fn diagnostics_summary(experiment: &str, report: &DiagnosticsReport, split: 
         ),
     );
     format!("diagnostics of \"{experiment}\" at {at}\n{s}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crossed_estimates_and_crossed_rigorous_bounds_read_differently() {
+        let bound = |rigor| Bound {
+            label: "L ≤ b".to_owned(),
+            side: BoundSide::Upper,
+            rigor,
+            values: vec![1.0, 1.0, 1.0],
+        };
+        let times = [0.0, 0.5, 1.0];
+        let below = [0.5, 1.0, 0.9];
+        let above = [0.5, 1.5, 0.9];
+        assert_eq!(
+            bound_verdict(&below, &bound(Rigor::Rigorous), &times),
+            "L ≤ b (rigorous): holds everywhere"
+        );
+        let estimate = bound_verdict(&above, &bound(Rigor::Estimate), &times);
+        assert!(
+            estimate.contains("(estimate): exceeded at 1 of 3 points (t = 0.5;")
+                && estimate.contains("not a guarantee"),
+            "{estimate}"
+        );
+        let rigorous = bound_verdict(&above, &bound(Rigor::Rigorous), &times);
+        assert!(
+            rigorous.contains("(rigorous): EXCEEDED at 1 of 3 points") && rigorous.contains("bug"),
+            "{rigorous}"
+        );
+    }
 }

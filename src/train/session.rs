@@ -17,15 +17,22 @@ use crate::experiment::{self, BatchSpec, Checkpoint, Experiment, Record};
 use crate::integrate::StepError;
 use crate::model::{BatchResult, Engine, Network};
 
+impl From<data::Error> for SessionError {
+    fn from(error: data::Error) -> Self {
+        Self::Data(error)
+    }
+}
+
 /// Why a session could not be created.
 #[derive(Debug, Error)]
 pub enum SessionError {
     /// The experiment has problems (all listed).
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
-    /// The data could not be generated or read.
+    /// The data could not be generated or read. The data error is part of the message, not
+    /// `source()`: error chains would print it twice.
     #[error("data: {0}")]
-    Data(#[from] data::Error),
+    Data(data::Error),
     /// The checkpoint does not fit the model.
     #[error("checkpoint: {0}")]
     Checkpoint(String),

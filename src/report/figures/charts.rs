@@ -71,8 +71,10 @@ pub(super) fn padded_range(values: impl Iterator<Item = f64>) -> Option<[f64; 2]
     }
 }
 
-/// The range of a log axis in decades (`log10` of the values): at least two decades, padded by
-/// a tenth of a decade so that no tick label touches the title.
+/// The range of a log axis in decades (`log10` of the values): at least two decades, widened to
+/// whole decades so that both ends carry a labelled tick (a curve near the top is read against
+/// a number, not against the title), padded by a tenth of a decade so that no tick label
+/// touches the title.
 fn decade_range(decades: impl Iterator<Item = f64>) -> Option<[f64; 2]> {
     let (mut a, mut b) = decades
         .filter(|v| v.is_finite())
@@ -86,18 +88,32 @@ fn decade_range(decades: impl Iterator<Item = f64>) -> Option<[f64; 2]> {
         let middle = 0.5 * (a + b);
         (a, b) = (middle - 1.0, middle + 1.0);
     }
+    // Rounding: a value a hair above a decade does not add a whole decade.
+    let (a, b) = ((a + 1e-9).floor(), (b - 1e-9).ceil());
     Some([a - 0.1, b + 0.1])
 }
 
-/// The tick label of a position on a log axis drawn in decades: `10^n` at whole decades,
-/// nothing between them.
+/// Superscript digits, for the exponents of decade labels.
+const SUPERSCRIPTS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+
+/// The tick label of a position on a log axis drawn in decades: at whole decades `0.01` to
+/// `100` as numbers and `10ⁿ` beyond, nothing between them.
 fn decade_tick(decades: f64) -> String {
     let whole = decades.round();
-    if (decades - whole).abs() < 1e-6 {
-        tick(10_f64.powf(whole))
-    } else {
-        String::new()
+    if (decades - whole).abs() >= 1e-6 {
+        return String::new();
     }
+    if whole.abs() <= 2.0 {
+        return tick(10_f64.powf(whole));
+    }
+    let exponent: String = format!("{whole:.0}")
+        .chars()
+        .map(|c| match c {
+            '-' => '⁻',
+            _ => c.to_digit(10).map_or(c, |d| SUPERSCRIPTS[d as usize]),
+        })
+        .collect();
+    format!("10{exponent}")
 }
 
 /// Splits points into runs of finite values.
@@ -338,12 +354,21 @@ mod tests {
             (4.0, 3.0),
         ];
         assert_eq!(segments(&points).len(), 2);
-        assert_eq!(decade_tick(-16.0), "1e-16");
+        assert_eq!(decade_tick(-16.0), "10⁻¹⁶");
         assert_eq!(decade_tick(-2.0), "0.01");
+        assert_eq!(decade_tick(2.0), "100");
+        assert_eq!(decade_tick(3.0), "10³");
         assert_eq!(decade_tick(-1.5), "");
+        // Two decades at least, widened to whole decades.
         let [lo, hi] = decade_range([-16.0, -15.5].into_iter()).unwrap_or_default();
         assert!(
-            (lo + 16.85).abs() < 1e-12 && (hi + 14.65).abs() < 1e-12,
+            (lo + 17.1).abs() < 1e-12 && (hi + 13.9).abs() < 1e-12,
+            "{lo} {hi}"
+        );
+        // A curve just below 1 gets the label 1 above it.
+        let [lo, hi] = decade_range([-15.7, -0.6].into_iter()).unwrap_or_default();
+        assert!(
+            (lo + 16.1).abs() < 1e-12 && (hi - 0.1).abs() < 1e-12,
             "{lo} {hi}"
         );
     }

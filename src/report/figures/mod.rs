@@ -53,8 +53,6 @@ use crate::diagnostics::{
 };
 use crate::experiment::Record;
 
-pub use planes::in_stability_region;
-
 /// The figures written and the ones left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Figures {
@@ -289,13 +287,23 @@ fn lipschitz(l: &Lipschitz, report: &DiagnosticsReport) -> Figure<'static> {
     for (i, bound) in l.one_sided_bounds.iter().enumerate() {
         nu.push(Series::bound(bound, t, [VERMILLION, GREEN, PURPLE][i % 3]));
     }
-    nu.push(reference("", span, 0.0));
+    nu.push(reference(
+        "ν = 0 (the flow is non-expansive below)",
+        span,
+        0.0,
+    ));
     let mut step = vec![
         Series::line("L̂_k from probe pairs (estimate)", zip(t, &l.step), BLUE)
             .marked(Marker::Circle),
     ];
     if let Some(bound) = &l.step_bound {
-        step.push(Series::bound(bound, t, VERMILLION));
+        let mut series = Series::bound(bound, t, VERMILLION);
+        if series.label.contains('ℓ') {
+            series
+                .label
+                .push_str("; ℓ: Lipschitz constant of f, from ‖A‖₂ and max|σ'|");
+        }
+        step.push(series);
     }
     step.push(reference("L = 1 (non-expansive)", span, 1.0));
     let mut panels = vec![
@@ -436,8 +444,12 @@ fn energy(report: &DiagnosticsReport) -> Result<Figure<'static>, String> {
 /// Appends "(n zeros not shown)" to a log-scale series' label where it has zeros.
 fn with_zero_note(series: &mut Series) {
     let zeros = series.points.iter().filter(|p| p.1 == 0.0).count();
-    if zeros > 0 {
-        let _ = write!(series.label, " ({zeros} exact zeros not shown)");
+    match zeros {
+        0 => {}
+        1 => series.label.push_str(" (1 exact zero not shown)"),
+        _ => {
+            let _ = write!(series.label, " ({zeros} exact zeros not shown)");
+        }
     }
 }
 
@@ -462,7 +474,7 @@ fn reversibility(report: &DiagnosticsReport) -> Result<Figure<'static>, String> 
     let t = &r.times;
     Ok(single(log_panel(
         format!(
-            "Reversibility: back from y_K with −h (‖ŷ₀ − y₀‖/‖y₀‖ ≤ {})",
+            "Reversibility: run back from y(T) with step −h (‖ŷ₀ − y₀‖/‖y₀‖ ≤ {})",
             tick(r.input_relative_max)
         ),
         LAYER_TIME,
@@ -498,16 +510,16 @@ fn gradients(g: &GradientConsistency) -> Figure<'static> {
     single(log_panel(
         format!("Gradient consistency ({} training points)", g.points),
         LAYER_TIME,
-        "relative difference per layer",
+        "‖g − g(DTO)‖ / ‖g(DTO)‖ per layer",
         vec![
             Series::line(
-                "‖g_partner − g_DTO‖ / ‖g_DTO‖",
+                "OTD (partner method) vs DTO",
                 zip(t, &g.partner_vs_dto),
                 BLUE,
             )
             .marked(Marker::Circle),
             Series::line(
-                format!("‖g_backward − g_DTO‖ / ‖g_DTO‖ ({})", g.backward_method),
+                format!("{} vs DTO", g.backward_method),
                 zip(t, &g.backward_vs_dto),
                 VERMILLION,
             )
@@ -541,28 +553,6 @@ fn robustness(r: &Robustness) -> Figure<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::StabilityRegion;
-
-    #[test]
-    fn euler_region_contains_its_disc_only() {
-        let region = StabilityRegion::Polynomial {
-            coefficients: vec![1.0, 1.0],
-            boundary: Vec::new(),
-            extent: [-2.0, 0.0, -1.0, 1.0],
-        };
-        assert!(in_stability_region(&region, [-1.0, 0.0]));
-        assert!(in_stability_region(&region, [-2.0, 0.0]));
-        assert!(!in_stability_region(&region, [0.1, 0.0]));
-        assert!(!in_stability_region(&region, [-1.0, 1.1]));
-        assert!(in_stability_region(
-            &StabilityRegion::LeftHalfPlane,
-            [-5.0, 3.0]
-        ));
-        let segment = StabilityRegion::ImaginaryInterval { half_length: 2.0 };
-        assert!(in_stability_region(&segment, [0.0, 1.9]));
-        assert!(!in_stability_region(&segment, [0.0, 2.0]));
-        assert!(!in_stability_region(&segment, [0.1, 0.0]));
-    }
 
     #[test]
     fn subscripts() {

@@ -10,6 +10,7 @@ use super::style::{BLUE, GREEN, GREY, SKY, Scale, VERMILLION, class_color, tick,
 use crate::data::Split;
 use crate::diagnostics::{
     DecisionBoundary, FeatureTrajectories, ProjectionMethod, Spectrum, StabilityRegion,
+    in_stability_region,
 };
 
 /// Eigenvalues of `h·J` over the stability region.
@@ -20,28 +21,6 @@ pub(super) fn stability(spectrum: &Spectrum) -> Result<Figure<'_>, String> {
     Ok(Figure {
         panels: vec![Panel::Stability(spectrum)],
     })
-}
-
-/// Whether `w = hλ` (`[re, im]`) lies in the integrator's region of absolute stability, with a
-/// relative rounding tolerance of 1e-9 (for [`StabilityRegion::ImaginaryInterval`]: on the
-/// imaginary axis, strictly inside the segment).
-#[must_use]
-pub fn in_stability_region(region: &StabilityRegion, w: [f64; 2]) -> bool {
-    let tolerance = 1e-9 * (1.0 + w[0].abs() + w[1].abs());
-    match region {
-        StabilityRegion::Polynomial { coefficients, .. } => {
-            // |R(w)| by Horner's rule in complex arithmetic.
-            let (mut re, mut im) = (0.0, 0.0);
-            for &c in coefficients.iter().rev() {
-                (re, im) = (re * w[0] - im * w[1] + c, re * w[1] + im * w[0]);
-            }
-            re.hypot(im) <= 1.0 + tolerance
-        }
-        StabilityRegion::LeftHalfPlane => w[0] <= tolerance,
-        StabilityRegion::ImaginaryInterval { half_length } => {
-            w[0].abs() <= tolerance && w[1].abs() < *half_length
-        }
-    }
 }
 
 /// The finite eigenvalues, split into those inside and outside the region.
@@ -254,10 +233,14 @@ pub(super) fn boundary_entries(b: &DecisionBoundary, split: &Split) -> Vec<Entry
     }
     if !b.fixed.is_empty() {
         entries.push(Entry {
-            label: format!(
-                "{} other features fixed at their training mean",
-                b.fixed.len()
-            ),
+            label: {
+                let fixed: Vec<String> = b
+                    .fixed
+                    .iter()
+                    .map(|&(j, value)| format!("{} = {}", feature_name(split, j), tick(value)))
+                    .collect();
+                format!("fixed at the training mean: {}", fixed.join(", "))
+            },
             swatch: Swatch::Note,
         });
     }

@@ -171,8 +171,9 @@ pub(super) fn subscript_of(c: char) -> Option<char> {
 /// becomes one (`tₖ`, `yₖ₊₁`, `λₘₐₓ`, `Σⱼ<ₖ`), otherwise it stays as written (`y_K`, `g_DTO`);
 /// names (`ring_a`) are left alone. The bitmap renderer
 /// places every glyph at its advance without its side bearing, so a combining accent (the hat of
-/// `ν̂`, U+0302) would land after its letter: PNG text drops it; the labels say "estimate" in
-/// words as well.
+/// `ν̂`, U+0302) would land after its letter and be lost: PNG text writes the spacing modifier
+/// `ˆ` (U+02C6) after the letter instead (`νˆₖ`), so that an estimate `L̂` and the bound `L`
+/// still read differently; the labels say "estimate" in words as well.
 pub(super) fn typeset(text: &str, bitmap: bool) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -180,6 +181,7 @@ pub(super) fn typeset(text: &str, bitmap: bool) -> String {
     while i < chars.len() {
         let c = chars[i];
         if bitmap && c == '\u{302}' {
+            out.push('\u{2c6}');
             i += 1;
             continue;
         }
@@ -271,7 +273,7 @@ mod tests {
         assert_eq!(typeset("y_K, Σ_{j<k} g_DTO", false), "y_K, Σⱼ<ₖ g_DTO");
         assert_eq!(typeset("a_{<}", false), "a_{<}");
         assert_eq!(typeset("ν\u{302}_k", false), "ν\u{302}ₖ");
-        assert_eq!(typeset("ν\u{302}_k", true), "νₖ");
+        assert_eq!(typeset("ν\u{302}_k", true), "ν\u{2c6}ₖ");
         assert_eq!(typeset("a_", false), "a_");
         assert_eq!(typeset("ring_a, x_1", false), "ring_a, x₁");
         assert_eq!(typeset("|ΔH_k|", false), "|ΔHₖ|");
