@@ -4,7 +4,7 @@
 //! runs over the samples of one row, so it vectorises; matrices are row-major and tiny
 //! (d, m ≤ a few dozen), so there is nothing to gain from a BLAS call.
 //!
-//! The matrix kernels work on register tiles: several output rows × [`LANES`] samples for
+//! The matrix kernels work on register tiles: several output rows × several vectors of samples for
 //! `A x`, several rows of `u` × several rows of `x` for the outer products `u xᵀ`. Each tile
 //! keeps enough independent accumulator chains in registers to cover the latency of a fused
 //! multiply-add, and reads every input element once per tile.
@@ -19,8 +19,17 @@ type V = wide::f64x4;
 /// Lanes of [`V`].
 const VEC: usize = size_of::<V>() / size_of::<f64>();
 
-/// Samples per register tile of `A x` (two vectors).
-const LANES: usize = 2 * VEC;
+/// Vectors of samples per register tile of `A x`: four with AVX-512's 32 registers (16
+/// accumulators), two otherwise (8 accumulators of AVX2's 16 registers).
+const TILE_VECS: usize = if cfg!(target_feature = "avx512f") {
+    4
+} else {
+    2
+};
+
+/// Rows of `u` per register tile of the outer products (accumulators: rows × 4 columns; four
+/// rows measured slower on AVX-512, the loads no longer overlap the reductions).
+const OUTER_ROWS: usize = 2;
 
 /// The vector of a slice of exactly `VEC` entries.
 #[inline(always)]
@@ -40,52 +49,83 @@ pub fn fma(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
-/// `R` output rows from `i0` of `out[i] (+)= init_i + scale Σ_j M(i, j) x[j]` for the `LANES`
-/// samples from `t0`: `2R` accumulators, two loads of `x` and `R` broadcasts per column.
+/// What a matrix product adds its result to.
+struct Target<'a, I> {
+    /// `init(i)`: the value of row `i` before the product (a bias, or 0).
+    init: &'a I,
+    /// The product's factor.
+    scale: f64,
+    /// Add to `out` instead of overwriting it.
+    accumulate: bool,
+}
+
+/// `R` output rows from `i0` of `out[i] (+)= init_i + scale Σ_j M(i, j) x[j]` for the `H`
+/// vectors of samples from `t0` (within the first `full` samples): `R·H` accumulators, `H`
+/// loads of `x` and `R` broadcasts per column.
 #[inline(always)]
-fn apply_tile<const R: usize>(
+fn apply_tile<const R: usize, const H: usize>(
     m: &[f64],
     (rs, cs): (usize, usize),
-    i0: usize,
-    cols: usize,
+    (i0, cols): (usize, usize),
     x: &[f64],
-    n: usize,
-    t0: usize,
-    init: &impl Fn(usize) -> f64,
-    scale: f64,
+    (n, full, t0): (usize, usize, usize),
+    target: &Target<impl Fn(usize) -> f64>,
     out: &mut [f64],
-    accumulate: bool,
 ) {
-    let full = n / LANES * LANES;
-    if t0 + LANES > full {
+    if t0 + H * VEC > full {
         return;
     }
-    let mut acc = [[V::ZERO; 2]; R];
+    let mut acc = [[V::ZERO; H]; R];
     for j in 0..cols {
-        // Rows cut to `full` samples, so the compiler sees both vectors in bounds.
+        // Rows cut to `full` samples, so the compiler sees every vector in bounds.
         let xj = &x[j * n..][..full];
-        let x0 = vector(&xj[t0..t0 + VEC]);
-        let x1 = vector(&xj[t0 + VEC..t0 + LANES]);
+        let xv: [V; H] = std::array::from_fn(|h| vector(&xj[t0 + h * VEC..t0 + (h + 1) * VEC]));
         for (r, acc) in acc.iter_mut().enumerate() {
             let mij = V::splat(m[(i0 + r) * rs + j * cs]);
-            acc[0] = mij.mul_add(x0, acc[0]);
-            acc[1] = mij.mul_add(x1, acc[1]);
+            for (acc, &xv) in acc.iter_mut().zip(&xv) {
+                *acc = mij.mul_add(xv, *acc);
+            }
         }
     }
-    let scale = V::splat(scale);
+    let scale = V::splat(target.scale);
     for (r, acc) in acc.iter().enumerate() {
-        let base = V::splat(init(i0 + r));
+        let base = V::splat((target.init)(i0 + r));
         let o = &mut out[(i0 + r) * n..][..full];
         for (h, &a) in acc.iter().enumerate() {
             let o = &mut o[t0 + h * VEC..t0 + (h + 1) * VEC];
             let mut v = scale.mul_add(a, base);
-            if accumulate {
+            if target.accumulate {
                 v += vector(o);
             }
             if let Some(o) = o.first_chunk_mut::<VEC>() {
                 *o = v.to_array();
             }
         }
+    }
+}
+
+/// All row tiles of `H` vectors of samples from `t0`.
+#[inline(always)]
+fn apply_column<const H: usize>(
+    m: &[f64],
+    strides: (usize, usize),
+    (rows, cols): (usize, usize),
+    x: &[f64],
+    (n, full, t0): (usize, usize, usize),
+    target: &Target<impl Fn(usize) -> f64>,
+    out: &mut [f64],
+) {
+    let at = (n, full, t0);
+    let mut i = 0;
+    while i + 4 <= rows {
+        apply_tile::<4, H>(m, strides, (i, cols), x, at, target, out);
+        i += 4;
+    }
+    match rows - i {
+        3 => apply_tile::<3, H>(m, strides, (i, cols), x, at, target, out),
+        2 => apply_tile::<2, H>(m, strides, (i, cols), x, at, target, out),
+        1 => apply_tile::<1, H>(m, strides, (i, cols), x, at, target, out),
+        _ => {}
     }
 }
 
@@ -105,69 +145,23 @@ fn apply_strided(
     out: &mut [f64],
     accumulate: bool,
 ) {
-    let full = n / LANES * LANES;
+    let target = Target {
+        init: &init,
+        scale,
+        accumulate,
+    };
+    let (strides, shape) = ((rs, cs), (rows, cols));
+    // Whole tiles, then single vectors, then single samples.
+    let wide = n / (TILE_VECS * VEC) * (TILE_VECS * VEC);
+    let full = n / VEC * VEC;
     let mut t0 = 0;
+    while t0 < wide {
+        apply_column::<TILE_VECS>(m, strides, shape, x, (n, full, t0), &target, out);
+        t0 += TILE_VECS * VEC;
+    }
     while t0 < full {
-        let mut i = 0;
-        while i + 4 <= rows {
-            apply_tile::<4>(
-                m,
-                (rs, cs),
-                i,
-                cols,
-                x,
-                n,
-                t0,
-                &init,
-                scale,
-                out,
-                accumulate,
-            );
-            i += 4;
-        }
-        match rows - i {
-            3 => apply_tile::<3>(
-                m,
-                (rs, cs),
-                i,
-                cols,
-                x,
-                n,
-                t0,
-                &init,
-                scale,
-                out,
-                accumulate,
-            ),
-            2 => apply_tile::<2>(
-                m,
-                (rs, cs),
-                i,
-                cols,
-                x,
-                n,
-                t0,
-                &init,
-                scale,
-                out,
-                accumulate,
-            ),
-            1 => apply_tile::<1>(
-                m,
-                (rs, cs),
-                i,
-                cols,
-                x,
-                n,
-                t0,
-                &init,
-                scale,
-                out,
-                accumulate,
-            ),
-            _ => {}
-        }
-        t0 += LANES;
+        apply_column::<1>(m, strides, shape, x, (n, full, t0), &target, out);
+        t0 += VEC;
     }
     for i in 0..rows {
         let base = init(i);
@@ -309,12 +303,15 @@ fn outer_sum<const P: usize>(
             .all(|p| p.u.len() >= rows * n && p.x.len() >= cols * n)
     );
     let mut i = 0;
-    while i + 2 <= rows {
-        outer_rows::<P, 2>(pairs, cols, n, i, scale, grad);
-        i += 2;
+    while i + OUTER_ROWS <= rows {
+        outer_rows::<P, OUTER_ROWS>(pairs, cols, n, i, scale, grad);
+        i += OUTER_ROWS;
     }
-    if i < rows {
-        outer_rows::<P, 1>(pairs, cols, n, i, scale, grad);
+    match rows - i {
+        3 => outer_rows::<P, 3>(pairs, cols, n, i, scale, grad),
+        2 => outer_rows::<P, 2>(pairs, cols, n, i, scale, grad),
+        1 => outer_rows::<P, 1>(pairs, cols, n, i, scale, grad),
+        _ => {}
     }
 }
 
