@@ -17,7 +17,7 @@
 
 use super::activation::Activation;
 use super::kernels::{
-    affine, axpy, hadamard, matmul, outer_add, outer_add_pair, transpose_apply_add,
+    affine, axpy, hadamard, matmul, matmul_weighted, outer_add, outer_add_pair, transpose_apply_add,
 };
 use super::params::{LayerGrad, LayerParams};
 use crate::experiment::FieldKind;
@@ -270,10 +270,7 @@ impl Field {
             Op::Transposed { slot, sign, .. } => {
                 // U = sign (A v) ⊙ σ'(S); ∂x = Aᵀ U; ∂A = U xᵀ + sign σ(S) vᵀ; ∂b = Σ U.
                 let u = &mut scratch[..m * n];
-                matmul(theta.a[slot], m, d, v, n, u);
-                for (ui, &di) in u.iter_mut().zip(&dsig[..m * n]) {
-                    *ui *= sign * di;
-                }
+                matmul_weighted(theta.a[slot], m, d, v, n, sign, dsig, u);
                 if let Some(dx) = dx {
                     transpose_apply_add(theta.a[slot], m, d, u, n, scale, dx);
                 }

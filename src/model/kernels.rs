@@ -57,6 +57,8 @@ struct Target<'a, I> {
     scale: f64,
     /// Add to `out` instead of overwriting it.
     accumulate: bool,
+    /// Multiply the result elementwise by this block (of the output's shape) before storing.
+    weights: Option<&'a [f64]>,
 }
 
 /// `R` output rows from `i0` of `out[i] (+)= init_i + scale Σ_j M(i, j) x[j]` for the `H`
@@ -94,6 +96,10 @@ fn apply_tile<const R: usize, const H: usize>(
         for (h, &a) in acc.iter().enumerate() {
             let o = &mut o[t0 + h * VEC..t0 + (h + 1) * VEC];
             let mut v = scale.mul_add(a, base);
+            if let Some(w) = target.weights {
+                let w = &w[(i0 + r) * n..][..full];
+                v *= vector(&w[t0 + h * VEC..t0 + (h + 1) * VEC]);
+            }
             if target.accumulate {
                 v += vector(o);
             }
@@ -142,6 +148,7 @@ fn apply_strided(
     n: usize,
     init: impl Fn(usize) -> f64,
     scale: f64,
+    weights: Option<&[f64]>,
     out: &mut [f64],
     accumulate: bool,
 ) {
@@ -149,6 +156,7 @@ fn apply_strided(
         init: &init,
         scale,
         accumulate,
+        weights,
     };
     let (strides, shape) = ((rs, cs), (rows, cols));
     // Whole tiles, then single vectors, then single samples.
@@ -170,7 +178,10 @@ fn apply_strided(
             for j in 0..cols {
                 acc = fma(m[i * rs + j * cs], x[j * n + t], acc);
             }
-            let v = fma(scale, acc, base);
+            let mut v = fma(scale, acc, base);
+            if let Some(w) = weights {
+                v *= w[i * n + t];
+            }
             out[i * n + t] = if accumulate { out[i * n + t] + v } else { v };
         }
     }
@@ -181,13 +192,43 @@ fn apply_strided(
 pub fn affine(a: &[f64], b: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut [f64]) {
     debug_assert!(a.len() >= rows * cols && b.len() >= rows);
     debug_assert!(x.len() >= cols * n && s.len() >= rows * n);
-    apply_strided(a, cols, 1, rows, cols, x, n, |i| b[i], 1.0, s, false);
+    apply_strided(a, cols, 1, rows, cols, x, n, |i| b[i], 1.0, None, s, false);
 }
 
 /// `s = A x` (no bias).
 #[inline]
 pub fn matmul(a: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut [f64]) {
-    apply_strided(a, cols, 1, rows, cols, x, n, |_| 0.0, 1.0, s, false);
+    apply_strided(a, cols, 1, rows, cols, x, n, |_| 0.0, 1.0, None, s, false);
+}
+
+/// `s = scale · (A x) ⊙ w`, with `w` a block of `rows` rows (the product scaled by σ'
+/// elementwise, in one sweep).
+#[inline]
+pub fn matmul_weighted(
+    a: &[f64],
+    rows: usize,
+    cols: usize,
+    x: &[f64],
+    n: usize,
+    scale: f64,
+    w: &[f64],
+    s: &mut [f64],
+) {
+    debug_assert!(w.len() >= rows * n);
+    apply_strided(
+        a,
+        cols,
+        1,
+        rows,
+        cols,
+        x,
+        n,
+        |_| 0.0,
+        scale,
+        Some(w),
+        s,
+        false,
+    );
 }
 
 /// `out += scale · Aᵀ u` with `A ∈ R^{rows×cols}`, `u` a block of `rows` rows, `out` of `cols`.
@@ -201,7 +242,20 @@ pub fn transpose_apply_add(
     scale: f64,
     out: &mut [f64],
 ) {
-    apply_strided(a, 1, cols, cols, rows, u, n, |_| 0.0, scale, out, true);
+    apply_strided(
+        a,
+        1,
+        cols,
+        cols,
+        rows,
+        u,
+        n,
+        |_| 0.0,
+        scale,
+        None,
+        out,
+        true,
+    );
 }
 
 /// One product `± u xᵀ` of a sum of outer products: `u` and `x` blocks and whether to subtract.
@@ -439,6 +493,13 @@ mod tests {
                     "affine {rows}x{cols}, n {n}"
                 );
             }
+        }
+        let w: Vec<f64> = (0..rows * n).map(|i| (i as f64 * 0.21).cos()).collect();
+        let mut sw = vec![0.0; rows * n];
+        matmul_weighted(&a, rows, cols, &x, n, -2.0, &w, &mut sw);
+        for (k, (&sw, &s)) in sw.iter().zip(&s).enumerate() {
+            let e = -2.0 * (s - b[k / n]) * w[k];
+            assert!((sw - e).abs() < 1e-12, "weighted {rows}x{cols}, n {n}");
         }
         let mut back = vec![1.0; cols * n];
         transpose_apply_add(&a, rows, cols, &s, n, 2.0, &mut back);
