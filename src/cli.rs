@@ -299,7 +299,7 @@ impl EventSink for ProgressSink {
             }
             TrainEvent::Failed { error, .. } => self.failure = Some(error),
             TrainEvent::Finished { .. } => self.bar.finish(),
-            TrainEvent::Metrics { .. } | TrainEvent::Snapshot(_) => {}
+            TrainEvent::Metrics { .. } | TrainEvent::Snapshot(_) | TrainEvent::Diagnostics(_) => {}
         }
     }
 }
@@ -687,9 +687,12 @@ fn train_recording(
         snapshots: recorder.sender.clone(),
     };
     recording.send(TrainEvent::Snapshot(session.snapshot()));
+    // The recorder computes the diagnostics of every snapshot itself (and holds training back
+    // when it lags, so the history is complete), instead of the runner's skip-when-busy analysis.
     let options = RunnerOptions {
         snapshot_every: every,
         snapshot_interval: Duration::ZERO,
+        diagnostics: false,
     };
     crate::train::runner::run_loop(session, &mut recording, &control, options);
     drop(recording);

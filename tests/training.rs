@@ -166,12 +166,14 @@ fn runner_pauses_steps_once_and_stops() {
     control.resume();
     std::thread::sleep(std::time::Duration::from_millis(100));
     control.stop();
-    let session = runner.join().unwrap();
-    assert!(session.iteration() > 1);
+    // Drain until `Finished` before joining: snapshots are never dropped, so a runner whose
+    // channel is full waits for its consumer.
     let finished = events
         .iter()
         .find(|e| matches!(e, TrainEvent::Finished { .. }))
         .unwrap();
+    let session = runner.join().unwrap();
+    assert!(session.iteration() > 1);
     assert!(matches!(
         finished,
         TrainEvent::Finished {
@@ -179,4 +181,55 @@ fn runner_pauses_steps_once_and_stops() {
             ..
         }
     ));
+}
+
+#[test]
+fn runner_reports_diagnostics_from_its_analysis_thread() {
+    let mut exp = base();
+    exp.train.iterations = 30;
+    exp.diagnostics.every = 10;
+    let session = Session::new(&exp, None, 1).unwrap();
+    let (sink, events) = ChannelSink::new(4096, None);
+    let options = RunnerOptions {
+        diagnostics: true,
+        ..RunnerOptions::default()
+    };
+    let runner = Runner::spawn(session, sink, RunControl::new(), options).unwrap();
+    let mut iterations = Vec::new();
+    let mut finished = false;
+    for event in &events {
+        match event {
+            TrainEvent::Diagnostics(report) => {
+                assert!(!finished, "diagnostics after Finished");
+                assert!(report.spectrum.computed().is_some());
+                iterations.push(report.iteration);
+            }
+            TrainEvent::Finished { .. } => finished = true,
+            _ => {}
+        }
+    }
+    let session = runner.join().unwrap();
+    assert!(finished);
+    // Some of iterations 10 and 20 (skipped only while the thread is busy), always the last.
+    assert_eq!(iterations.last(), Some(&session.iteration()));
+    assert!(iterations.windows(2).all(|w| w[0] < w[1]), "{iterations:?}");
+    assert!(
+        iterations[..iterations.len() - 1]
+            .iter()
+            .all(|i| i % 10 == 0),
+        "{iterations:?}"
+    );
+}
+
+#[test]
+fn runner_without_diagnostics_sends_none() {
+    let session = Session::new(&base(), None, 1).unwrap();
+    let (sink, events) = ChannelSink::new(4096, None);
+    let runner = Runner::spawn(session, sink, RunControl::new(), RunnerOptions::default()).unwrap();
+    let count = events
+        .iter()
+        .filter(|e| matches!(e, TrainEvent::Diagnostics(_)))
+        .count();
+    runner.join().unwrap();
+    assert_eq!(count, 0);
 }

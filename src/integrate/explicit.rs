@@ -1,11 +1,12 @@
 //! Explicit Runge–Kutta steps, their discrete adjoint and the symplectic partner.
 //!
 //! Tape of one step: for each stage `i`, the stage input `Y_i` (`dim·n`) followed by the records
-//! of the field at `Y_i`.
+//! of the field at `Y_i`. The first stage's input is the step's start `y0`, which the caller keeps
+//! (the trajectory), so its slot is left unwritten and the reverse step reads `y0` instead.
 
 use super::{Scratch, Tableau};
 use crate::model::Field;
-use crate::model::kernels::axpy;
+use crate::model::kernels::{axpy, fma};
 use crate::model::params::{LayerGrad, LayerParams};
 
 fn stage_len(field: &Field, n: usize) -> (usize, usize) {
@@ -26,24 +27,53 @@ pub(super) fn forward(
     n: usize,
 ) {
     let (dim, stride) = stage_len(field, n);
+    if t.stages == 1 && field.adds_in_place() {
+        // y1 = y0 + h b K(y0), the rate accumulated straight into y1.
+        y1[..dim].copy_from_slice(&y0[..dim]);
+        let records = &mut tape[dim..stride];
+        let (y0, y1) = (&y0[..dim], &mut y1[..dim]);
+        field.eval_add(theta, y0, n, h * t.b[0], y1, records, &mut scratch.stages);
+        return;
+    }
     let rates = &mut scratch.stages;
     for i in 0..t.stages {
         let (yi, records) = tape[i * stride..(i + 1) * stride].split_at_mut(dim);
-        yi.copy_from_slice(&y0[..dim]);
-        for j in 0..i {
-            let aij = t.a(i, j);
-            if aij != 0.0 {
-                axpy(h * aij, &rates[j * dim..(j + 1) * dim], yi);
+        let yi: &[f64] = if i == 0 {
+            &y0[..dim]
+        } else {
+            yi.copy_from_slice(&y0[..dim]);
+            for j in 0..i {
+                let aij = t.a(i, j);
+                if aij != 0.0 {
+                    axpy(h * aij, &rates[j * dim..(j + 1) * dim], yi);
+                }
             }
-        }
+            yi
+        };
         field.eval(theta, yi, n, &mut rates[i * dim..(i + 1) * dim], records);
     }
-    y1[..dim].copy_from_slice(&y0[..dim]);
-    for i in 0..t.stages {
+    // y1 = y0 + h b_0 K_0 in one pass, then the other stages.
+    let c0 = h * t.b[0];
+    for ((y1, &y0), &k) in y1[..dim].iter_mut().zip(&y0[..dim]).zip(&rates[..dim]) {
+        *y1 = fma(c0, k, y0);
+    }
+    for i in 1..t.stages {
         if t.b[i] != 0.0 {
             axpy(h * t.b[i], &rates[i * dim..(i + 1) * dim], &mut y1[..dim]);
         }
     }
+}
+
+/// The input of stage `i`: `y0` for the first, the tape's copy for the others.
+fn stage_input<'a>(
+    tape: &'a [f64],
+    y0: &'a [f64],
+    i: usize,
+    dim: usize,
+    stride: usize,
+) -> (&'a [f64], &'a [f64]) {
+    let (yi, records) = tape[i * stride..(i + 1) * stride].split_at(dim);
+    (if i == 0 { &y0[..dim] } else { yi }, records)
 }
 
 /// Reverse mode through [`forward`]: `K̄_i = h b_i λ₁ + h Σ_{j>i} a_ji Ȳ_j`, `Ȳ_i = J_iᵀ K̄_i`,
@@ -53,6 +83,7 @@ pub(super) fn backward_dto(
     field: &Field,
     theta: &LayerParams,
     h: f64,
+    y0: &[f64],
     tape: &[f64],
     lambda1: &[f64],
     lambda0: &mut [f64],
@@ -68,6 +99,23 @@ pub(super) fn backward_dto(
         ..
     } = scratch;
     lambda0[..dim].copy_from_slice(&lambda1[..dim]);
+    if t.stages == 1 {
+        // K̄ = h b λ₁: λ₀ = λ₁ + h b Jᵀλ₁ straight into λ₀, no stage buffers.
+        let (yi, records) = stage_input(tape, y0, 0, dim, stride);
+        let scale = h * t.b[0];
+        field.vjp(
+            theta,
+            yi,
+            records,
+            lambda1,
+            n,
+            scale,
+            Some(lambda0),
+            Some(grad),
+            fs,
+        );
+        return;
+    }
     for i in (0..t.stages).rev() {
         let kbar = &mut kbar[..dim];
         for (k, &l) in kbar.iter_mut().zip(&lambda1[..dim]) {
@@ -82,7 +130,7 @@ pub(super) fn backward_dto(
         }
         let yb = &mut done[i * dim..];
         yb.fill(0.0);
-        let (yi, records) = tape[i * stride..(i + 1) * stride].split_at(dim);
+        let (yi, records) = stage_input(tape, y0, i, dim, stride);
         field.vjp(theta, yi, records, kbar, n, 1.0, Some(yb), Some(grad), fs);
         axpy(1.0, yb, &mut lambda0[..dim]);
     }
@@ -100,6 +148,7 @@ pub(super) fn backward_partner(
     field: &Field,
     theta: &LayerParams,
     h: f64,
+    y0: &[f64],
     tape: &[f64],
     lambda1: &[f64],
     lambda0: &mut [f64],
@@ -108,7 +157,9 @@ pub(super) fn backward_partner(
     n: usize,
 ) {
     let Some(abar) = t.partner() else {
-        backward_dto(t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n);
+        backward_dto(
+            t, field, theta, h, y0, tape, lambda1, lambda0, grad, scratch, n,
+        );
         return;
     };
     let s = t.stages;
@@ -133,7 +184,7 @@ pub(super) fn backward_partner(
         }
         let li = &mut done[i * dim..];
         li.fill(0.0);
-        let (yi, records) = tape[i * stride..(i + 1) * stride].split_at(dim);
+        let (yi, records) = stage_input(tape, y0, i, dim, stride);
         field.vjp(
             theta,
             yi,

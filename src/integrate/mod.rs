@@ -244,13 +244,13 @@ impl Integrator {
             }
             (Gradient::Dto, Self::Explicit(t)) => {
                 explicit::backward_dto(
-                    t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n,
+                    t, field, theta, h, y0, tape, lambda1, lambda0, grad, scratch, n,
                 );
                 Ok(())
             }
             (Gradient::Partner, Self::Explicit(t)) => {
                 explicit::backward_partner(
-                    t, field, theta, h, tape, lambda1, lambda0, grad, scratch, n,
+                    t, field, theta, h, y0, tape, lambda1, lambda0, grad, scratch, n,
                 );
                 Ok(())
             }
@@ -258,7 +258,17 @@ impl Integrator {
             // kicks and drifts in reverse order), so DTO and Partner evaluate the same formulas.
             (_, Self::Splitting(s)) => {
                 splitting::backward(
-                    *s, field, theta, h, tape, lambda1, lambda0, grad, scratch, n,
+                    *s,
+                    field,
+                    theta,
+                    h,
+                    (y0, y1),
+                    tape,
+                    lambda1,
+                    lambda0,
+                    grad,
+                    scratch,
+                    n,
                 );
                 Ok(())
             }

@@ -1,12 +1,39 @@
 //! Splitting methods for separable Hamiltonian fields: symplectic Euler A/B, Störmer–Verlet.
 //!
-//! Tape of one step: for each sub-step, the input half-state (`z` for a kick, `p` for a drift,
-//! `d·n`) followed by the record of the part at that input.
+//! Tape of one step: for each sub-step, a slot for its input half-state (`z` for a kick, `p` for
+//! a drift, `d·n`) followed by the record of the part at that input. An input that equals a half
+//! of the step's start `y0` (nothing changed it before) or end `y1` (nothing changes it after) is
+//! read from there and its slot is left unwritten: only Störmer–Verlet's drift stores a copy.
 
 use super::{Scratch, Splitting};
 use crate::model::Field;
-use crate::model::kernels::axpy;
+use crate::model::field::Role;
 use crate::model::params::{LayerGrad, LayerParams};
+
+/// Where a sub-step's input half-state lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// In the step's start `y0`.
+    Start,
+    /// In the step's end `y1`.
+    End,
+    /// In the tape.
+    Tape,
+}
+
+/// The source of sub-step `idx`'s input: a kick reads `z`, which only drifts change, and a
+/// drift reads `p`, which only kicks change.
+fn source(substeps: &[(Role, f64)], idx: usize) -> Source {
+    let role = substeps[idx].0;
+    let changes = |&(other, _): &(Role, f64)| other != role;
+    if !substeps[..idx].iter().any(changes) {
+        Source::Start
+    } else if !substeps[idx + 1..].iter().any(changes) {
+        Source::End
+    } else {
+        Source::Tape
+    }
+}
 
 /// Applies the sub-steps: a kick `p += c h K(z)`, a drift `z += c h D(p)`.
 pub(super) fn forward(
@@ -24,17 +51,38 @@ pub(super) fn forward(
     let dim = field.state_dim() * n;
     let stride = d * n + field.record_len(n);
     y1[..dim].copy_from_slice(&y0[..dim]);
-    let rate = &mut scratch.v1[..d * n];
-    for (idx, &(role, frac)) in s.substeps().iter().enumerate() {
+    let substeps = s.substeps();
+    for (idx, &(role, frac)) in substeps.iter().enumerate() {
         let part = field.part(role);
-        let (x, record) = tape[idx * stride..(idx + 1) * stride].split_at_mut(d * n);
-        x.copy_from_slice(&y1[part.input * n..(part.input + d) * n]);
-        field.part_eval(&part, theta, x, n, rate, record);
-        axpy(
+        let (slot, record) = tape[idx * stride..(idx + 1) * stride].split_at_mut(d * n);
+        let (input, output) = halves(y1, part.input, part.output, d * n);
+        let x: &[f64] = if source(substeps, idx) == Source::Tape {
+            slot.copy_from_slice(input);
+            slot
+        } else {
+            input
+        };
+        field.part_eval_add(
+            &part,
+            theta,
+            x,
+            n,
             frac * h,
-            rate,
-            &mut y1[part.output * n..(part.output + d) * n],
+            output,
+            record,
+            &mut scratch.v1,
         );
+    }
+}
+
+/// The disjoint half-blocks `(rows from input, rows from output)` of a state `y`, `len` each.
+fn halves(y: &mut [f64], input: usize, output: usize, len: usize) -> (&mut [f64], &mut [f64]) {
+    let (first, second) = y.split_at_mut(len);
+    let second = &mut second[..len];
+    if input < output {
+        (first, second)
+    } else {
+        (second, first)
     }
 }
 
@@ -44,6 +92,7 @@ pub(super) fn backward(
     field: &Field,
     theta: &LayerParams,
     h: f64,
+    (y0, y1): (&[f64], &[f64]),
     tape: &[f64],
     lambda1: &[f64],
     lambda0: &mut [f64],
@@ -55,12 +104,17 @@ pub(super) fn backward(
     let dim = field.state_dim() * n;
     let stride = d * n + field.record_len(n);
     lambda0[..dim].copy_from_slice(&lambda1[..dim]);
-    let Scratch { v1, field: fs, .. } = scratch;
-    for (idx, &(role, frac)) in s.substeps().iter().enumerate().rev() {
+    let substeps = s.substeps();
+    for (idx, &(role, frac)) in substeps.iter().enumerate().rev() {
         let part = field.part(role);
-        let (x, record) = tape[idx * stride..(idx + 1) * stride].split_at(d * n);
-        let v = &mut v1[..d * n];
-        v.copy_from_slice(&lambda0[part.output * n..(part.output + d) * n]);
+        let (slot, record) = tape[idx * stride..(idx + 1) * stride].split_at(d * n);
+        let rows = part.input * n..(part.input + d) * n;
+        let x = match source(substeps, idx) {
+            Source::Start => &y0[rows],
+            Source::End => &y1[rows],
+            Source::Tape => slot,
+        };
+        let (dx, v) = halves(lambda0, part.input, part.output, d * n);
         field.part_vjp(
             &part,
             theta,
@@ -69,9 +123,27 @@ pub(super) fn backward(
             v,
             n,
             frac * h,
-            Some(&mut lambda0[part.input * n..(part.input + d) * n]),
+            Some(dx),
             Some(grad),
-            fs,
+            &mut scratch.field,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_verlets_drift_needs_a_copy() {
+        let sources = |s: Splitting| {
+            (0..s.substeps().len())
+                .map(|i| source(s.substeps(), i))
+                .collect::<Vec<_>>()
+        };
+        use Source::{End, Start, Tape};
+        assert_eq!(sources(Splitting::SymplecticEulerA), [Start, End]);
+        assert_eq!(sources(Splitting::SymplecticEulerB), [Start, End]);
+        assert_eq!(sources(Splitting::StormerVerlet), [Start, Tape, End]);
     }
 }

@@ -16,7 +16,9 @@
 //! reuse, so the reverse sweep never recomputes an activation.
 
 use super::activation::Activation;
-use super::kernels::{affine, hadamard, matmul, outer_add, transpose_apply_add};
+use super::kernels::{
+    affine, axpy, hadamard, matmul, matmul_weighted, outer_add, outer_add_pair, transpose_apply_add,
+};
 use super::params::{LayerGrad, LayerParams};
 use crate::experiment::FieldKind;
 
@@ -204,6 +206,36 @@ impl Field {
         }
     }
 
+    /// `out += scale · part(x)`, for steps that add a rate to a state: the transposed product
+    /// writes straight into `out`, with no rate buffer. Fills `record` like [`Field::part_eval`];
+    /// `scratch` needs `d·n` entries.
+    pub fn part_eval_add(
+        &self,
+        part: &Part,
+        theta: &LayerParams,
+        x: &[f64],
+        n: usize,
+        scale: f64,
+        out: &mut [f64],
+        record: &mut [f64],
+        scratch: &mut [f64],
+    ) {
+        let (d, m) = (self.width, self.hidden);
+        match part.op {
+            Op::Transposed { slot, act, sign } => {
+                let (sig, dsig) = record.split_at_mut(m * n);
+                affine(theta.a[slot], theta.b[slot], m, d, x, n, sig);
+                act.apply_in_place(&mut sig[..m * n], &mut dsig[..m * n]);
+                transpose_apply_add(theta.a[slot], m, d, sig, n, scale * sign, out);
+            }
+            Op::Dense { .. } | Op::Identity => {
+                let rate = &mut scratch[..d * n];
+                self.part_eval(part, theta, x, n, rate, record);
+                axpy(scale, rate, &mut out[..d * n]);
+            }
+        }
+    }
+
     /// Reverse mode through one part at the point its `record` was taken:
     /// `dx += scale · (∂part/∂x)ᵀ v` and `grad += scale · (∂part/∂θ)ᵀ v`.
     /// `scratch` needs [`Field::scratch_len`] entries.
@@ -238,17 +270,15 @@ impl Field {
             Op::Transposed { slot, sign, .. } => {
                 // U = sign (A v) ⊙ σ'(S); ∂x = Aᵀ U; ∂A = U xᵀ + sign σ(S) vᵀ; ∂b = Σ U.
                 let u = &mut scratch[..m * n];
-                matmul(theta.a[slot], m, d, v, n, u);
-                for (ui, &di) in u.iter_mut().zip(&dsig[..m * n]) {
-                    *ui *= sign * di;
-                }
+                matmul_weighted(theta.a[slot], m, d, v, n, sign, dsig, u);
                 if let Some(dx) = dx {
                     transpose_apply_add(theta.a[slot], m, d, u, n, scale, dx);
                 }
                 if let Some(grad) = grad {
                     let (ga, gb) = grad.slot(slot);
-                    outer_add(u, m, x, d, n, scale, ga, Some(gb));
-                    outer_add(sig, m, v, d, n, scale * sign, ga, None);
+                    let subtract = sign < 0.0;
+                    debug_assert_eq!(sign.abs(), 1.0);
+                    outer_add_pair((u, x), (sig, v), subtract, m, d, n, scale, ga, Some(gb));
                 }
             }
             Op::Identity => {
@@ -314,6 +344,43 @@ impl Field {
                 n,
                 &mut rate[part.output * n..(part.output + d) * n],
                 &mut records[r * rl..(r + 1) * rl],
+            );
+        }
+    }
+
+    /// Whether [`Field::eval_add`] saves a pass over [`Field::eval`] and an axpy: every part is a
+    /// transposed product, which can accumulate into the state directly.
+    #[must_use]
+    pub fn adds_in_place(&self) -> bool {
+        self.roles()
+            .iter()
+            .all(|&role| matches!(self.part(role).op, Op::Transposed { .. }))
+    }
+
+    /// `out += scale · f(y)` for a block `y` of [`Field::state_dim`] rows (not aliasing `out`),
+    /// filling `records` like [`Field::eval`]; `scratch` needs `d·n` entries.
+    pub fn eval_add(
+        &self,
+        theta: &LayerParams,
+        y: &[f64],
+        n: usize,
+        scale: f64,
+        out: &mut [f64],
+        records: &mut [f64],
+        scratch: &mut [f64],
+    ) {
+        let (d, rl) = (self.width, self.record_len(n));
+        for (r, &role) in self.roles().iter().enumerate() {
+            let part = self.part(role);
+            self.part_eval_add(
+                &part,
+                theta,
+                &y[part.input * n..(part.input + d) * n],
+                n,
+                scale,
+                &mut out[part.output * n..(part.output + d) * n],
+                &mut records[r * rl..(r + 1) * rl],
+                scratch,
             );
         }
     }

@@ -3,13 +3,140 @@
 //! A block holds `rows` features of `n` samples each, row `i` at `[i*n, (i+1)*n)`. Every loop
 //! runs over the samples of one row, so it vectorises; matrices are row-major and tiny
 //! (d, m ≤ a few dozen), so there is nothing to gain from a BLAS call.
+//!
+//! The matrix kernels work on register tiles: several output rows × several vectors of samples for
+//! `A x`, several rows of `u` × several rows of `x` for the outer products `u xᵀ`. Each tile
+//! keeps enough independent accumulator chains in registers to cover the latency of a fused
+//! multiply-add, and reads every input element once per tile.
 
-/// Samples processed together in registers by the matrix kernels (two AVX2 vectors of f64).
-const LANES: usize = 8;
+/// One SIMD vector of f64 (`wide` picks AVX-512, AVX2/FMA, NEON or scalar code at compile time).
+#[cfg(target_feature = "avx512f")]
+type V = wide::f64x8;
+/// One SIMD vector of f64 (`wide` picks AVX-512, AVX2/FMA, NEON or scalar code at compile time).
+#[cfg(not(target_feature = "avx512f"))]
+type V = wide::f64x4;
 
-/// `out[i] = init_i + Σ_j M(i, j) · x[j]` for all samples, with `M(i, j) = m[i*rs + j*cs]`
-/// (so both `A` and `Aᵀ` are served), accumulating each output row for `LANES` samples in
-/// registers: one load of `x` per multiply-add instead of the load-load-store of an axpy.
+/// Lanes of [`V`].
+const VEC: usize = size_of::<V>() / size_of::<f64>();
+
+/// Vectors of samples per register tile of `A x`: four with AVX-512's 32 registers (16
+/// accumulators), two otherwise (8 accumulators of AVX2's 16 registers).
+const TILE_VECS: usize = if cfg!(target_feature = "avx512f") {
+    4
+} else {
+    2
+};
+
+/// Rows of `u` per register tile of the outer products (accumulators: rows × 4 columns; four
+/// rows measured slower on AVX-512, the loads no longer overlap the reductions).
+const OUTER_ROWS: usize = 2;
+
+/// The vector of a slice of exactly `VEC` entries.
+#[inline(always)]
+fn vector(s: &[f64]) -> V {
+    s.first_chunk::<VEC>().map_or(V::ZERO, |c| V::new(*c))
+}
+
+/// `a·b + c`, fused into one rounding where the target has an FMA instruction (a call to the
+/// software `fma` would be far slower than the unfused form).
+#[inline(always)]
+#[must_use]
+pub fn fma(a: f64, b: f64, c: f64) -> f64 {
+    if cfg!(any(target_feature = "fma", target_arch = "aarch64")) {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// What a matrix product adds its result to.
+struct Target<'a, I> {
+    /// `init(i)`: the value of row `i` before the product (a bias, or 0).
+    init: &'a I,
+    /// The product's factor.
+    scale: f64,
+    /// Add to `out` instead of overwriting it.
+    accumulate: bool,
+    /// Multiply the result elementwise by this block (of the output's shape) before storing.
+    weights: Option<&'a [f64]>,
+}
+
+/// `R` output rows from `i0` of `out[i] (+)= init_i + scale Σ_j M(i, j) x[j]` for the `H`
+/// vectors of samples from `t0` (within the first `full` samples): `R·H` accumulators, `H`
+/// loads of `x` and `R` broadcasts per column.
+#[inline(always)]
+fn apply_tile<const R: usize, const H: usize>(
+    m: &[f64],
+    (rs, cs): (usize, usize),
+    (i0, cols): (usize, usize),
+    x: &[f64],
+    (n, full, t0): (usize, usize, usize),
+    target: &Target<impl Fn(usize) -> f64>,
+    out: &mut [f64],
+) {
+    if t0 + H * VEC > full {
+        return;
+    }
+    let mut acc = [[V::ZERO; H]; R];
+    for j in 0..cols {
+        // Rows cut to `full` samples, so the compiler sees every vector in bounds.
+        let xj = &x[j * n..][..full];
+        let xv: [V; H] = std::array::from_fn(|h| vector(&xj[t0 + h * VEC..t0 + (h + 1) * VEC]));
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let mij = V::splat(m[(i0 + r) * rs + j * cs]);
+            for (acc, &xv) in acc.iter_mut().zip(&xv) {
+                *acc = mij.mul_add(xv, *acc);
+            }
+        }
+    }
+    let scale = V::splat(target.scale);
+    for (r, acc) in acc.iter().enumerate() {
+        let base = V::splat((target.init)(i0 + r));
+        let o = &mut out[(i0 + r) * n..][..full];
+        for (h, &a) in acc.iter().enumerate() {
+            let o = &mut o[t0 + h * VEC..t0 + (h + 1) * VEC];
+            let mut v = scale.mul_add(a, base);
+            if let Some(w) = target.weights {
+                let w = &w[(i0 + r) * n..][..full];
+                v *= vector(&w[t0 + h * VEC..t0 + (h + 1) * VEC]);
+            }
+            if target.accumulate {
+                v += vector(o);
+            }
+            if let Some(o) = o.first_chunk_mut::<VEC>() {
+                *o = v.to_array();
+            }
+        }
+    }
+}
+
+/// All row tiles of `H` vectors of samples from `t0`.
+#[inline(always)]
+fn apply_column<const H: usize>(
+    m: &[f64],
+    strides: (usize, usize),
+    (rows, cols): (usize, usize),
+    x: &[f64],
+    (n, full, t0): (usize, usize, usize),
+    target: &Target<impl Fn(usize) -> f64>,
+    out: &mut [f64],
+) {
+    let at = (n, full, t0);
+    let mut i = 0;
+    while i + 4 <= rows {
+        apply_tile::<4, H>(m, strides, (i, cols), x, at, target, out);
+        i += 4;
+    }
+    match rows - i {
+        3 => apply_tile::<3, H>(m, strides, (i, cols), x, at, target, out),
+        2 => apply_tile::<2, H>(m, strides, (i, cols), x, at, target, out),
+        1 => apply_tile::<1, H>(m, strides, (i, cols), x, at, target, out),
+        _ => {}
+    }
+}
+
+/// `out[i] = init_i + scale Σ_j M(i, j) · x[j]` (or `out[i] +=` that when `accumulate`) for all
+/// samples, with `M(i, j) = m[i*rs + j*cs]` (so both `A` and `Aᵀ` are served).
 #[inline]
 fn apply_strided(
     m: &[f64],
@@ -21,35 +148,40 @@ fn apply_strided(
     n: usize,
     init: impl Fn(usize) -> f64,
     scale: f64,
+    weights: Option<&[f64]>,
     out: &mut [f64],
     accumulate: bool,
 ) {
-    let full = n / LANES * LANES;
+    let target = Target {
+        init: &init,
+        scale,
+        accumulate,
+        weights,
+    };
+    let (strides, shape) = ((rs, cs), (rows, cols));
+    // Whole tiles, then single vectors, then single samples.
+    let wide = n / (TILE_VECS * VEC) * (TILE_VECS * VEC);
+    let full = n / VEC * VEC;
+    let mut t0 = 0;
+    while t0 < wide {
+        apply_column::<TILE_VECS>(m, strides, shape, x, (n, full, t0), &target, out);
+        t0 += TILE_VECS * VEC;
+    }
+    while t0 < full {
+        apply_column::<1>(m, strides, shape, x, (n, full, t0), &target, out);
+        t0 += VEC;
+    }
     for i in 0..rows {
         let base = init(i);
-        let mut t0 = 0;
-        while t0 < full {
-            let mut acc = [0.0; LANES];
-            for j in 0..cols {
-                let mij = m[i * rs + j * cs];
-                let xj = &x[j * n + t0..j * n + t0 + LANES];
-                for l in 0..LANES {
-                    acc[l] += mij * xj[l];
-                }
-            }
-            let o = &mut out[i * n + t0..i * n + t0 + LANES];
-            for l in 0..LANES {
-                let v = base + scale * acc[l];
-                o[l] = if accumulate { o[l] + v } else { v };
-            }
-            t0 += LANES;
-        }
         for t in full..n {
             let mut acc = 0.0;
             for j in 0..cols {
-                acc += m[i * rs + j * cs] * x[j * n + t];
+                acc = fma(m[i * rs + j * cs], x[j * n + t], acc);
             }
-            let v = base + scale * acc;
+            let mut v = fma(scale, acc, base);
+            if let Some(w) = weights {
+                v *= w[i * n + t];
+            }
             out[i * n + t] = if accumulate { out[i * n + t] + v } else { v };
         }
     }
@@ -60,13 +192,43 @@ fn apply_strided(
 pub fn affine(a: &[f64], b: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut [f64]) {
     debug_assert!(a.len() >= rows * cols && b.len() >= rows);
     debug_assert!(x.len() >= cols * n && s.len() >= rows * n);
-    apply_strided(a, cols, 1, rows, cols, x, n, |i| b[i], 1.0, s, false);
+    apply_strided(a, cols, 1, rows, cols, x, n, |i| b[i], 1.0, None, s, false);
 }
 
 /// `s = A x` (no bias).
 #[inline]
 pub fn matmul(a: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut [f64]) {
-    apply_strided(a, cols, 1, rows, cols, x, n, |_| 0.0, 1.0, s, false);
+    apply_strided(a, cols, 1, rows, cols, x, n, |_| 0.0, 1.0, None, s, false);
+}
+
+/// `s = scale · (A x) ⊙ w`, with `w` a block of `rows` rows (the product scaled by σ'
+/// elementwise, in one sweep).
+#[inline]
+pub fn matmul_weighted(
+    a: &[f64],
+    rows: usize,
+    cols: usize,
+    x: &[f64],
+    n: usize,
+    scale: f64,
+    w: &[f64],
+    s: &mut [f64],
+) {
+    debug_assert!(w.len() >= rows * n);
+    apply_strided(
+        a,
+        cols,
+        1,
+        rows,
+        cols,
+        x,
+        n,
+        |_| 0.0,
+        scale,
+        Some(w),
+        s,
+        false,
+    );
 }
 
 /// `out += scale · Aᵀ u` with `A ∈ R^{rows×cols}`, `u` a block of `rows` rows, `out` of `cols`.
@@ -80,33 +242,139 @@ pub fn transpose_apply_add(
     scale: f64,
     out: &mut [f64],
 ) {
-    apply_strided(a, 1, cols, cols, rows, u, n, |_| 0.0, scale, out, true);
+    apply_strided(
+        a,
+        1,
+        cols,
+        cols,
+        rows,
+        u,
+        n,
+        |_| 0.0,
+        scale,
+        None,
+        out,
+        true,
+    );
 }
 
-/// `Σ_t u[t] x_j[t]` for four rows `x_j` at once, `LANES` samples per step in registers.
-#[inline]
-fn dot4(u: &[f64], x: [&[f64]; 4], n: usize) -> [f64; 4] {
-    let full = n / LANES * LANES;
-    let mut acc = [[0.0; LANES]; 4];
+/// One product `± u xᵀ` of a sum of outer products: `u` and `x` blocks and whether to subtract.
+#[derive(Clone, Copy)]
+struct Pair<'a> {
+    u: &'a [f64],
+    x: &'a [f64],
+    negate: bool,
+}
+
+/// `grad[i0+r][j0+c] += scale Σ_p ±Σ_t u_p[i0+r, t] x_p[j0+c, t]` for an `R × C` tile, one
+/// vector of partial sums per entry (shared by the `P` products, so a sum of two outer products
+/// costs one reduction).
+#[inline(always)]
+fn outer_tile<const P: usize, const R: usize, const C: usize>(
+    pairs: [Pair; P],
+    n: usize,
+    (i0, j0): (usize, usize),
+    cols: usize,
+    scale: f64,
+    grad: &mut [f64],
+) {
+    let full = n / VEC * VEC;
+    // Rows cut to exactly `full` samples, so the compiler sees every vector below in bounds.
+    let urows: [[&[f64]; R]; P] =
+        std::array::from_fn(|p| std::array::from_fn(|r| &pairs[p].u[(i0 + r) * n..][..full]));
+    let xrows: [[&[f64]; C]; P] =
+        std::array::from_fn(|p| std::array::from_fn(|c| &pairs[p].x[(j0 + c) * n..][..full]));
+    let mut acc = [[V::ZERO; C]; R];
     let mut t0 = 0;
-    while t0 < full {
-        let ut = &u[t0..t0 + LANES];
-        for (q, xq) in x.iter().enumerate() {
-            let xt = &xq[t0..t0 + LANES];
-            for l in 0..LANES {
-                acc[q][l] += ut[l] * xt[l];
+    while t0 + VEC <= full {
+        for p in 0..P {
+            let ut: [V; R] = std::array::from_fn(|r| vector(&urows[p][r][t0..t0 + VEC]));
+            for (c, xrow) in xrows[p].iter().enumerate() {
+                let xt = vector(&xrow[t0..t0 + VEC]);
+                for (acc, &ut) in acc.iter_mut().zip(&ut) {
+                    acc[c] = if pairs[p].negate {
+                        ut.mul_neg_add(xt, acc[c])
+                    } else {
+                        ut.mul_add(xt, acc[c])
+                    };
+                }
             }
         }
-        t0 += LANES;
+        t0 += VEC;
     }
-    let mut out = [0.0; 4];
-    for q in 0..4 {
-        out[q] = acc[q].iter().sum::<f64>();
-        for t in full..n {
-            out[q] += u[t] * x[q][t];
+    for (r, acc) in acc.iter().enumerate() {
+        for (c, acc) in acc.iter().enumerate() {
+            let mut s = acc.reduce_add();
+            for pair in &pairs {
+                let (ur, xr) = (&pair.u[(i0 + r) * n..], &pair.x[(j0 + c) * n..]);
+                for t in full..n {
+                    let term = ur[t] * xr[t];
+                    s += if pair.negate { -term } else { term };
+                }
+            }
+            grad[(i0 + r) * cols + j0 + c] += scale * s;
         }
     }
-    out
+}
+
+/// All column tiles of `R` rows from `i0`.
+#[inline(always)]
+fn outer_rows<const P: usize, const R: usize>(
+    pairs: [Pair; P],
+    cols: usize,
+    n: usize,
+    i0: usize,
+    scale: f64,
+    grad: &mut [f64],
+) {
+    let mut j = 0;
+    while j + 4 <= cols {
+        outer_tile::<P, R, 4>(pairs, n, (i0, j), cols, scale, grad);
+        j += 4;
+    }
+    match cols - j {
+        3 => outer_tile::<P, R, 3>(pairs, n, (i0, j), cols, scale, grad),
+        2 => outer_tile::<P, R, 2>(pairs, n, (i0, j), cols, scale, grad),
+        1 => outer_tile::<P, R, 1>(pairs, n, (i0, j), cols, scale, grad),
+        _ => {}
+    }
+}
+
+/// `grad += scale Σ_p ±u_p x_pᵀ` over all row tiles.
+#[inline]
+fn outer_sum<const P: usize>(
+    pairs: [Pair; P],
+    rows: usize,
+    cols: usize,
+    n: usize,
+    scale: f64,
+    grad: &mut [f64],
+) {
+    debug_assert!(grad.len() >= rows * cols);
+    debug_assert!(
+        pairs
+            .iter()
+            .all(|p| p.u.len() >= rows * n && p.x.len() >= cols * n)
+    );
+    let mut i = 0;
+    while i + OUTER_ROWS <= rows {
+        outer_rows::<P, OUTER_ROWS>(pairs, cols, n, i, scale, grad);
+        i += OUTER_ROWS;
+    }
+    match rows - i {
+        3 => outer_rows::<P, 3>(pairs, cols, n, i, scale, grad),
+        2 => outer_rows::<P, 2>(pairs, cols, n, i, scale, grad),
+        1 => outer_rows::<P, 1>(pairs, cols, n, i, scale, grad),
+        _ => {}
+    }
+}
+
+/// `grad_b += scale · Σ_t u[·, t]` (the bias gradient of `rows` rows).
+#[inline]
+fn bias_add(u: &[f64], rows: usize, n: usize, scale: f64, grad_b: &mut [f64]) {
+    for (i, gb) in grad_b.iter_mut().enumerate().take(rows) {
+        *gb += scale * sum(&u[i * n..(i + 1) * n]);
+    }
 }
 
 /// `grad_a += scale · u xᵀ` (summed over samples) and `grad_b += scale · Σ u`.
@@ -121,26 +389,46 @@ pub fn outer_add(
     grad_a: &mut [f64],
     grad_b: Option<&mut [f64]>,
 ) {
-    let quads = cols / 4 * 4;
-    for i in 0..rows {
-        let ui = &u[i * n..(i + 1) * n];
-        let mut j = 0;
-        while j < quads {
-            let row = |q: usize| &x[(j + q) * n..(j + q + 1) * n];
-            let sums = dot4(ui, [row(0), row(1), row(2), row(3)], n);
-            for (q, s) in sums.iter().enumerate() {
-                grad_a[i * cols + j + q] += scale * s;
-            }
-            j += 4;
-        }
-        for j in quads..cols {
-            grad_a[i * cols + j] += scale * dot(ui, &x[j * n..(j + 1) * n]);
-        }
-    }
+    let pair = Pair {
+        u,
+        x,
+        negate: false,
+    };
+    outer_sum([pair], rows, cols, n, scale, grad_a);
     if let Some(gb) = grad_b {
-        for i in 0..rows {
-            gb[i] += scale * u[i * n..(i + 1) * n].iter().sum::<f64>();
-        }
+        bias_add(u, rows, n, scale, gb);
+    }
+}
+
+/// `grad_a += scale · (u xᵀ ± w vᵀ)` (minus when `subtract`) and `grad_b += scale · Σ u`, in
+/// one sweep: the parameter gradient of `±Aᵀσ(A x + b)`.
+#[inline]
+pub fn outer_add_pair(
+    (u, x): (&[f64], &[f64]),
+    (w, v): (&[f64], &[f64]),
+    subtract: bool,
+    rows: usize,
+    cols: usize,
+    n: usize,
+    scale: f64,
+    grad_a: &mut [f64],
+    grad_b: Option<&mut [f64]>,
+) {
+    let pairs = [
+        Pair {
+            u,
+            x,
+            negate: false,
+        },
+        Pair {
+            u: w,
+            x: v,
+            negate: subtract,
+        },
+    ];
+    outer_sum(pairs, rows, cols, n, scale, grad_a);
+    if let Some(gb) = grad_b {
+        bias_add(u, rows, n, scale, gb);
     }
 }
 
@@ -148,28 +436,21 @@ pub fn outer_add(
 #[inline]
 pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += alpha * xi;
+        *yi = fma(alpha, xi, *yi);
     }
 }
 
-/// `Σ x_i y_i`, with `LANES` partial sums so it vectorises.
+/// `Σ x_i`, with `VEC` partial sums so it vectorises.
 #[inline]
-pub fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
-    let full = n / LANES * LANES;
-    let mut acc = [0.0; LANES];
+fn sum(x: &[f64]) -> f64 {
+    let full = x.len() / VEC * VEC;
+    let mut acc = V::ZERO;
     let mut t0 = 0;
     while t0 < full {
-        for l in 0..LANES {
-            acc[l] += x[t0 + l] * y[t0 + l];
-        }
-        t0 += LANES;
+        acc += vector(&x[t0..t0 + VEC]);
+        t0 += VEC;
     }
-    let mut s = acc.iter().sum::<f64>();
-    for t in full..n {
-        s += x[t] * y[t];
-    }
-    s
+    acc.reduce_add() + x[full..].iter().sum::<f64>()
 }
 
 /// `y = x ⊙ w` elementwise.
@@ -184,11 +465,20 @@ pub fn hadamard(x: &[f64], w: &[f64], y: &mut [f64]) {
 mod tests {
     use super::*;
 
+    /// Every tile shape and remainder (rows and columns 1..=9, sample counts around the tile
+    /// widths) against the naive triple loops.
     #[test]
     fn kernels_agree_with_naive_products() {
-        let (rows, cols, n) = (3, 2, 5);
-        let a: Vec<f64> = (0..rows * cols).map(|i| i as f64 * 0.3 - 0.7).collect();
-        let b = [0.1, -0.2, 0.3];
+        for (rows, cols) in (1..=9).flat_map(|r| (1..=9).map(move |c| (r, c))) {
+            for n in [1, 3, 7, 16, 23, 64] {
+                check(rows, cols, n);
+            }
+        }
+    }
+
+    fn check(rows: usize, cols: usize, n: usize) {
+        let a: Vec<f64> = (0..rows * cols).map(|i| (i as f64 * 0.37).cos()).collect();
+        let b: Vec<f64> = (0..rows).map(|i| 0.1 * i as f64 - 0.2).collect();
         let x: Vec<f64> = (0..cols * n).map(|i| (i as f64).sin()).collect();
         let mut s = vec![0.0; rows * n];
         affine(&a, &b, rows, cols, &x, n, &mut s);
@@ -198,8 +488,18 @@ mod tests {
                 for j in 0..cols {
                     e += a[i * cols + j] * x[j * n + t];
                 }
-                assert!((s[i * n + t] - e).abs() < 1e-14);
+                assert!(
+                    (s[i * n + t] - e).abs() < 1e-13,
+                    "affine {rows}x{cols}, n {n}"
+                );
             }
+        }
+        let w: Vec<f64> = (0..rows * n).map(|i| (i as f64 * 0.21).cos()).collect();
+        let mut sw = vec![0.0; rows * n];
+        matmul_weighted(&a, rows, cols, &x, n, -2.0, &w, &mut sw);
+        for (k, (&sw, &s)) in sw.iter().zip(&s).enumerate() {
+            let e = -2.0 * (s - b[k / n]) * w[k];
+            assert!((sw - e).abs() < 1e-12, "weighted {rows}x{cols}, n {n}");
         }
         let mut back = vec![1.0; cols * n];
         transpose_apply_add(&a, rows, cols, &s, n, 2.0, &mut back);
@@ -209,21 +509,27 @@ mod tests {
                 for i in 0..rows {
                     e += 2.0 * a[i * cols + j] * s[i * n + t];
                 }
-                assert!((back[j * n + t] - e).abs() < 1e-13);
+                assert!(
+                    (back[j * n + t] - e).abs() < 1e-12,
+                    "Aᵀu {rows}x{cols}, n {n}"
+                );
             }
         }
-        let mut ga = vec![0.0; rows * cols];
+        let mut ga = vec![0.25; rows * cols];
         let mut gb = vec![0.0; rows];
         outer_add(&s, rows, &x, cols, n, 0.5, &mut ga, Some(&mut gb));
         for i in 0..rows {
-            let mut eb = 0.0;
-            for t in 0..n {
-                eb += 0.5 * s[i * n + t];
-            }
-            assert!((gb[i] - eb).abs() < 1e-13);
+            let eb: f64 = (0..n).map(|t| 0.5 * s[i * n + t]).sum();
+            assert!((gb[i] - eb).abs() < 1e-12, "Σu {rows}x{cols}, n {n}");
             for j in 0..cols {
-                let e: f64 = (0..n).map(|t| 0.5 * s[i * n + t] * x[j * n + t]).sum();
-                assert!((ga[i * cols + j] - e).abs() < 1e-13);
+                let e = 0.25
+                    + (0..n)
+                        .map(|t| 0.5 * s[i * n + t] * x[j * n + t])
+                        .sum::<f64>();
+                assert!(
+                    (ga[i * cols + j] - e).abs() < 1e-12,
+                    "u xᵀ {rows}x{cols}, n {n}"
+                );
             }
         }
     }

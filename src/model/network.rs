@@ -16,7 +16,7 @@ use crate::integrate::{Gradient, Integrator, Scratch, StepError};
 use crate::model::activation::sigmoid;
 
 /// Samples per block: the unit of work of one thread and of the reverse sweep.
-pub const BLOCK: usize = 64;
+pub const BLOCK: usize = 128;
 
 /// The checked network of an experiment.
 #[derive(Clone, Debug, PartialEq)]

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::session::{Evaluation, Session, Snapshot, StepReport};
+use crate::diagnostics::{self, DiagnosticsReport};
 
 /// Why a run ended without failing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +40,10 @@ pub enum TrainEvent {
     },
     /// A copy of the model (for diagnostics and views).
     Snapshot(Arc<Snapshot>),
+    /// Structure diagnostics of a snapshot, computed on the runner's analysis thread when
+    /// [`RunnerOptions::diagnostics`] is set (every `diagnostics.every` iterations of the
+    /// experiment, skipped while the previous one is still being computed, and at the end).
+    Diagnostics(Arc<DiagnosticsReport>),
     /// The run ended.
     Finished {
         /// Why.
@@ -201,6 +206,9 @@ pub struct RunnerOptions {
     pub snapshot_every: usize,
     /// ... and at most this often in wall time.
     pub snapshot_interval: Duration,
+    /// Compute the experiment's diagnostics on a second thread (`flowlab-analysis`) and report
+    /// them as [`TrainEvent::Diagnostics`]; training never waits for them but at the end.
+    pub diagnostics: bool,
 }
 
 impl Default for RunnerOptions {
@@ -208,6 +216,7 @@ impl Default for RunnerOptions {
         Self {
             snapshot_every: 1,
             snapshot_interval: Duration::from_millis(100),
+            diagnostics: false,
         }
     }
 }
@@ -252,6 +261,10 @@ impl Runner {
 
     /// Waits for the run to end and returns the session (with its last good parameters).
     /// `None` only if the trainer thread panicked, which is a bug.
+    ///
+    /// With a [`ChannelSink`], drain its receiver until [`TrainEvent::Finished`] (or drop it)
+    /// before joining: snapshots and diagnostics are never dropped, so a runner whose channel is
+    /// full waits for room.
     pub fn join(self) -> Option<Session> {
         self.handle.join().ok()
     }
@@ -268,10 +281,29 @@ pub fn run_loop(
         iteration: session.iteration(),
         total: session.experiment().train.iterations,
     });
+    let mut analyst = options
+        .diagnostics
+        .then(|| Analyst::spawn(session))
+        .flatten();
+    let every = session.experiment().diagnostics.every;
     let mut last_snapshot = Instant::now();
+    let finish = |session: &Session, sink: &mut dyn EventSink, analyst: Option<Analyst>| {
+        let snapshot = session.snapshot();
+        sink.send(TrainEvent::Snapshot(Arc::clone(&snapshot)));
+        if let Some(analyst) = analyst {
+            for report in analyst.finish(snapshot) {
+                sink.send(TrainEvent::Diagnostics(report));
+            }
+        }
+    };
     loop {
+        if let Some(analyst) = &mut analyst {
+            while let Some(report) = analyst.poll() {
+                sink.send(TrainEvent::Diagnostics(report));
+            }
+        }
         if control.is_stopped() {
-            sink.send(TrainEvent::Snapshot(session.snapshot()));
+            finish(session, sink, analyst);
             sink.send(TrainEvent::Finished {
                 reason: FinishReason::Stopped,
                 iteration: session.iteration(),
@@ -279,7 +311,7 @@ pub fn run_loop(
             return;
         }
         if session.is_finished() {
-            sink.send(TrainEvent::Snapshot(session.snapshot()));
+            finish(session, sink, analyst);
             sink.send(TrainEvent::Finished {
                 reason: FinishReason::Completed,
                 iteration: session.iteration(),
@@ -304,13 +336,20 @@ pub fn run_loop(
                 let due = options.snapshot_every > 0
                     && iteration % options.snapshot_every == 0
                     && last_snapshot.elapsed() >= options.snapshot_interval;
-                if due || control.is_paused() {
-                    sink.send(TrainEvent::Snapshot(session.snapshot()));
+                let analyse = analyst.as_ref().is_some_and(Analyst::idle)
+                    && every > 0
+                    && iteration % every == 0;
+                if due || analyse || control.is_paused() {
+                    let snapshot = session.snapshot();
+                    if let Some(analyst) = analyst.as_mut().filter(|_| analyse) {
+                        analyst.offer(Arc::clone(&snapshot));
+                    }
+                    sink.send(TrainEvent::Snapshot(snapshot));
                     last_snapshot = Instant::now();
                 }
             }
             Err(error) => {
-                sink.send(TrainEvent::Snapshot(session.snapshot()));
+                finish(session, sink, analyst);
                 sink.send(TrainEvent::Failed {
                     error: error.to_string(),
                     iteration: session.iteration(),
@@ -318,5 +357,82 @@ pub fn run_loop(
                 return;
             }
         }
+    }
+}
+
+/// The runner's analysis thread: computes the diagnostics of one snapshot at a time.
+struct Analyst {
+    snapshots: Option<SyncSender<Arc<Snapshot>>>,
+    reports: Receiver<Arc<DiagnosticsReport>>,
+    handle: JoinHandle<()>,
+    /// Snapshots offered and not yet reported.
+    pending: usize,
+}
+
+impl Analyst {
+    /// Starts the thread, or `None` when it cannot be started (the run goes on without).
+    fn spawn(session: &Session) -> Option<Self> {
+        let split = session.split().clone();
+        let spec = session.experiment().diagnostics.clone();
+        let (snapshots, inbox) = std::sync::mpsc::sync_channel::<Arc<Snapshot>>(1);
+        let (outbox, reports) = std::sync::mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("flowlab-analysis".into())
+            .spawn(move || {
+                let mut projection = None;
+                for snapshot in inbox {
+                    let report = diagnostics::compute_with_projection(
+                        &snapshot,
+                        &split,
+                        &spec,
+                        projection.as_ref(),
+                    );
+                    if projection.is_none() {
+                        projection = report.trajectories.computed().map(|t| t.projection.clone());
+                    }
+                    if outbox.send(Arc::new(report)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Self {
+            snapshots: Some(snapshots),
+            reports,
+            handle,
+            pending: 0,
+        })
+    }
+
+    /// Whether no snapshot is being analysed.
+    fn idle(&self) -> bool {
+        self.pending == 0
+    }
+
+    /// Hands a snapshot to the thread (dropped if it is busy).
+    fn offer(&mut self, snapshot: Arc<Snapshot>) {
+        if let Some(sender) = &self.snapshots
+            && sender.try_send(snapshot).is_ok()
+        {
+            self.pending += 1;
+        }
+    }
+
+    /// A finished report, if any.
+    fn poll(&mut self) -> Option<Arc<DiagnosticsReport>> {
+        let report = self.reports.try_recv().ok()?;
+        self.pending = self.pending.saturating_sub(1);
+        Some(report)
+    }
+
+    /// Analyses the final snapshot and returns every report not yet delivered, in order.
+    fn finish(mut self, last: Arc<Snapshot>) -> Vec<Arc<DiagnosticsReport>> {
+        if let Some(sender) = self.snapshots.take() {
+            let _ = sender.send(last);
+        }
+        let handle = self.handle;
+        let reports: Vec<_> = self.reports.iter().collect();
+        let _ = handle.join();
+        reports
     }
 }
