@@ -338,9 +338,12 @@ impl Worker {
         if paused {
             control.pause();
         }
+        // The workbench analyses snapshots on its own thread (which also serves models with no
+        // run: a reopened checkpoint, a fresh initialisation), so the runner's is not needed.
         let options = RunnerOptions {
             snapshot_every: 1,
             snapshot_interval: Duration::from_millis(100),
+            diagnostics: false,
         };
         match Runner::spawn(session, sink, control, options) {
             Ok(runner) => {
@@ -428,7 +431,7 @@ impl Worker {
                     run.history.push(record);
                 }
             }
-            TrainEvent::Metrics { .. } => {}
+            TrainEvent::Metrics { .. } | TrainEvent::Diagnostics(_) => {}
             TrainEvent::Snapshot(snapshot) => {
                 *t.iteration = (*t.iteration).max(snapshot.iteration);
                 *t.snapshot = Some(Arc::clone(&snapshot));

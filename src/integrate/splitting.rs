@@ -136,12 +136,12 @@ mod tests {
 
     #[test]
     fn only_verlets_drift_needs_a_copy() {
+        use Source::{End, Start, Tape};
         let sources = |s: Splitting| {
             (0..s.substeps().len())
                 .map(|i| source(s.substeps(), i))
                 .collect::<Vec<_>>()
         };
-        use Source::{End, Start, Tape};
         assert_eq!(sources(Splitting::SymplecticEulerA), [Start, End]);
         assert_eq!(sources(Splitting::SymplecticEulerB), [Start, End]);
         assert_eq!(sources(Splitting::StormerVerlet), [Start, Tape, End]);

@@ -227,13 +227,9 @@ fn expm1_small(x: f64) -> f64 {
     // Round to nearest by the 1.5·2⁵² shifter: pure arithmetic, so it vectorises, and the low
     // bits of `shifted` hold n as an integer.
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
-    let shifted = x * INV_LN2 + SHIFTER;
-    let n = shifted - SHIFTER;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
     // (e^r − 1)/r ≈ Σ_{k≤10} c_k r^k, a degree-10 polynomial fitted for least maximum relative
     // error on |r| ≤ ln2/2 (1.3e-16 with double coefficients and arithmetic; the Taylor
-    // polynomial needs degree 12 for that). Evaluated in Estrin's scheme: pairs, then pairs of
-    // pairs, so the dependency chain is four fused multiply-adds deep instead of ten.
+    // polynomial needs degree 12 for that).
     const C: [f64; 11] = [
         1.0,
         0.500_000_000_000_000_6,
@@ -247,6 +243,11 @@ fn expm1_small(x: f64) -> f64 {
         2.762_626_278_656_476e-7,
         2.505_209_442_967_356_8e-8,
     ];
+    let shifted = x * INV_LN2 + SHIFTER;
+    let n = shifted - SHIFTER;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    // Estrin's scheme: pairs, then pairs of pairs, so the dependency chain is four fused
+    // multiply-adds deep instead of ten.
     let r2 = r * r;
     let r4 = r2 * r2;
     let r8 = r4 * r4;

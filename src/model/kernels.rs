@@ -9,6 +9,10 @@
 //! keeps enough independent accumulator chains in registers to cover the latency of a fused
 //! multiply-add, and reads every input element once per tile.
 
+// The tiles are generic over their shape and must be inlined into their callers for the
+// accumulators to live in registers.
+#![allow(clippy::inline_always)]
+
 /// One SIMD vector of f64 (`wide` picks AVX-512, AVX2/FMA, NEON or scalar code at compile time).
 #[cfg(target_feature = "avx512f")]
 type V = wide::f64x8;
