@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::diagnostics::{self, DiagnosticsReport};
+use crate::diagnostics::{self, DiagnosticsReport, RunAnalysis};
 use crate::experiment::{self, Experiment};
 use crate::report;
 use crate::train::{EventSink, RunControl, RunnerOptions, Session, Snapshot, TrainEvent};
@@ -577,22 +577,14 @@ impl DiagnosticsRecorder {
             .name("flowlab-diagnostics".into())
             .spawn(move || {
                 let mut writer = std::io::BufWriter::new(file);
-                let mut projection = earlier.projection;
+                let mut analysis = RunAnalysis::new(earlier.projection);
                 let mut recorded = earlier.last_iteration;
                 let mut last: Option<DiagnosticsReport> = None;
                 for snapshot in receiver {
                     if recorded.is_some_and(|i| snapshot.iteration <= i) {
                         continue;
                     }
-                    let report = diagnostics::compute_with_projection(
-                        &snapshot,
-                        &split,
-                        &spec,
-                        projection.as_ref(),
-                    );
-                    if projection.is_none() {
-                        projection = report.trajectories.computed().map(|t| t.projection.clone());
-                    }
+                    let report = analysis.compute(&snapshot, &split, &spec);
                     let line = report::history_line(&name, &report).map_err(|e| e.to_string())?;
                     writeln!(writer, "{line}")
                         .and_then(|()| writer.flush())

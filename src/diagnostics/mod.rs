@@ -210,6 +210,36 @@ pub fn compute(snapshot: &Snapshot, split: &Split, spec: &DiagnosticsSpec) -> Di
     compute_with_projection(snapshot, split, spec, None)
 }
 
+/// The diagnostics of the successive snapshots of one run: [`compute_with_projection`] with the
+/// feature-trajectory projection of the first report kept for the later ones, so the pictures
+/// of a run stay comparable.
+#[derive(Clone, Debug, Default)]
+pub struct RunAnalysis {
+    projection: Option<Projection>,
+}
+
+impl RunAnalysis {
+    /// An analysis that starts with `projection` (a resumed run's), or with none.
+    #[must_use]
+    pub fn new(projection: Option<Projection>) -> Self {
+        Self { projection }
+    }
+
+    /// The diagnostics of the next snapshot.
+    pub fn compute(
+        &mut self,
+        snapshot: &Snapshot,
+        split: &Split,
+        spec: &DiagnosticsSpec,
+    ) -> DiagnosticsReport {
+        let report = compute_with_projection(snapshot, split, spec, self.projection.as_ref());
+        if self.projection.is_none() {
+            self.projection = report.trajectories.computed().map(|t| t.projection.clone());
+        }
+        report
+    }
+}
+
 /// [`compute`], projecting feature trajectories on `projection` when given (pass the
 /// [`FeatureTrajectories::projection`] of the run's first report to keep the picture fixed).
 pub fn compute_with_projection(

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::session::{Evaluation, Session, Snapshot, StepReport};
-use crate::diagnostics::{self, DiagnosticsReport};
+use crate::diagnostics::{DiagnosticsReport, RunAnalysis};
 
 /// Why a run ended without failing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -379,17 +379,9 @@ impl Analyst {
         let handle = std::thread::Builder::new()
             .name("flowlab-analysis".into())
             .spawn(move || {
-                let mut projection = None;
+                let mut analysis = RunAnalysis::default();
                 for snapshot in inbox {
-                    let report = diagnostics::compute_with_projection(
-                        &snapshot,
-                        &split,
-                        &spec,
-                        projection.as_ref(),
-                    );
-                    if projection.is_none() {
-                        projection = report.trajectories.computed().map(|t| t.projection.clone());
-                    }
+                    let report = analysis.compute(&snapshot, &split, &spec);
                     if outbox.send(Arc::new(report)).is_err() {
                         return;
                     }
