@@ -78,6 +78,32 @@ fn write(dir: &Path, name: &str, exp: &Experiment) -> std::path::PathBuf {
     path
 }
 
+/// A workbench showing [`small_experiment`], saved as `small.ron` in `dir`.
+fn open_small(dir: &Path) -> Harness<'static, Workbench> {
+    let path = write(dir, "small.ron", &small_experiment());
+    let mut harness = harness();
+    harness.state_mut().open_path(&path).unwrap();
+    harness.run();
+    harness
+}
+
+/// Clicks Step and waits for iteration 1.
+fn step_once(harness: &mut Harness<'_, Workbench>) {
+    harness.get_by_label("Step").click();
+    assert!(run_until(harness, Duration::from_secs(30), |app| app
+        .iteration()
+        == 1));
+}
+
+/// [`step_once`], then Stop.
+fn step_once_and_stop(harness: &mut Harness<'_, Workbench>) {
+    step_once(harness);
+    harness.get_by_label("Stop").click();
+    assert!(run_until(harness, Duration::from_secs(10), |app| app
+        .state()
+        == RunState::Stopped));
+}
+
 #[test]
 fn launches_on_the_default_experiment() {
     let mut harness = harness();
@@ -166,10 +192,7 @@ fn an_invalid_setting_shows_the_validators_words_and_disables_train() {
 #[test]
 fn train_pause_step_stop() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "small.ron", &small_experiment());
-    let mut harness = harness();
-    harness.state_mut().open_path(&path).unwrap();
-    harness.run();
+    let mut harness = open_small(dir.path());
 
     harness.get_by_label("Train").click();
     assert!(
@@ -347,18 +370,8 @@ fn a_diverging_run_shows_the_failure_and_keeps_the_last_good_state() {
 #[test]
 fn changing_the_architecture_of_a_trained_model_asks_first() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "small.ron", &small_experiment());
-    let mut harness = harness();
-    harness.state_mut().open_path(&path).unwrap();
-    harness.run();
-    harness.get_by_label("Step").click();
-    assert!(run_until(&mut harness, Duration::from_secs(30), |app| app
-        .iteration()
-        == 1));
-    harness.get_by_label("Stop").click();
-    assert!(run_until(&mut harness, Duration::from_secs(10), |app| app
-        .state()
-        == RunState::Stopped));
+    let mut harness = open_small(dir.path());
+    step_once_and_stop(&mut harness);
     choose(&mut harness, "Field", "Gradient flow");
     // Not applied yet: the question is open.
     assert_eq!(harness.state().experiment().model.field, FieldKind::ResNet);
@@ -379,14 +392,8 @@ fn changing_the_architecture_of_a_trained_model_asks_first() {
 #[test]
 fn exports_say_where_they_wrote() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "small.ron", &small_experiment());
-    let mut harness = harness();
-    harness.state_mut().open_path(&path).unwrap();
-    harness.run();
-    harness.get_by_label("Step").click();
-    assert!(run_until(&mut harness, Duration::from_secs(30), |app| app
-        .iteration()
-        == 1));
+    let mut harness = open_small(dir.path());
+    step_once(&mut harness);
     let npz = dir.path().join("params.npz");
     harness.state_mut().export_npz(&npz).unwrap();
     assert!(npz.metadata().unwrap().len() > 0);
@@ -547,10 +554,7 @@ fn dropping_a_file_asks_before_discarding_unsaved_changes() {
 fn keyboard_shortcuts_drive_the_run() {
     use eframe::egui::{Key, Modifiers};
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "small.ron", &small_experiment());
-    let mut harness = harness();
-    harness.state_mut().open_path(&path).unwrap();
-    harness.run();
+    let mut harness = open_small(dir.path());
     harness.key_press(Key::F5);
     assert!(run_until(&mut harness, Duration::from_secs(30), |app| app
         .iteration()
@@ -571,25 +575,12 @@ fn keyboard_shortcuts_drive_the_run() {
 #[test]
 fn runs_stay_listed_with_their_colours_and_toggle_their_overlays() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "small.ron", &small_experiment());
-    let mut harness = harness();
-    harness.state_mut().open_path(&path).unwrap();
-    harness.run();
-    let one_step = |harness: &mut Harness<'_, Workbench>| {
-        harness.get_by_label("Step").click();
-        assert!(run_until(harness, Duration::from_secs(30), |app| app
-            .iteration()
-            == 1));
-        harness.get_by_label("Stop").click();
-        assert!(run_until(harness, Duration::from_secs(10), |app| app
-            .state()
-            == RunState::Stopped));
-    };
-    one_step(&mut harness);
+    let mut harness = open_small(dir.path());
+    step_once_and_stop(&mut harness);
     choose(&mut harness, "Integrator", "RK4");
     harness.get_by_label("Apply and start a new run").click();
     harness.run();
-    one_step(&mut harness);
+    step_once_and_stop(&mut harness);
 
     let runs = harness.state().runs().to_vec();
     assert_eq!(runs.len(), 2);

@@ -2,8 +2,9 @@
 //! the diagnostics thread) and says "waiting for diagnostics" until it arrives, or why the part
 //! does not apply to this model.
 
+use super::palette::{BLUE, DARK_YELLOW, GREEN, ORANGE, PURPLE, SKY, VERMILLION, YELLOW};
 use eframe::egui::{self, Color32, RichText, Ui};
-use egui_plot::{Corner, Legend, LineStyle, Plot};
+use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints};
 
 mod curves;
 mod geometry;
@@ -92,27 +93,29 @@ fn bound_name(bound: &Bound) -> String {
     }
 }
 
+/// A bound as a line: its name, dashed when rigorous and dotted when an estimate.
+fn bound_line(
+    bound: &Bound,
+    times: &[f64],
+    transform: fn(f64) -> f64,
+    color: Color32,
+) -> Line<'static> {
+    Line::new(
+        bound_name(bound),
+        PlotPoints::from(curve(times, &bound.values, transform)),
+    )
+    .color(color)
+    .style(bound_style(bound))
+    .width(1.5)
+}
+
 /// What the bound line styles mean, for the header of panels with bounds.
 const BOUND_KEY: &str = "bounds: dashed rigorous, dotted estimated";
 
 /// A line of the panel's palette by index.
 fn palette(ui: &Ui, index: usize) -> Color32 {
-    const DARK: [Color32; 6] = [
-        Color32::from_rgb(86, 180, 233),
-        Color32::from_rgb(230, 159, 0),
-        Color32::from_rgb(0, 158, 115),
-        Color32::from_rgb(204, 121, 167),
-        Color32::from_rgb(240, 228, 66),
-        Color32::from_rgb(213, 94, 0),
-    ];
-    const LIGHT: [Color32; 6] = [
-        Color32::from_rgb(0, 114, 178),
-        Color32::from_rgb(230, 159, 0),
-        Color32::from_rgb(0, 158, 115),
-        Color32::from_rgb(204, 121, 167),
-        Color32::from_rgb(120, 110, 0),
-        Color32::from_rgb(213, 94, 0),
-    ];
+    const DARK: [Color32; 6] = [SKY, ORANGE, GREEN, PURPLE, YELLOW, VERMILLION];
+    const LIGHT: [Color32; 6] = [BLUE, ORANGE, GREEN, PURPLE, DARK_YELLOW, VERMILLION];
     if ui.visuals().dark_mode {
         DARK[index % DARK.len()]
     } else {

@@ -9,6 +9,7 @@ use egui_plot::{
 };
 
 use super::analysis::DiagnosticsState;
+use super::palette::OKABE_ITO;
 use super::panels::PaneKind;
 use super::theme::Preferences;
 use super::worker::{Run, Worker};
@@ -18,22 +19,10 @@ use crate::experiment::{Experiment, Record};
 /// At most this many points per line (long runs are thinned evenly for drawing).
 const MAX_LINE_POINTS: usize = 4000;
 
-/// Colours of the classes (colour-blind friendly, after Okabe & Ito).
-const CLASS_COLORS: [Color32; 8] = [
-    Color32::from_rgb(0, 114, 178),
-    Color32::from_rgb(230, 159, 0),
-    Color32::from_rgb(0, 158, 115),
-    Color32::from_rgb(204, 121, 167),
-    Color32::from_rgb(213, 94, 0),
-    Color32::from_rgb(86, 180, 233),
-    Color32::from_rgb(240, 228, 66),
-    Color32::from_rgb(120, 120, 120),
-];
-
 /// The colour of class `class`.
 #[must_use]
 pub fn class_color(class: usize) -> Color32 {
-    CLASS_COLORS[class % CLASS_COLORS.len()]
+    OKABE_ITO[class % OKABE_ITO.len()]
 }
 
 /// What the panels read (and the few preferences they toggle).

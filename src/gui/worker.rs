@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
+use super::palette::OKABE_ITO;
 use crate::data::Split;
 use crate::experiment::Record;
-use state::{Clock, RUN_COLORS};
+use state::Clock;
 pub use state::{Run, RunState};
 
 use crate::train::{
@@ -235,7 +236,7 @@ impl Worker {
     fn open_run(&mut self, history: Vec<Record>) {
         let number = self.next_number;
         self.next_number += 1;
-        let color = RUN_COLORS[(number - 1) % RUN_COLORS.len()];
+        let color = OKABE_ITO[(number - 1) % OKABE_ITO.len()];
         self.runs.push(Run {
             number,
             label: self.label.clone(),

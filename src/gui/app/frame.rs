@@ -30,15 +30,7 @@ impl Workbench {
                         ui.separator();
                     }
                     for template in templates {
-                        let name = template
-                            .file_stem()
-                            .map(|s| s.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        if ui
-                            .button(name)
-                            .on_hover_text(template.display().to_string())
-                            .clicked()
-                        {
+                        if path_button(ui, template.file_stem(), &template) {
                             self.guard(Then::New(Some(template)));
                         }
                     }
@@ -49,15 +41,7 @@ impl Workbench {
                         ui.label(RichText::new("no recent files").weak());
                     }
                     for path in self.prefs.recent.clone() {
-                        let name = path
-                            .file_name()
-                            .map(|s| s.to_string_lossy().into_owned())
-                            .unwrap_or_default();
-                        if ui
-                            .button(name)
-                            .on_hover_text(path.display().to_string())
-                            .clicked()
-                        {
+                        if path_button(ui, path.file_name(), &path) {
                             self.guard(Then::Open(path));
                         }
                     }
@@ -396,4 +380,14 @@ impl Workbench {
         });
         self.apply_edit(draft);
     }
+}
+
+/// A menu button named `name` (a part of `path`) with the whole path as its tooltip.
+fn path_button(ui: &mut Ui, name: Option<&std::ffi::OsStr>, path: &std::path::Path) -> bool {
+    let name = name
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    ui.button(name)
+        .on_hover_text(path.display().to_string())
+        .clicked()
 }

@@ -5,8 +5,8 @@ use eframe::egui::{Color32, RichText, Ui};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use super::{
-    BOUND_KEY, bound_color, bound_name, bound_style, curve, header_ui, identity, log10,
-    overlay_curves, palette, time_plot,
+    BOUND_KEY, bound_color, bound_line, curve, header_ui, identity, log10, overlay_curves, palette,
+    time_plot,
 };
 use crate::diagnostics::DiagnosticsReport;
 use crate::gui::plots::{PlotContext, hover_text, x_axis};
@@ -102,19 +102,12 @@ pub(super) fn lipschitz_ui(
             .width(2.0),
         );
         for (i, bound) in lipschitz.one_sided_bounds.iter().enumerate() {
-            plot.line(
-                Line::new(
-                    bound_name(bound),
-                    PlotPoints::from(curve(&lipschitz.times, &bound.values, identity)),
-                )
-                .color(if i == 0 {
-                    weak
-                } else {
-                    weak.gamma_multiply(0.7)
-                })
-                .style(bound_style(bound))
-                .width(1.5),
-            );
+            let color = if i == 0 {
+                weak
+            } else {
+                weak.gamma_multiply(0.7)
+            };
+            plot.line(bound_line(bound, &lipschitz.times, identity, color));
         }
     });
 }
@@ -178,15 +171,7 @@ pub(super) fn divergence_ui(
             );
         }
         for bound in &divergence.bounds {
-            plot.line(
-                Line::new(
-                    bound_name(bound),
-                    PlotPoints::from(curve(&divergence.times, &bound.values, log10)),
-                )
-                .color(weak)
-                .style(bound_style(bound))
-                .width(1.5),
-            );
+            plot.line(bound_line(bound, &divergence.times, log10, weak));
         }
     });
 }

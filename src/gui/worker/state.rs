@@ -85,18 +85,6 @@ impl Run {
     }
 }
 
-/// Distinguishable colours for runs (colour-blind friendly, after Okabe & Ito).
-pub(super) const RUN_COLORS: [Color32; 8] = [
-    Color32::from_rgb(0, 114, 178),
-    Color32::from_rgb(230, 159, 0),
-    Color32::from_rgb(0, 158, 115),
-    Color32::from_rgb(204, 121, 167),
-    Color32::from_rgb(86, 180, 233),
-    Color32::from_rgb(213, 94, 0),
-    Color32::from_rgb(240, 228, 66),
-    Color32::from_rgb(150, 150, 150),
-];
-
 /// Wall time spent training and a recent iteration rate.
 #[derive(Debug, Default)]
 pub(super) struct Clock {
