@@ -258,69 +258,35 @@ pub fn compute_with_projection(
         ctx.prepare();
         timings.probes = t.elapsed().as_secs_f64();
     }
-    let t = Instant::now();
-    let spectrum = if parts.spectrum {
+    let spectrum = part(parts.spectrum, &mut timings.spectrum, || {
         spectrum::compute(&mut ctx)
-    } else {
-        Outcome::Disabled
-    };
-    timings.spectrum = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let lipschitz = if parts.lipschitz || parts.divergence {
-        ctx.lipschitz().clone()
-    } else {
-        Outcome::Disabled
-    };
-    timings.lipschitz = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let divergence = if parts.divergence {
+    });
+    // The divergence bounds need the Lipschitz part even when it is not reported.
+    let lipschitz = part(
+        parts.lipschitz || parts.divergence,
+        &mut timings.lipschitz,
+        || ctx.lipschitz().clone(),
+    );
+    let divergence = part(parts.divergence, &mut timings.divergence, || {
         divergence::compute(&mut ctx)
-    } else {
-        Outcome::Disabled
-    };
-    timings.divergence = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let structure = if parts.structure {
+    });
+    let structure = part(parts.structure, &mut timings.structure, || {
         structure::compute(&mut ctx)
-    } else {
-        Outcome::Disabled
-    };
-    timings.structure = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let gradients = if parts.gradients {
+    });
+    let gradients = part(parts.gradients, &mut timings.gradients, || {
         gradients::compute(&ctx)
-    } else {
-        Outcome::Disabled
-    };
-    timings.gradients = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let robustness = if parts.robustness {
+    });
+    let robustness = part(parts.robustness, &mut timings.robustness, || {
         robustness::compute(&ctx)
-    } else {
-        Outcome::Disabled
-    };
-    timings.robustness = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let decision_boundary = if parts.decision_boundary {
-        features::compute_boundary(&ctx)
-    } else {
-        Outcome::Disabled
-    };
-    timings.decision_boundary = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let trajectories = if parts.trajectories {
+    });
+    let decision_boundary = part(
+        parts.decision_boundary,
+        &mut timings.decision_boundary,
+        || features::compute_boundary(&ctx),
+    );
+    let trajectories = part(parts.trajectories, &mut timings.trajectories, || {
         features::compute_trajectories(&ctx, projection)
-    } else {
-        Outcome::Disabled
-    };
-    timings.trajectories = t.elapsed().as_secs_f64();
+    });
 
     timings.total = start.elapsed().as_secs_f64();
     DiagnosticsReport {
@@ -340,6 +306,18 @@ pub fn compute_with_projection(
         trajectories,
         elapsed_secs: timings,
     }
+}
+
+/// A part computed when `enabled` (`Disabled` otherwise), its time written to `seconds`.
+fn part<T>(enabled: bool, seconds: &mut f64, compute: impl FnOnce() -> Outcome<T>) -> Outcome<T> {
+    let t = Instant::now();
+    let outcome = if enabled {
+        compute()
+    } else {
+        Outcome::Disabled
+    };
+    *seconds = t.elapsed().as_secs_f64();
+    outcome
 }
 
 impl ModelSummary {
