@@ -15,13 +15,19 @@
 
 /// One SIMD vector of f64 (`wide` picks AVX-512, AVX2/FMA, NEON or scalar code at compile time).
 #[cfg(target_feature = "avx512f")]
-type V = wide::f64x8;
+pub(crate) type V = wide::f64x8;
 /// One SIMD vector of f64 (`wide` picks AVX-512, AVX2/FMA, NEON or scalar code at compile time).
 #[cfg(not(target_feature = "avx512f"))]
-type V = wide::f64x4;
+pub(crate) type V = wide::f64x4;
+/// The bits of a [`V`].
+#[cfg(target_feature = "avx512f")]
+pub(crate) type Bits = wide::u64x8;
+/// The bits of a [`V`].
+#[cfg(not(target_feature = "avx512f"))]
+pub(crate) type Bits = wide::u64x4;
 
 /// Lanes of [`V`].
-const VEC: usize = size_of::<V>() / size_of::<f64>();
+pub(crate) const VEC: usize = size_of::<V>() / size_of::<f64>();
 
 /// Vectors of samples per register tile of `A x`: four with AVX-512's 32 registers (16
 /// accumulators), two otherwise (8 accumulators of AVX2's 16 registers).
@@ -37,7 +43,7 @@ const OUTER_ROWS: usize = 2;
 
 /// The vector of a slice of exactly `VEC` entries.
 #[inline(always)]
-fn vector(s: &[f64]) -> V {
+pub(crate) fn vector(s: &[f64]) -> V {
     s.first_chunk::<VEC>().map_or(V::ZERO, |c| V::new(*c))
 }
 
