@@ -4,11 +4,12 @@
 
 use super::palette::{BLUE, DARK_YELLOW, GREEN, ORANGE, PURPLE, SKY, VERMILLION, YELLOW};
 use eframe::egui::{self, Color32, RichText, Ui};
-use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{LineStyle, Plot};
 
 mod curves;
 mod geometry;
 
+use super::lines::Lines;
 use super::panels::PaneKind;
 use super::plots::{PlotContext, empty_ui, hover_text, x_axis};
 use crate::diagnostics::{Bound, BoundSide, DiagnosticsReport, Outcome, Rigor};
@@ -49,11 +50,6 @@ fn identity(value: f64) -> f64 {
 /// A plot over time `t`, linked to the other time plots, optionally logarithmic in y.
 fn time_plot(id: &str, y_label: &str, log: bool) -> Plot<'static> {
     let mut plot = Plot::new(id)
-        .legend(
-            Legend::default()
-                .follow_insertion_order(true)
-                .position(Corner::RightTop),
-        )
         .custom_x_axes(x_axis("t"))
         .y_axis_label(y_label.to_owned())
         .link_axis(time_axis(), [true, false])
@@ -95,18 +91,17 @@ fn bound_name(bound: &Bound) -> String {
 
 /// A bound as a line: its name, dashed when rigorous and dotted when an estimate.
 fn bound_line(
+    lines: &mut Lines,
     bound: &Bound,
     times: &[f64],
     transform: fn(f64) -> f64,
     color: Color32,
-) -> Line<'static> {
-    Line::new(
+) {
+    lines.line(
         bound_name(bound),
-        PlotPoints::from(curve(times, &bound.values, transform)),
-    )
-    .color(color)
-    .style(bound_style(bound))
-    .width(1.5)
+        curve(times, &bound.values, transform),
+        |l| l.color(color).style(bound_style(bound)).width(1.5),
+    );
 }
 
 /// What the bound line styles mean, for the header of panels with bounds.

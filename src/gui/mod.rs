@@ -22,6 +22,7 @@ pub mod commands;
 pub mod composer;
 pub mod diagnostic_plots;
 pub mod document;
+pub mod lines;
 pub mod palette;
 pub mod panels;
 pub mod plots;

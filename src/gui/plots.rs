@@ -3,12 +3,10 @@
 //! Everything here only reads; nothing is computed but the points of a line.
 
 use eframe::egui::{self, Color32, RichText, Ui};
-use egui_plot::{
-    Corner, HoverPosition, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint, PlotPoints,
-    Points,
-};
+use egui_plot::{Corner, HoverPosition, LineStyle, MarkerShape, Plot, PlotPoint, Points};
 
 use super::analysis::DiagnosticsState;
+use super::lines::{Lines, Room};
 use super::palette::OKABE_ITO;
 use super::panels::PaneKind;
 use super::theme::Preferences;
@@ -163,11 +161,6 @@ fn loss_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
         }
     };
     let mut plot = Plot::new("loss-plot")
-        .legend(
-            Legend::default()
-                .follow_insertion_order(true)
-                .position(Corner::RightTop),
-        )
         .custom_x_axes(x_axis("iteration"))
         .y_axis_label(if log { "loss (log scale)" } else { "loss" })
         .link_axis(egui::Id::unique("iteration-axis"), [true, false])
@@ -181,25 +174,38 @@ fn loss_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
     if log {
         plot = plot.y_axis_formatter(log_tick);
     }
-    plot.show(ui, |plot_ui| {
-        for (run, is_current) in runs_to_draw(cx.worker, cx.prefs.overlay_runs) {
-            let points = series(&run.history, |r| Some(transform(r.loss)));
-            plot_ui.line(
-                Line::new(run_name(run, is_current), PlotPoints::from(points))
-                    .color(run.color)
-                    .width(if is_current { 2.0 } else { 1.2 }),
-            );
-        }
-    });
+    let mut lines = Lines::default();
+    for (run, is_current) in runs_to_draw(cx.worker, cx.prefs.overlay_runs) {
+        let points = series(&run.history, |r| Some(transform(r.loss)));
+        lines.line(run_name(run, is_current), points, |l| {
+            l.color(run.color).width(if is_current { 2.0 } else { 1.2 })
+        });
+    }
+    lines.show(ui, plot, Corner::RightTop, Room::Vertical);
 }
 
 fn accuracy_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
-    Plot::new("accuracy-plot")
-        .legend(
-            Legend::default()
-                .follow_insertion_order(true)
-                .position(Corner::RightBottom),
-        )
+    let mut lines = Lines::default();
+    for (run, is_current) in runs_to_draw(cx.worker, cx.prefs.overlay_runs) {
+        let name = run_name(run, is_current);
+        if is_current {
+            lines.line(
+                format!("{name} train"),
+                series(&run.history, |r| r.train_accuracy),
+                |l| l.color(run.color).width(2.0),
+            );
+        }
+        lines.line(
+            format!("{name} test"),
+            series(&run.history, |r| r.test_accuracy),
+            |l| {
+                l.color(run.color)
+                    .width(if is_current { 2.0 } else { 1.2 })
+                    .style(LineStyle::dashed_loose())
+            },
+        );
+    }
+    let plot = Plot::new("accuracy-plot")
         .custom_x_axes(x_axis("iteration"))
         .y_axis_label("accuracy")
         .include_y(0.0)
@@ -211,31 +217,8 @@ fn accuracy_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
             hover_text(hover, |p| {
                 format!("iteration {:.0}\naccuracy {:.1}%", p.x, 100.0 * p.y)
             })
-        })
-        .show(ui, |plot_ui| {
-            for (run, is_current) in runs_to_draw(cx.worker, cx.prefs.overlay_runs) {
-                let name = run_name(run, is_current);
-                if is_current {
-                    plot_ui.line(
-                        Line::new(
-                            format!("{name} train"),
-                            PlotPoints::from(series(&run.history, |r| r.train_accuracy)),
-                        )
-                        .color(run.color)
-                        .width(2.0),
-                    );
-                }
-                plot_ui.line(
-                    Line::new(
-                        format!("{name} test"),
-                        PlotPoints::from(series(&run.history, |r| r.test_accuracy)),
-                    )
-                    .color(run.color)
-                    .width(if is_current { 2.0 } else { 1.2 })
-                    .style(LineStyle::dashed_loose()),
-                );
-            }
         });
+    lines.show(ui, plot, Corner::RightBottom, Room::Vertical);
 }
 
 fn runs_ui(ui: &mut Ui, worker: &mut Worker) {
@@ -294,6 +277,22 @@ fn runs_ui(ui: &mut Ui, worker: &mut Worker) {
     });
 }
 
+/// The name of class `class` of a data set, as the legend shows it.
+fn class_name(set: &crate::data::Dataset, class: usize) -> String {
+    set.class_names
+        .get(class)
+        .cloned()
+        .unwrap_or_else(|| class.to_string())
+}
+
+/// The legend entries of [`data_points`]: one per class.
+#[must_use]
+pub fn class_names(split: &Split) -> Vec<String> {
+    (0..split.train.n_classes)
+        .map(|class| class_name(&split.train, class))
+        .collect()
+}
+
 /// The data as points: training points filled, test points as rings, one colour per class. One
 /// legend entry per class (named by the class, for both sets: a narrow panel has no room for
 /// more), which shows or hides both.
@@ -316,13 +315,8 @@ pub fn data_points(plot_ui: &mut egui_plot::PlotUi<'_>, split: &Split) {
             if points.is_empty() {
                 continue;
             }
-            let class_name = set
-                .class_names
-                .get(class)
-                .cloned()
-                .unwrap_or_else(|| class.to_string());
             plot_ui.points(
-                Points::new(class_name, points)
+                Points::new(class_name(set, class), points)
                     .radius(if filled { 2.2 } else { 3.0 })
                     .filled(filled)
                     .shape(MarkerShape::Circle)

@@ -2,14 +2,18 @@
 //! consistency, and robustness against ε.
 
 use eframe::egui::{Color32, RichText, Ui};
-use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{Corner, MarkerShape, Plot};
 
 use super::{
     BOUND_KEY, bound_color, bound_line, curve, header_ui, identity, log10, overlay_curves, palette,
     time_plot,
 };
 use crate::diagnostics::DiagnosticsReport;
+use crate::gui::lines::{Lines, Room};
 use crate::gui::plots::{PlotContext, hover_text, x_axis};
+
+/// The legend's corner of the plots against t.
+const TOP: Corner = Corner::RightTop;
 
 pub(super) fn singular_values_ui(
     ui: &mut Ui,
@@ -26,7 +30,8 @@ pub(super) fn singular_values_ui(
     let colors: Vec<Color32> = (0..spectrum.matrices.len())
         .map(|i| palette(ui, i))
         .collect();
-    time_plot("singular-values", "σᵢ(A_k)", false).show(ui, |plot| {
+    let mut lines = Lines::default();
+    {
         for (m, matrix) in spectrum.matrices.iter().enumerate() {
             let count = matrix.singular_values.first().map_or(0, Vec::len);
             for i in 0..count {
@@ -42,17 +47,20 @@ pub(super) fn singular_values_ui(
                     0.0
                 };
                 let color = colors[m].lerp_to_gamma(Color32::GRAY, 0.6 * fade);
-                plot.line(
-                    Line::new(
-                        format!("{} σ{}", matrix.name, i + 1),
-                        PlotPoints::from(curve(&spectrum.times, &values, identity)),
-                    )
-                    .color(color)
-                    .width(if i == 0 { 2.0 } else { 1.2 }),
+                lines.line(
+                    format!("{} σ{}", matrix.name, i + 1),
+                    curve(&spectrum.times, &values, identity),
+                    |l| l.color(color).width(if i == 0 { 2.0 } else { 1.2 }),
                 );
             }
         }
-    });
+    }
+    lines.show(
+        ui,
+        time_plot("singular-values", "σᵢ(A_k)", false),
+        TOP,
+        Room::Vertical,
+    );
 }
 
 pub(super) fn lipschitz_ui(
@@ -84,32 +92,30 @@ pub(super) fn lipschitz_ui(
             .computed()
             .map(|l| curve(&l.times, &l.one_sided, identity))
     });
-    time_plot("lipschitz", "ν(t)", false).show(ui, |plot| {
-        plot.hline(egui_plot::HLine::new("ν = 0", 0.0).color(weak).width(0.8));
-        for (name, color, points) in overlays {
-            plot.line(
-                Line::new(name, PlotPoints::from(points))
-                    .color(color)
-                    .width(1.2),
-            );
-        }
-        plot.line(
-            Line::new(
-                "ν̂_k (probes)",
-                PlotPoints::from(curve(&lipschitz.times, &lipschitz.one_sided, identity)),
-            )
-            .color(main)
-            .width(2.0),
-        );
-        for (i, bound) in lipschitz.one_sided_bounds.iter().enumerate() {
-            let color = if i == 0 {
-                weak
-            } else {
-                weak.gamma_multiply(0.7)
-            };
-            plot.line(bound_line(bound, &lipschitz.times, identity, color));
-        }
-    });
+    let mut lines = Lines::default();
+    lines.hline("ν = 0", 0.0, |l| l.color(weak).width(0.8));
+    for (name, color, points) in overlays {
+        lines.line(name, points, |l| l.color(color).width(1.2));
+    }
+    lines.line(
+        "ν̂_k (probes)",
+        curve(&lipschitz.times, &lipschitz.one_sided, identity),
+        |l| l.color(main).width(2.0),
+    );
+    for (i, bound) in lipschitz.one_sided_bounds.iter().enumerate() {
+        let color = if i == 0 {
+            weak
+        } else {
+            weak.gamma_multiply(0.7)
+        };
+        bound_line(&mut lines, bound, &lipschitz.times, identity, color);
+    }
+    lines.show(
+        ui,
+        time_plot("lipschitz", "ν(t)", false),
+        TOP,
+        Room::Vertical,
+    );
 }
 
 pub(super) fn divergence_ui(
@@ -141,39 +147,30 @@ pub(super) fn divergence_ui(
     });
     let weak = bound_color(ui);
     let colors = [palette(ui, 0), palette(ui, 5)];
-    time_plot("divergence", "‖z_k(x+δ) − z_k(x)‖ / ‖δ‖ (log scale)", true).show(ui, |plot| {
-        for (name, color, points) in overlays {
-            plot.line(
-                Line::new(name, PlotPoints::from(points))
-                    .color(color)
-                    .width(1.2),
-            );
-        }
-        for (amplification, what, color) in [
-            (&divergence.random, "random δ", colors[0]),
-            (&divergence.worst_case, "worst-case δ", colors[1]),
-        ] {
-            plot.line(
-                Line::new(
-                    format!("{what}, max"),
-                    PlotPoints::from(curve(&divergence.times, &amplification.max, log10)),
-                )
-                .color(color)
-                .width(2.0),
-            );
-            plot.line(
-                Line::new(
-                    format!("{what}, median"),
-                    PlotPoints::from(curve(&divergence.times, &amplification.median, log10)),
-                )
-                .color(color.gamma_multiply(0.6))
-                .width(1.2),
-            );
-        }
-        for bound in &divergence.bounds {
-            plot.line(bound_line(bound, &divergence.times, log10, weak));
-        }
-    });
+    let mut lines = Lines::default();
+    for (name, color, points) in overlays {
+        lines.line(name, points, |l| l.color(color).width(1.2));
+    }
+    for (amplification, what, color) in [
+        (&divergence.random, "random δ", colors[0]),
+        (&divergence.worst_case, "worst-case δ", colors[1]),
+    ] {
+        lines.line(
+            format!("{what}, max"),
+            curve(&divergence.times, &amplification.max, log10),
+            |l| l.color(color).width(2.0),
+        );
+        lines.line(
+            format!("{what}, median"),
+            curve(&divergence.times, &amplification.median, log10),
+            |l| l.color(color.gamma_multiply(0.6)).width(1.2),
+        );
+    }
+    for bound in &divergence.bounds {
+        bound_line(&mut lines, bound, &divergence.times, log10, weak);
+    }
+    let plot = time_plot("divergence", "‖z_k(x+δ) − z_k(x)‖ / ‖δ‖ (log scale)", true);
+    lines.show(ui, plot, TOP, Room::Vertical);
 }
 
 pub(super) fn structure_ui(
@@ -209,49 +206,39 @@ pub(super) fn structure_ui(
         }
     }
     let colors = [palette(ui, 0), palette(ui, 1), palette(ui, 2)];
-    time_plot("structure", "error (log scale)", true).show(ui, |plot| {
-        if let Some(energy) = structure.energy.computed() {
-            plot.line(
-                Line::new(
-                    "energy error, max",
-                    PlotPoints::from(curve(&energy.times, &energy.relative_max, log10)),
-                )
-                .color(colors[0])
-                .width(2.0),
-            );
-            plot.line(
-                Line::new(
-                    "energy error, median",
-                    PlotPoints::from(curve(&energy.times, &energy.relative_median, log10)),
-                )
-                .color(colors[0].gamma_multiply(0.6)),
-            );
-        }
-        if let Some(symplecticity) = structure.symplecticity.computed() {
-            plot.line(
-                Line::new(
-                    "symplecticity defect",
-                    PlotPoints::from(curve(
-                        &symplecticity.times,
-                        &symplecticity.defect_max,
-                        log10,
-                    )),
-                )
-                .color(colors[1])
-                .width(2.0),
-            );
-        }
-        if let Some(reversibility) = structure.reversibility.computed() {
-            plot.line(
-                Line::new(
-                    "reversibility error",
-                    PlotPoints::from(curve(&reversibility.times, &reversibility.error_max, log10)),
-                )
-                .color(colors[2])
-                .width(2.0),
-            );
-        }
-    });
+    let mut lines = Lines::default();
+    if let Some(energy) = structure.energy.computed() {
+        lines.line(
+            "energy error, max",
+            curve(&energy.times, &energy.relative_max, log10),
+            |l| l.color(colors[0]).width(2.0),
+        );
+        lines.line(
+            "energy error, median",
+            curve(&energy.times, &energy.relative_median, log10),
+            |l| l.color(colors[0].gamma_multiply(0.6)),
+        );
+    }
+    if let Some(symplecticity) = structure.symplecticity.computed() {
+        lines.line(
+            "symplecticity defect",
+            curve(&symplecticity.times, &symplecticity.defect_max, log10),
+            |l| l.color(colors[1]).width(2.0),
+        );
+    }
+    if let Some(reversibility) = structure.reversibility.computed() {
+        lines.line(
+            "reversibility error",
+            curve(&reversibility.times, &reversibility.error_max, log10),
+            |l| l.color(colors[2]).width(2.0),
+        );
+    }
+    lines.show(
+        ui,
+        time_plot("structure", "error (log scale)", true),
+        TOP,
+        Room::Vertical,
+    );
 }
 
 pub(super) fn gradients_ui(
@@ -276,12 +263,8 @@ pub(super) fn gradients_ui(
         .iter()
         .map(|v| v.unwrap_or(f64::NAN))
         .collect();
-    time_plot(
-        "gradients",
-        "relative difference per layer (log scale)",
-        true,
-    )
-    .show(ui, |plot| {
+    let mut lines = Lines::default();
+    {
         for (name, values, color) in [
             (
                 "‖g_partner − g_DTO‖/‖g_DTO‖",
@@ -296,19 +279,18 @@ pub(super) fn gradients_ui(
             ("DTO vs finite differences", &finite_differences, colors[2]),
         ] {
             let points = curve(&gradients.times, values, log10);
-            plot.line(
-                Line::new(name, PlotPoints::from(points.clone()))
-                    .color(color)
-                    .width(1.5),
-            );
-            plot.points(
-                Points::new(name, points)
-                    .color(color)
-                    .radius(2.5)
-                    .shape(MarkerShape::Circle),
-            );
+            lines.line(name, points.clone(), |l| l.color(color).width(1.5));
+            lines.markers(name, points, |p| {
+                p.color(color).radius(2.5).shape(MarkerShape::Circle)
+            });
         }
-    });
+    }
+    let plot = time_plot(
+        "gradients",
+        "relative difference per layer (log scale)",
+        true,
+    );
+    lines.show(ui, plot, TOP, Room::Vertical);
 }
 
 pub(super) fn robustness_ui(
@@ -324,12 +306,20 @@ pub(super) fn robustness_ui(
         &format!("{} {} points, ‖δ‖∞ = ε", robustness.points, robustness.set),
     );
     let colors = [palette(ui, 0), palette(ui, 5)];
-    Plot::new("robustness")
-        .legend(
-            Legend::default()
-                .follow_insertion_order(true)
-                .position(Corner::LeftBottom),
-        )
+    let mut lines = Lines::default();
+    for (name, values, color) in [
+        ("random sign δ", &robustness.random, colors[0]),
+        (
+            "gradient sign δ (FGSM)",
+            &robustness.gradient_sign,
+            colors[1],
+        ),
+    ] {
+        let points = curve(&robustness.epsilons, values, identity);
+        lines.line(name, points.clone(), |l| l.color(color).width(2.0));
+        lines.markers(name, points, |p| p.color(color).radius(3.0));
+    }
+    let plot = Plot::new("robustness")
         .custom_x_axes(x_axis("ε"))
         .y_axis_label("accuracy")
         .include_y(0.0)
@@ -339,23 +329,6 @@ pub(super) fn robustness_ui(
             hover_text(hover, |p| {
                 format!("ε = {:.3}\naccuracy {:.1}%", p.x, 100.0 * p.y)
             })
-        })
-        .show(ui, |plot| {
-            for (name, values, color) in [
-                ("random sign δ", &robustness.random, colors[0]),
-                (
-                    "gradient sign δ (FGSM)",
-                    &robustness.gradient_sign,
-                    colors[1],
-                ),
-            ] {
-                let points = curve(&robustness.epsilons, values, identity);
-                plot.line(
-                    Line::new(name, PlotPoints::from(points.clone()))
-                        .color(color)
-                        .width(2.0),
-                );
-                plot.points(Points::new(name, points).color(color).radius(3.0));
-            }
         });
+    lines.show(ui, plot, Corner::LeftBottom, Room::Vertical);
 }

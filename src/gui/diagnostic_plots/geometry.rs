@@ -9,8 +9,11 @@ use egui_plot::{Corner, Legend, Line, Plot, PlotImage, PlotPoint, PlotPoints, Po
 
 use super::{header_ui, palette};
 use crate::diagnostics::{DiagnosticsReport, StabilityRegion};
+use crate::gui::lines::{Room, keep_clear};
 use crate::gui::panels::PaneKind;
-use crate::gui::plots::{PlotContext, class_color, data_points, empty_ui, hover_text, x_axis};
+use crate::gui::plots::{
+    PlotContext, class_color, class_names, data_points, empty_ui, hover_text, x_axis,
+};
 
 pub(super) fn eigenvalues_ui(
     ui: &mut Ui,
@@ -188,45 +191,50 @@ pub(super) fn trajectories_ui(
         ui.ctx().request_repaint_after(Duration::from_millis(30));
     }
     let layer = state.layer;
-    Plot::new("trajectories")
-        .data_aspect(1.0)
-        .legend(
-            Legend::default()
-                .follow_insertion_order(true)
-                .position(Corner::RightTop),
-        )
-        .label_formatter(|hover| hover_text(hover, |p| format!("({:.3}, {:.3})", p.x, p.y)))
-        .show(ui, |plot| {
-            for (path, label) in trajectories.paths.iter().zip(&trajectories.labels) {
-                let color = class_color(*label).gamma_multiply(0.35);
-                plot.line(
-                    Line::new("", PlotPoints::from(path.clone()))
-                        .color(color)
-                        .width(1.0)
-                        .allow_hover(false),
-                );
-            }
-            let classes = trajectories
-                .labels
+    let classes = trajectories
+        .labels
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |m| m + 1);
+    let names: Vec<String> = (0..classes)
+        .map(|class| format!("class {class} at layer {layer}"))
+        .collect();
+    let all: Vec<[f64; 2]> = trajectories.paths.iter().flatten().copied().collect();
+    keep_clear(
+        ui,
+        Plot::new("trajectories").data_aspect(1.0),
+        &names,
+        &all,
+        Corner::RightTop,
+        Room::Spare,
+    )
+    .label_formatter(|hover| hover_text(hover, |p| format!("({:.3}, {:.3})", p.x, p.y)))
+    .show(ui, |plot| {
+        for (path, label) in trajectories.paths.iter().zip(&trajectories.labels) {
+            let color = class_color(*label).gamma_multiply(0.35);
+            plot.line(
+                Line::new("", PlotPoints::from(path.clone()))
+                    .color(color)
+                    .width(1.0)
+                    .allow_hover(false),
+            );
+        }
+        for (class, name) in names.into_iter().enumerate() {
+            let points: Vec<[f64; 2]> = trajectories
+                .paths
                 .iter()
-                .copied()
-                .max()
-                .map_or(0, |m| m + 1);
-            for class in 0..classes {
-                let points: Vec<[f64; 2]> = trajectories
-                    .paths
-                    .iter()
-                    .zip(&trajectories.labels)
-                    .filter(|(_, l)| **l == class)
-                    .filter_map(|(path, _)| path.get(layer).copied())
-                    .collect();
-                plot.points(
-                    Points::new(format!("class {class} at layer {layer}"), points)
-                        .color(class_color(class))
-                        .radius(3.0),
-                );
-            }
-        });
+                .zip(&trajectories.labels)
+                .filter(|(_, l)| **l == class)
+                .filter_map(|(path, _)| path.get(layer).copied())
+                .collect();
+            plot.points(
+                Points::new(name, points)
+                    .color(class_color(class))
+                    .radius(3.0),
+            );
+        }
+    });
 }
 
 /// The decision boundary as an image: the class colour, stronger where the model is sure.
@@ -365,35 +373,54 @@ pub(super) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
             // Unnamed: no legend entry (the colours are the classes').
             PlotImage::new("", texture.id(), placement.center, placement.size).uv(placement.uv)
         });
-    Plot::new("decision-boundary")
-        .data_aspect(1.0)
-        .legend(
-            Legend::default()
-                .follow_insertion_order(true)
-                .position(Corner::RightTop),
-        )
-        .custom_x_axes(x_axis(
-            split
-                .train
-                .feature_names
-                .first()
-                .cloned()
-                .unwrap_or_default(),
-        ))
-        .y_axis_label(
-            split
-                .train
-                .feature_names
-                .get(1)
-                .cloned()
-                .unwrap_or_default(),
-        )
-        .show(ui, |plot| {
-            if let Some(image) = image {
-                plot.image(image);
-            }
-            data_points(plot, &split);
-        });
+    // The legend (one entry per class) goes beside the data and the map, not over them.
+    let mut extent: Vec<[f64; 2]> = boundary
+        .map(|b| {
+            let p = BoundaryPlacement::of(b);
+            let (half_w, half_h) = (f64::from(p.size.x) / 2.0, f64::from(p.size.y) / 2.0);
+            vec![
+                [p.center.x - half_w, p.center.y - half_h],
+                [p.center.x + half_w, p.center.y + half_h],
+            ]
+        })
+        .unwrap_or_default();
+    for set in [&split.train, &split.test] {
+        let second = set.n_features() > 1;
+        extent.extend(
+            (0..set.labels.len())
+                .map(|i| [set.x[[i, 0]], if second { set.x[[i, 1]] } else { 0.0 }]),
+        );
+    }
+    let plot = keep_clear(
+        ui,
+        Plot::new("decision-boundary").data_aspect(1.0),
+        &class_names(&split),
+        &extent,
+        Corner::RightTop,
+        Room::Spare,
+    );
+    plot.custom_x_axes(x_axis(
+        split
+            .train
+            .feature_names
+            .first()
+            .cloned()
+            .unwrap_or_default(),
+    ))
+    .y_axis_label(
+        split
+            .train
+            .feature_names
+            .get(1)
+            .cloned()
+            .unwrap_or_default(),
+    )
+    .show(ui, |plot| {
+        if let Some(image) = image {
+            plot.image(image);
+        }
+        data_points(plot, &split);
+    });
 }
 
 #[cfg(test)]
