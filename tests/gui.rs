@@ -395,10 +395,21 @@ fn exports_say_where_they_wrote() {
     let mut harness = open_small(dir.path());
     step_once(&mut harness);
     let npz = dir.path().join("params.npz");
-    harness.state_mut().export_npz(&npz).unwrap();
-    assert!(npz.metadata().unwrap().len() > 0);
-    harness.run();
+    // Written on a background thread from a copy of the model.
+    harness.state_mut().export_npz(npz.clone());
+    assert!(run_until(&mut harness, Duration::from_secs(60), |app| app
+        .banner()
+        .is_some_and(|b| b.text.starts_with("Wrote"))));
     harness.get_by_label_contains(&format!("Wrote {}", npz.display()));
+    // The same archive as the model itself gives: the same experiment trained one iteration.
+    let mut session = Session::new(harness.state().experiment(), Some(dir.path()), 1).unwrap();
+    session.step().unwrap();
+    let direct = dir.path().join("direct.npz");
+    flowlab::report::export_npz(&mut session, &direct).unwrap();
+    assert_eq!(
+        std::fs::read(&npz).unwrap(),
+        std::fs::read(&direct).unwrap()
+    );
     let csv = dir.path().join("metrics.csv");
     harness.state_mut().export_metrics(&csv).unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();

@@ -27,7 +27,44 @@ use crate::experiment::{self, Experiment, Record};
 use crate::train::{Session, SessionError, Snapshot};
 
 /// What a figure export thread sends back: the folder and what was written, or the error.
-type FiguresResult = Result<(PathBuf, crate::report::Figures), String>;
+type FiguresResult = (PathBuf, crate::report::Figures);
+
+/// Work on a named background thread whose result the UI picks up when it is ready (it asks
+/// for a repaint when it finishes, so the result shows without waiting for input).
+pub(crate) struct Background<T> {
+    receiver: Receiver<Result<T, String>>,
+}
+
+impl<T: Send + 'static> Background<T> {
+    /// Starts `work` on a thread called `name`.
+    pub(crate) fn spawn(
+        name: &str,
+        ctx: &egui::Context,
+        work: impl FnOnce() -> Result<T, String> + Send + 'static,
+    ) -> Result<Self, String> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let repaint = ctx.clone();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let _ = sender.send(work());
+                repaint.request_repaint();
+            })
+            .map_err(|e| format!("could not start a thread: {e}"))?;
+        Ok(Self { receiver })
+    }
+
+    /// The result, once it is there.
+    pub(crate) fn poll(&self) -> Option<Result<T, String>> {
+        match self.receiver.try_recv() {
+            Ok(result) => Some(result),
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                Some(Err("the background thread stopped without a result".into()))
+            }
+        }
+    }
+}
 
 /// How long `logic` may spend handling training events per frame.
 const EVENT_BUDGET: Duration = Duration::from_millis(8);
@@ -92,8 +129,10 @@ pub struct Workbench {
     confirm: Option<Confirm>,
     banner: Option<Banner>,
     capture: Capture,
-    /// A figure export in progress: its result arrives here.
-    figures: Option<Receiver<FiguresResult>>,
+    /// A figure export in progress.
+    figures: Option<Background<FiguresResult>>,
+    /// An .npz export in progress: the path written, or why not.
+    npz: Option<Background<PathBuf>>,
     screenshot: Option<ScreenshotMode>,
     title: String,
     allow_close: bool,
@@ -202,6 +241,7 @@ impl Workbench {
             banner: None,
             capture: Capture::default(),
             figures: None,
+            npz: None,
             screenshot: None,
             title: String::new(),
             allow_close: false,
@@ -646,6 +686,7 @@ impl eframe::App for Workbench {
         self.diagnostics.poll();
         self.poll_capture(ctx);
         self.poll_figures();
+        self.poll_npz();
         self.screenshot_logic(ctx);
         let title = self.title();
         if title != self.title {

@@ -152,6 +152,20 @@ impl Session {
             return Err(SessionError::Invalid(problems));
         }
         let split = data::load(&exp.data, exp.train.seeds.data, base_dir)?;
+        Self::with_split(exp, split, threads)
+    }
+
+    /// [`Session::new`] on data already loaded for `exp` (the same data source and seed): no
+    /// file is read again, so a copy of a session sees exactly its data.
+    pub fn with_split(
+        exp: &Experiment,
+        split: Split,
+        threads: usize,
+    ) -> Result<Self, SessionError> {
+        let problems = experiment::validate::problems(exp);
+        if !problems.is_empty() {
+            return Err(SessionError::Invalid(problems));
+        }
         let inputs = split.train.n_features();
         let classes = split.train.n_classes;
         let network =

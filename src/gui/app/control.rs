@@ -120,7 +120,7 @@ impl Workbench {
                     &screenshot::default_export_name("params", "npz"),
                     ("NumPy archive", &["npz"]),
                 ) {
-                    let _ = self.export_npz(&path);
+                    self.export_npz(path);
                 }
             }
             UiCommand::ExportMetrics => {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use eframe::egui;
 
-use super::{Banner, Confirm, Then, Workbench};
+use super::{Background, Banner, Confirm, Then, Workbench};
 use crate::data::{CsvSpec, DataSource};
 use crate::gui::document::{self, Document};
 use crate::gui::panels::PaneKind;
@@ -192,13 +192,43 @@ impl Workbench {
         }
     }
 
-    /// Writes the model as .npz (parameters, trajectories, gradients; see [`crate::report`]).
-    pub fn export_npz(&mut self, path: &Path) -> Result<(), String> {
-        let result = self
-            .worker
-            .with_session(|s| crate::report::export_npz(s, path).map_err(|e| e.to_string()))
-            .unwrap_or_else(|| Err("there is no model to export".into()));
-        self.report_export(result, path)
+    /// Writes the model as .npz (parameters, trajectories, gradients; see [`crate::report`]) on
+    /// a background thread: the export runs the model forward and backward over the whole
+    /// training set and holds its trajectories, which takes a while for large data. It works on
+    /// a copy of the model as it is now (a run in progress goes on); the banner says when the
+    /// file is written.
+    pub fn export_npz(&mut self, path: PathBuf) {
+        let (Some(exp), Some(split)) = (
+            self.worker.with_session(|s| s.to_experiment()),
+            self.worker.split().cloned(),
+        ) else {
+            self.error("Export failed: there is no model to export".into());
+            return;
+        };
+        let started = Background::spawn("flowlab-export", &self.ctx, move || {
+            let mut session = crate::train::Session::with_split(&exp, (*split).clone(), 1)
+                .map_err(|e| e.to_string())?;
+            crate::report::export_npz(&mut session, &path).map_err(|e| e.to_string())?;
+            Ok(path)
+        });
+        match started {
+            Ok(export) => {
+                self.npz = Some(export);
+                self.info("Writing the archive…".into());
+            }
+            Err(e) => self.error(format!("Export failed: {e}")),
+        }
+    }
+
+    /// Reports an .npz export that finished.
+    pub(super) fn poll_npz(&mut self) {
+        if let Some(result) = self.npz.as_ref().and_then(Background::poll) {
+            self.npz = None;
+            match result {
+                Ok(path) => self.info(format!("Wrote {}", path.display())),
+                Err(e) => self.error(format!("Export failed: {e}")),
+            }
+        }
     }
 
     /// Writes the current run's history as CSV.
@@ -220,32 +250,23 @@ impl Workbench {
             return;
         };
         let history = self.worker.history().to_vec();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let repaint = self.ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("flowlab-figures".into())
-            .spawn(move || {
-                let result = crate::report::write_figures(&report, &history, &split, &dir)
-                    .map(|figures| (dir, figures))
-                    .map_err(|e| e.to_string());
-                let _ = sender.send(result);
-                repaint.request_repaint();
-            });
-        match spawned {
-            Ok(_) => {
-                self.figures = Some(receiver);
+        let started = Background::spawn("flowlab-figures", &self.ctx, move || {
+            crate::report::write_figures(&report, &history, &split, &dir)
+                .map(|figures| (dir, figures))
+                .map_err(|e| e.to_string())
+        });
+        match started {
+            Ok(figures) => {
+                self.figures = Some(figures);
                 self.info("Drawing the figures…".into());
             }
-            Err(e) => self.error(format!("Export failed: could not start a thread: {e}")),
+            Err(e) => self.error(format!("Export failed: {e}")),
         }
     }
 
     /// Reports a figure export that finished.
     pub(super) fn poll_figures(&mut self) {
-        let Some(receiver) = &self.figures else {
-            return;
-        };
-        let Ok(result) = receiver.try_recv() else {
+        let Some(result) = self.figures.as_ref().and_then(Background::poll) else {
             return;
         };
         self.figures = None;
