@@ -28,11 +28,19 @@ pub(super) fn forward(
 ) {
     let (dim, stride) = stage_len(field, n);
     if t.stages == 1 && field.adds_in_place() {
-        // y1 = y0 + h b K(y0), the rate accumulated straight into y1.
-        y1[..dim].copy_from_slice(&y0[..dim]);
+        // y1 = y0 + h b K(y0), written straight into y1.
         let records = &mut tape[dim..stride];
         let (y0, y1) = (&y0[..dim], &mut y1[..dim]);
-        field.eval_add(theta, y0, n, h * t.b[0], y1, records, &mut scratch.stages);
+        field.eval_add(
+            theta,
+            y0,
+            n,
+            h * t.b[0],
+            Some(y0),
+            y1,
+            records,
+            &mut scratch.stages,
+        );
         return;
     }
     let rates = &mut scratch.stages;

@@ -48,30 +48,46 @@ pub(super) fn forward(
     n: usize,
 ) {
     let d = field.width;
-    let dim = field.state_dim() * n;
     let stride = d * n + field.record_len(n);
-    y1[..dim].copy_from_slice(&y0[..dim]);
+    let half = |row: usize| row * n..(row + d) * n;
+    // Which halves of y1 hold their new values: until a sub-step writes a half, its value is
+    // y0's, read from there (and the first write adds onto y0's half), so y0 is never copied.
+    let mut written = [false; 2];
     let substeps = s.substeps();
     for (idx, &(role, frac)) in substeps.iter().enumerate() {
         let part = field.part(role);
         let (slot, record) = tape[idx * stride..(idx + 1) * stride].split_at_mut(d * n);
-        let (input, output) = halves(y1, part.input, part.output, d * n);
+        let (y1_input, output) = halves(y1, part.input, part.output, d * n);
+        let input: &[f64] = if written[part.input / d] {
+            y1_input
+        } else {
+            &y0[half(part.input)]
+        };
         let x: &[f64] = if source(substeps, idx) == Source::Tape {
             slot.copy_from_slice(input);
             slot
         } else {
             input
         };
+        let base = (!written[part.output / d]).then(|| &y0[half(part.output)]);
         field.part_eval_add(
             &part,
             theta,
             x,
             n,
             frac * h,
+            base,
             output,
             record,
             &mut scratch.v1,
         );
+        written[part.output / d] = true;
+    }
+    for (which, done) in written.into_iter().enumerate() {
+        if !done {
+            let rows = half(which * d);
+            y1[rows.clone()].copy_from_slice(&y0[rows]);
+        }
     }
 }
 

@@ -17,7 +17,8 @@
 
 use super::activation::Activation;
 use super::kernels::{
-    affine, axpy, hadamard, matmul, matmul_weighted, outer_add, outer_add_pair, transpose_apply_add,
+    affine, axpy, fma, hadamard, matmul, matmul_weighted, outer_add, outer_add_pair,
+    transpose_apply_add, transpose_apply_onto,
 };
 use super::params::{LayerGrad, LayerParams};
 use crate::experiment::FieldKind;
@@ -206,8 +207,9 @@ impl Field {
         }
     }
 
-    /// `out += scale · part(x)`, for steps that add a rate to a state: the transposed product
-    /// writes straight into `out`, with no rate buffer. Fills `record` like [`Field::part_eval`];
+    /// `out = base + scale · part(x)` (`out += scale · part(x)` without a base), for steps
+    /// that add a rate to a state: the transposed product writes straight into `out`, with no
+    /// rate buffer and no copy of the base. Fills `record` like [`Field::part_eval`];
     /// `scratch` needs `d·n` entries.
     pub fn part_eval_add(
         &self,
@@ -216,22 +218,37 @@ impl Field {
         x: &[f64],
         n: usize,
         scale: f64,
+        base: Option<&[f64]>,
         out: &mut [f64],
         record: &mut [f64],
         scratch: &mut [f64],
     ) {
         let (d, m) = (self.width, self.hidden);
+        let out = &mut out[..d * n];
         match part.op {
             Op::Transposed { slot, act, sign } => {
                 let (sig, dsig) = record.split_at_mut(m * n);
                 affine(theta.a[slot], theta.b[slot], m, d, x, n, sig);
                 act.apply_in_place(&mut sig[..m * n], &mut dsig[..m * n]);
-                transpose_apply_add(theta.a[slot], m, d, sig, n, scale * sign, out);
+                let scale = scale * sign;
+                match base {
+                    Some(base) => {
+                        transpose_apply_onto(theta.a[slot], m, d, sig, n, scale, base, out)
+                    }
+                    None => transpose_apply_add(theta.a[slot], m, d, sig, n, scale, out),
+                }
             }
             Op::Dense { .. } | Op::Identity => {
                 let rate = &mut scratch[..d * n];
                 self.part_eval(part, theta, x, n, rate, record);
-                axpy(scale, rate, &mut out[..d * n]);
+                match base {
+                    Some(base) => {
+                        for ((o, &b), &r) in out.iter_mut().zip(base).zip(rate.iter()) {
+                            *o = fma(scale, r, b);
+                        }
+                    }
+                    None => axpy(scale, rate, out),
+                }
             }
         }
     }
@@ -357,14 +374,16 @@ impl Field {
             .all(|&role| matches!(self.part(role).op, Op::Transposed { .. }))
     }
 
-    /// `out += scale · f(y)` for a block `y` of [`Field::state_dim`] rows (not aliasing `out`),
-    /// filling `records` like [`Field::eval`]; `scratch` needs `d·n` entries.
+    /// `out = base + scale · f(y)` (`out += scale · f(y)` without a base) for a block `y` of
+    /// [`Field::state_dim`] rows (not aliasing `out`), filling `records` like [`Field::eval`];
+    /// `scratch` needs `d·n` entries.
     pub fn eval_add(
         &self,
         theta: &LayerParams,
         y: &[f64],
         n: usize,
         scale: f64,
+        base: Option<&[f64]>,
         out: &mut [f64],
         records: &mut [f64],
         scratch: &mut [f64],
@@ -372,13 +391,15 @@ impl Field {
         let (d, rl) = (self.width, self.record_len(n));
         for (r, &role) in self.roles().iter().enumerate() {
             let part = self.part(role);
+            let rows = part.output * n..(part.output + d) * n;
             self.part_eval_add(
                 &part,
                 theta,
                 &y[part.input * n..(part.input + d) * n],
                 n,
                 scale,
-                &mut out[part.output * n..(part.output + d) * n],
+                base.map(|b| &b[rows.clone()]),
+                &mut out[rows],
                 &mut records[r * rl..(r + 1) * rl],
                 scratch,
             );

@@ -65,14 +65,25 @@ pub fn fma(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
+/// What a product's result is added to before it is stored.
+#[derive(Clone, Copy)]
+enum Base<'a> {
+    /// Nothing: the result overwrites the output.
+    Zero,
+    /// The output's current values.
+    Out,
+    /// A block of the output's shape (the output's old values are not read).
+    From(&'a [f64]),
+}
+
 /// What a matrix product adds its result to.
 struct Target<'a, I> {
     /// `init(i)`: the value of row `i` before the product (a bias, or 0).
     init: &'a I,
     /// The product's factor.
     scale: f64,
-    /// Add to `out` instead of overwriting it.
-    accumulate: bool,
+    /// What the result is added to.
+    base: Base<'a>,
     /// Multiply the result elementwise by this block (of the output's shape) before storing.
     weights: Option<&'a [f64]>,
 }
@@ -116,8 +127,12 @@ fn apply_tile<const R: usize, const H: usize>(
                 let w = &w[(i0 + r) * n..][..full];
                 v *= vector(&w[t0 + h * VEC..t0 + (h + 1) * VEC]);
             }
-            if target.accumulate {
-                v += vector(o);
+            match target.base {
+                Base::Zero => {}
+                Base::Out => v += vector(o),
+                Base::From(b) => {
+                    v += vector(&b[(i0 + r) * n + t0 + h * VEC..][..VEC]);
+                }
             }
             if let Some(o) = o.first_chunk_mut::<VEC>() {
                 *o = v.to_array();
@@ -151,7 +166,7 @@ fn apply_column<const H: usize>(
     }
 }
 
-/// `out[i] = init_i + scale Σ_j M(i, j) · x[j]` (or `out[i] +=` that when `accumulate`) for all
+/// `out[i] = base[i] + init_i + scale Σ_j M(i, j) · x[j]` for all
 /// samples, with `M(i, j) = m[i*rs + j*cs]` (so both `A` and `Aᵀ` are served).
 #[inline]
 fn apply_strided(
@@ -166,12 +181,12 @@ fn apply_strided(
     scale: f64,
     weights: Option<&[f64]>,
     out: &mut [f64],
-    accumulate: bool,
+    base: Base<'_>,
 ) {
     let target = Target {
         init: &init,
         scale,
-        accumulate,
+        base,
         weights,
     };
     let (strides, shape) = ((rs, cs), (rows, cols));
@@ -188,17 +203,21 @@ fn apply_strided(
         t0 += VEC;
     }
     for i in 0..rows {
-        let base = init(i);
+        let bias = init(i);
         for t in full..n {
             let mut acc = 0.0;
             for j in 0..cols {
                 acc = fma(m[i * rs + j * cs], x[j * n + t], acc);
             }
-            let mut v = fma(scale, acc, base);
+            let mut v = fma(scale, acc, bias);
             if let Some(w) = weights {
                 v *= w[i * n + t];
             }
-            out[i * n + t] = if accumulate { out[i * n + t] + v } else { v };
+            out[i * n + t] = match base {
+                Base::Zero => v,
+                Base::Out => out[i * n + t] + v,
+                Base::From(b) => b[i * n + t] + v,
+            };
         }
     }
 }
@@ -208,13 +227,39 @@ fn apply_strided(
 pub fn affine(a: &[f64], b: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut [f64]) {
     debug_assert!(a.len() >= rows * cols && b.len() >= rows);
     debug_assert!(x.len() >= cols * n && s.len() >= rows * n);
-    apply_strided(a, cols, 1, rows, cols, x, n, |i| b[i], 1.0, None, s, false);
+    apply_strided(
+        a,
+        cols,
+        1,
+        rows,
+        cols,
+        x,
+        n,
+        |i| b[i],
+        1.0,
+        None,
+        s,
+        Base::Zero,
+    );
 }
 
 /// `s = A x` (no bias).
 #[inline]
 pub fn matmul(a: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut [f64]) {
-    apply_strided(a, cols, 1, rows, cols, x, n, |_| 0.0, 1.0, None, s, false);
+    apply_strided(
+        a,
+        cols,
+        1,
+        rows,
+        cols,
+        x,
+        n,
+        |_| 0.0,
+        1.0,
+        None,
+        s,
+        Base::Zero,
+    );
 }
 
 /// `s = scale · (A x) ⊙ w`, with `w` a block of `rows` rows (the product scaled by σ'
@@ -243,7 +288,7 @@ pub fn matmul_weighted(
         scale,
         Some(w),
         s,
-        false,
+        Base::Zero,
     );
 }
 
@@ -270,7 +315,37 @@ pub fn transpose_apply_add(
         scale,
         None,
         out,
-        true,
+        Base::Out,
+    );
+}
+
+/// `out = base + scale · Aᵀ u` (`base` of `out`'s shape, `out`'s old values unread): an update
+/// `y₁ = y₀ + h Aᵀ…` written straight into `y₁`, with no copy of `y₀` first.
+#[inline]
+pub fn transpose_apply_onto(
+    a: &[f64],
+    rows: usize,
+    cols: usize,
+    u: &[f64],
+    n: usize,
+    scale: f64,
+    base: &[f64],
+    out: &mut [f64],
+) {
+    debug_assert!(base.len() >= cols * n);
+    apply_strided(
+        a,
+        1,
+        cols,
+        cols,
+        rows,
+        u,
+        n,
+        |_| 0.0,
+        scale,
+        None,
+        out,
+        Base::From(base),
     );
 }
 
@@ -591,6 +666,14 @@ mod tests {
                 );
             }
         }
+        // Onto a separate base: the same numbers as adding to a copy of it.
+        let mut onto = vec![f64::NAN; cols * n];
+        transpose_apply_onto(&a, rows, cols, &s, n, 2.0, &vec![1.0; cols * n], &mut onto);
+        assert!(
+            onto.iter()
+                .zip(&back)
+                .all(|(o, b)| o.to_bits() == b.to_bits())
+        );
         let mut ga = vec![0.25; rows * cols];
         let mut gb = vec![0.0; rows];
         outer_add(&s, rows, &x, cols, n, 0.5, &mut ga, Some(&mut gb));
