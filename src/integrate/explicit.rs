@@ -106,24 +106,15 @@ pub(super) fn backward_dto(
         field: fs,
         ..
     } = scratch;
-    lambda0[..dim].copy_from_slice(&lambda1[..dim]);
     if t.stages == 1 {
-        // K̄ = h b λ₁: λ₀ = λ₁ + h b Jᵀλ₁ straight into λ₀, no stage buffers.
+        // K̄ = h b λ₁: λ₀ = λ₁ + h b Jᵀλ₁ straight into λ₀, no stage buffers and no copy.
         let (yi, records) = stage_input(tape, y0, 0, dim, stride);
         let scale = h * t.b[0];
-        field.vjp(
-            theta,
-            yi,
-            records,
-            lambda1,
-            n,
-            scale,
-            Some(lambda0),
-            Some(grad),
-            fs,
-        );
+        let onto = (&lambda1[..dim], &mut lambda0[..dim]);
+        field.vjp_onto(theta, yi, records, lambda1, n, scale, onto, Some(grad), fs);
         return;
     }
+    lambda0[..dim].copy_from_slice(&lambda1[..dim]);
     for i in (0..t.stages).rev() {
         let kbar = &mut kbar[..dim];
         for (k, &l) in kbar.iter_mut().zip(&lambda1[..dim]) {

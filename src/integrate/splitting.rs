@@ -117,20 +117,28 @@ pub(super) fn backward(
     n: usize,
 ) {
     let d = field.width;
-    let dim = field.state_dim() * n;
     let stride = d * n + field.record_len(n);
-    lambda0[..dim].copy_from_slice(&lambda1[..dim]);
+    let half = |row: usize| row * n..(row + d) * n;
+    // As in the forward step: until a sub-step writes a half of λ₀, its value is λ₁'s, read from
+    // there, and the first write adds onto λ₁'s half, so λ₁ is never copied.
+    let mut written = [false; 2];
     let substeps = s.substeps();
     for (idx, &(role, frac)) in substeps.iter().enumerate().rev() {
         let part = field.part(role);
         let (slot, record) = tape[idx * stride..(idx + 1) * stride].split_at(d * n);
-        let rows = part.input * n..(part.input + d) * n;
+        let rows = half(part.input);
         let x = match source(substeps, idx) {
-            Source::Start => &y0[rows],
-            Source::End => &y1[rows],
+            Source::Start => &y0[rows.clone()],
+            Source::End => &y1[rows.clone()],
             Source::Tape => slot,
         };
-        let (dx, v) = halves(lambda0, part.input, part.output, d * n);
+        let (dx, lambda0_v) = halves(lambda0, part.input, part.output, d * n);
+        let v: &[f64] = if written[part.output / d] {
+            lambda0_v
+        } else {
+            &lambda1[half(part.output)]
+        };
+        let base = (!written[part.input / d]).then(|| &lambda1[rows]);
         field.part_vjp(
             &part,
             theta,
@@ -140,9 +148,17 @@ pub(super) fn backward(
             n,
             frac * h,
             Some(dx),
+            base,
             Some(grad),
             &mut scratch.field,
         );
+        written[part.input / d] = true;
+    }
+    for (which, done) in written.into_iter().enumerate() {
+        if !done {
+            let rows = half(which * d);
+            lambda0[rows.clone()].copy_from_slice(&lambda1[rows]);
+        }
     }
 }
 

@@ -254,8 +254,9 @@ impl Field {
     }
 
     /// Reverse mode through one part at the point its `record` was taken:
-    /// `dx += scale · (∂part/∂x)ᵀ v` and `grad += scale · (∂part/∂θ)ᵀ v`.
-    /// `scratch` needs [`Field::scratch_len`] entries.
+    /// `dx += scale · (∂part/∂x)ᵀ v` (or `dx = base + …` with a base: `dx`'s old values are then
+    /// not read) and `grad += scale · (∂part/∂θ)ᵀ v`. `scratch` needs [`Field::scratch_len`]
+    /// entries.
     pub fn part_vjp(
         &self,
         part: &Part,
@@ -266,6 +267,7 @@ impl Field {
         n: usize,
         scale: f64,
         dx: Option<&mut [f64]>,
+        base: Option<&[f64]>,
         grad: Option<&mut LayerGrad>,
         scratch: &mut [f64],
     ) {
@@ -277,7 +279,7 @@ impl Field {
                 let u = &mut scratch[..d * n];
                 hadamard(&v[..d * n], &dsig[..d * n], u);
                 if let Some(dx) = dx {
-                    transpose_apply_add(theta.a[0], d, d, u, n, scale, dx);
+                    adjoint_add(theta.a[0], d, d, u, n, scale, base, dx);
                 }
                 if let Some(grad) = grad {
                     let (ga, gb) = grad.slot(0);
@@ -289,7 +291,7 @@ impl Field {
                 let u = &mut scratch[..m * n];
                 matmul_weighted(theta.a[slot], m, d, v, n, sign, dsig, u);
                 if let Some(dx) = dx {
-                    transpose_apply_add(theta.a[slot], m, d, u, n, scale, dx);
+                    adjoint_add(theta.a[slot], m, d, u, n, scale, base, dx);
                 }
                 if let Some(grad) = grad {
                     let (ga, gb) = grad.slot(slot);
@@ -300,7 +302,11 @@ impl Field {
             }
             Op::Identity => {
                 if let Some(dx) = dx {
-                    for (o, &vi) in dx[..d * n].iter_mut().zip(&v[..d * n]) {
+                    let dx = &mut dx[..d * n];
+                    if let Some(base) = base {
+                        dx.copy_from_slice(&base[..d * n]);
+                    }
+                    for (o, &vi) in dx.iter_mut().zip(&v[..d * n]) {
                         *o += scale * vi;
                     }
                 }
@@ -416,13 +422,58 @@ impl Field {
         v: &[f64],
         n: usize,
         scale: f64,
-        mut dy: Option<&mut [f64]>,
+        dy: Option<&mut [f64]>,
+        grad: Option<&mut LayerGrad>,
+        scratch: &mut [f64],
+    ) {
+        let dy = dy.map(|dy| (None, dy));
+        self.reverse(theta, y, records, v, n, scale, dy, grad, scratch);
+    }
+
+    /// [`Field::vjp`] writing `dy = base + scale · Jᵀ v` (`dy`'s old values unread): a reverse
+    /// step `λ₀ = λ₁ + …` straight into `λ₀`, with no copy of `λ₁` first.
+    pub fn vjp_onto(
+        &self,
+        theta: &LayerParams,
+        y: &[f64],
+        records: &[f64],
+        v: &[f64],
+        n: usize,
+        scale: f64,
+        (base, dy): (&[f64], &mut [f64]),
+        grad: Option<&mut LayerGrad>,
+        scratch: &mut [f64],
+    ) {
+        let dy = Some((Some(base), dy));
+        self.reverse(theta, y, records, v, n, scale, dy, grad, scratch);
+    }
+
+    fn reverse(
+        &self,
+        theta: &LayerParams,
+        y: &[f64],
+        records: &[f64],
+        v: &[f64],
+        n: usize,
+        scale: f64,
+        mut dy: Option<(Option<&[f64]>, &mut [f64])>,
         mut grad: Option<&mut LayerGrad>,
         scratch: &mut [f64],
     ) {
         let (d, rl) = (self.width, self.record_len(n));
+        // Rows of dy written so far (a base is added only by the first part writing a row).
+        let mut written = [false; 2];
         for (r, &role) in self.roles().iter().enumerate() {
             let part = self.part(role);
+            let rows = part.input * n..(part.input + d) * n;
+            let first = !std::mem::replace(&mut written[part.input / d], true);
+            let (base, dx) = match dy.as_mut() {
+                Some((base, dy)) => (
+                    base.filter(|_| first).map(|b| &b[rows.clone()]),
+                    Some(&mut dy[rows]),
+                ),
+                None => (None, None),
+            };
             self.part_vjp(
                 &part,
                 theta,
@@ -431,11 +482,20 @@ impl Field {
                 &v[part.output * n..(part.output + d) * n],
                 n,
                 scale,
-                dy.as_deref_mut()
-                    .map(|dy| &mut dy[part.input * n..(part.input + d) * n]),
+                dx,
+                base,
                 grad.as_deref_mut(),
                 scratch,
             );
+        }
+        // Rows no part writes are the base's.
+        if let Some((Some(base), dy)) = dy {
+            for (half, done) in written.iter().enumerate() {
+                let rows = half * d * n..((half + 1) * d * n).min(self.state_dim() * n);
+                if !done && !rows.is_empty() {
+                    dy[rows.clone()].copy_from_slice(&base[rows]);
+                }
+            }
         }
     }
 
@@ -501,5 +561,23 @@ impl Field {
             }
         }
         Some(energy)
+    }
+}
+
+/// `dx = base + scale · Aᵀ u`, or `dx += scale · Aᵀ u` without a base.
+#[allow(clippy::too_many_arguments)]
+fn adjoint_add(
+    a: &[f64],
+    rows: usize,
+    cols: usize,
+    u: &[f64],
+    n: usize,
+    scale: f64,
+    base: Option<&[f64]>,
+    dx: &mut [f64],
+) {
+    match base {
+        Some(base) => transpose_apply_onto(a, rows, cols, u, n, scale, base, dx),
+        None => transpose_apply_add(a, rows, cols, u, n, scale, dx),
     }
 }
