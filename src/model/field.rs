@@ -231,12 +231,7 @@ impl Field {
                 affine(theta.a[slot], theta.b[slot], m, d, x, n, sig);
                 act.apply_in_place(&mut sig[..m * n], &mut dsig[..m * n]);
                 let scale = scale * sign;
-                match base {
-                    Some(base) => {
-                        transpose_apply_onto(theta.a[slot], m, d, sig, n, scale, base, out)
-                    }
-                    None => transpose_apply_add(theta.a[slot], m, d, sig, n, scale, out),
-                }
+                add_transposed(theta.a[slot], m, d, sig, n, scale, base, out);
             }
             Op::Dense { .. } | Op::Identity => {
                 let rate = &mut scratch[..d * n];
@@ -279,7 +274,7 @@ impl Field {
                 let u = &mut scratch[..d * n];
                 hadamard(&v[..d * n], &dsig[..d * n], u);
                 if let Some(dx) = dx {
-                    adjoint_add(theta.a[0], d, d, u, n, scale, base, dx);
+                    add_transposed(theta.a[0], d, d, u, n, scale, base, dx);
                 }
                 if let Some(grad) = grad {
                     let (ga, gb) = grad.slot(0);
@@ -291,7 +286,7 @@ impl Field {
                 let u = &mut scratch[..m * n];
                 matmul_weighted(theta.a[slot], m, d, v, n, sign, dsig, u);
                 if let Some(dx) = dx {
-                    adjoint_add(theta.a[slot], m, d, u, n, scale, base, dx);
+                    add_transposed(theta.a[slot], m, d, u, n, scale, base, dx);
                 }
                 if let Some(grad) = grad {
                     let (ga, gb) = grad.slot(slot);
@@ -566,7 +561,7 @@ impl Field {
 
 /// `dx = base + scale · Aᵀ u`, or `dx += scale · Aᵀ u` without a base.
 #[allow(clippy::too_many_arguments)]
-fn adjoint_add(
+fn add_transposed(
     a: &[f64],
     rows: usize,
     cols: usize,
