@@ -367,6 +367,8 @@ struct Analyst {
     handle: JoinHandle<()>,
     /// Snapshots offered and not yet reported.
     pending: usize,
+    /// The iteration of the last snapshot the thread took.
+    taken: Option<usize>,
 }
 
 impl Analyst {
@@ -393,6 +395,7 @@ impl Analyst {
             reports,
             handle,
             pending: 0,
+            taken: None,
         })
     }
 
@@ -403,10 +406,12 @@ impl Analyst {
 
     /// Hands a snapshot to the thread (dropped if it is busy).
     fn offer(&mut self, snapshot: Arc<Snapshot>) {
+        let iteration = snapshot.iteration;
         if let Some(sender) = &self.snapshots
             && sender.try_send(snapshot).is_ok()
         {
             self.pending += 1;
+            self.taken = Some(iteration);
         }
     }
 
@@ -417,9 +422,12 @@ impl Analyst {
         Some(report)
     }
 
-    /// Analyses the final snapshot and returns every report not yet delivered, in order.
+    /// Analyses the final snapshot (unless the thread already took it: the last iteration was
+    /// a periodic one) and returns every report not yet delivered, in order.
     fn finish(mut self, last: Arc<Snapshot>) -> Vec<Arc<DiagnosticsReport>> {
-        if let Some(sender) = self.snapshots.take() {
+        if let Some(sender) = self.snapshots.take()
+            && self.taken != Some(last.iteration)
+        {
             let _ = sender.send(last);
         }
         let handle = self.handle;
