@@ -190,18 +190,44 @@ fn apply_strided(
         weights,
     };
     let (strides, shape) = ((rs, cs), (rows, cols));
+    // A full block's sample count as a constant (see `outer_sum`).
+    if n == FULL_BLOCK {
+        apply_tiles(m, strides, shape, x, FULL_BLOCK, &target, out);
+    } else {
+        apply_tiles(m, strides, shape, x, n, &target, out);
+    }
+}
+
+/// [`apply_strided`] of `target`.
+#[inline(always)]
+fn apply_tiles(
+    m: &[f64],
+    (rs, cs): (usize, usize),
+    (rows, cols): (usize, usize),
+    x: &[f64],
+    n: usize,
+    target: &Target<impl Fn(usize) -> f64>,
+    out: &mut [f64],
+) {
+    let (strides, shape) = ((rs, cs), (rows, cols));
     // Whole tiles, then single vectors, then single samples.
     let wide = n / (TILE_VECS * VEC) * (TILE_VECS * VEC);
     let full = n / VEC * VEC;
     let mut t0 = 0;
     while t0 < wide {
-        apply_column::<TILE_VECS>(m, strides, shape, x, (n, full, t0), &target, out);
+        apply_column::<TILE_VECS>(m, strides, shape, x, (n, full, t0), target, out);
         t0 += TILE_VECS * VEC;
     }
     while t0 < full {
-        apply_column::<1>(m, strides, shape, x, (n, full, t0), &target, out);
+        apply_column::<1>(m, strides, shape, x, (n, full, t0), target, out);
         t0 += VEC;
     }
+    let Target {
+        init,
+        scale,
+        base,
+        weights,
+    } = *target;
     for i in 0..rows {
         let bias = init(i);
         for t in full..n {
@@ -519,6 +545,28 @@ fn outer_sum<const P: usize, const SUB: bool>(
             .iter()
             .all(|p| p.u.len() >= rows * n && p.x.len() >= cols * n)
     );
+    // A whole block's sample count as a constant: the rows of a tile then sit at fixed offsets
+    // from one pointer per matrix, instead of one pointer per row (more than the registers).
+    if n == FULL_BLOCK {
+        outer_row_tiles::<P, SUB>(pairs, rows, cols, FULL_BLOCK, scale, grad);
+    } else {
+        outer_row_tiles::<P, SUB>(pairs, rows, cols, n, scale, grad);
+    }
+}
+
+/// The sample count of a full block ([`crate::model::network::BLOCK`]), for which the kernels
+/// are compiled with constant row offsets.
+const FULL_BLOCK: usize = crate::model::network::BLOCK;
+
+#[inline(always)]
+fn outer_row_tiles<const P: usize, const SUB: bool>(
+    pairs: [Pair; P],
+    rows: usize,
+    cols: usize,
+    n: usize,
+    scale: f64,
+    grad: &mut [f64],
+) {
     let mut i = 0;
     while i + OUTER_ROWS <= rows {
         outer_rows::<P, SUB, OUTER_ROWS>(pairs, cols, n, i, scale, grad);
