@@ -151,6 +151,44 @@ impl Activation {
         }
     }
 
+    /// `out = base + scale · σ(s)` (`out += scale · σ(s)` without a base) and `ds = σ'(s)`, in
+    /// one sweep: an explicit step `y₁ = y₀ + h σ(A y₀ + b)` that never stores σ. `s` is
+    /// scratch (its values are left unspecified).
+    #[inline]
+    pub fn apply_add(
+        self,
+        s: &mut [f64],
+        ds: &mut [f64],
+        scale: f64,
+        base: Option<&[f64]>,
+        out: &mut [f64],
+    ) {
+        let len = s.len();
+        debug_assert!(ds.len() == len && out.len() == len);
+        debug_assert!(base.is_none_or(|b| b.len() >= len));
+        if self == Self::Tanh {
+            let full = len / VEC * VEC;
+            let (one, h) = (V::splat(1.0), V::splat(scale));
+            for t0 in (0..full).step_by(VEC) {
+                let range = t0..t0 + VEC;
+                let t = tanh_v(vector(&s[range.clone()]));
+                ds[range.clone()].copy_from_slice(&(-t).mul_add(t, one).to_array());
+                let start = vector(base.map_or(&out[range.clone()], |b| &b[range.clone()]));
+                out[range].copy_from_slice(&h.mul_add(t, start).to_array());
+            }
+            for i in full..len {
+                let t = tanh(s[i]);
+                ds[i] = tanh_slope(t);
+                out[i] = fma(scale, t, base.map_or(out[i], |b| b[i]));
+            }
+            return;
+        }
+        self.apply_in_place(s, ds);
+        for (i, (o, &v)) in out.iter_mut().zip(s.iter()).enumerate() {
+            *o = fma(scale, v, base.map_or(*o, |b| b[i]));
+        }
+    }
+
     /// The antiderivative γ with γ(0) chosen so that γ ≥ 0 near 0, or `None` where no closed
     /// form exists (softplus: its antiderivative is a dilogarithm).
     #[must_use]
@@ -386,6 +424,25 @@ mod tests {
         assert!((log_cosh(-1000.0) - (1000.0 - std::f64::consts::LN_2)).abs() < 1e-12);
         assert!((log_cosh(0.5) - 0.5f64.cosh().ln()).abs() < 1e-15);
         assert!(softplus(1000.0).is_finite() && sigmoid(-1000.0) >= 0.0);
+    }
+
+    #[test]
+    fn fused_step_equals_activation_then_step() {
+        for act in Activation::ALL {
+            let s: Vec<f64> = (0..37).map(|i| f64::from(i) * 0.23 - 4.0).collect();
+            let base: Vec<f64> = (0..37).map(|i| f64::from(i).sin()).collect();
+            let (mut sigma, mut ds) = (s.clone(), vec![0.0; s.len()]);
+            act.apply_in_place(&mut sigma, &mut ds);
+            let expected: Vec<f64> = (0..s.len()).map(|i| fma(0.3, sigma[i], base[i])).collect();
+            // Onto a base, and added to the output.
+            let (mut scratch, mut ds2, mut out) = (s.clone(), vec![0.0; s.len()], vec![9.0; 37]);
+            act.apply_add(&mut scratch, &mut ds2, 0.3, Some(&base), &mut out);
+            assert_eq!(out, expected, "{}", act.name());
+            assert_eq!(ds2, ds, "{}", act.name());
+            let (mut scratch, mut added) = (s.clone(), base.clone());
+            act.apply_add(&mut scratch, &mut ds2, 0.3, None, &mut added);
+            assert_eq!(added, expected, "{}", act.name());
+        }
     }
 
     #[test]

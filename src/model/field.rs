@@ -233,7 +233,14 @@ impl Field {
                 let scale = scale * sign;
                 add_transposed(theta.a[slot], m, d, sig, n, scale, base, out);
             }
-            Op::Dense { .. } | Op::Identity => {
+            Op::Dense { act } => {
+                // σ(A x + b) is added to the output as it is computed, never stored.
+                let s = &mut scratch[..d * n];
+                affine(theta.a[0], theta.b[0], d, d, x, n, s);
+                let dsig = &mut record[m * n..m * n + d * n];
+                act.apply_add(s, dsig, scale, base, out);
+            }
+            Op::Identity => {
                 let rate = &mut scratch[..d * n];
                 self.part_eval(part, theta, x, n, rate, record);
                 match base {
@@ -367,12 +374,13 @@ impl Field {
     }
 
     /// Whether [`Field::eval_add`] saves a pass over [`Field::eval`] and an axpy: every part is a
-    /// transposed product, which can accumulate into the state directly.
+    /// transposed product, which accumulates into the state directly, or a dense one, whose
+    /// activation adds itself to the state as it is computed.
     #[must_use]
     pub fn adds_in_place(&self) -> bool {
         self.roles()
             .iter()
-            .all(|&role| matches!(self.part(role).op, Op::Transposed { .. }))
+            .all(|&role| matches!(self.part(role).op, Op::Transposed { .. } | Op::Dense { .. }))
     }
 
     /// `out = base + scale · f(y)` (`out += scale · f(y)` without a base) for a block `y` of
