@@ -15,6 +15,8 @@ mod tests;
 
 use thiserror::Error;
 
+use crate::model::kernels::Aligned;
+
 use crate::experiment::{GradientSpec, IntegratorSpec};
 use crate::model::Field;
 use crate::model::field::Role;
@@ -284,17 +286,17 @@ impl Integrator {
 #[derive(Clone, Debug, Default)]
 pub struct Scratch {
     /// `s` stage blocks (rates forward, stage adjoints backward).
-    pub(crate) stages: Vec<f64>,
+    pub(crate) stages: Aligned,
     /// A second set of `s` stage blocks (OTD backward).
-    pub(crate) stages2: Vec<f64>,
+    pub(crate) stages2: Aligned,
     /// Two state-sized blocks.
-    pub(crate) v1: Vec<f64>,
-    pub(crate) v2: Vec<f64>,
-    pub(crate) v3: Vec<f64>,
+    pub(crate) v1: Aligned,
+    pub(crate) v2: Aligned,
+    pub(crate) v3: Aligned,
     /// Records of all roles at one point.
-    pub(crate) records: Vec<f64>,
+    pub(crate) records: Aligned,
     /// The field's own scratch.
-    pub(crate) field: Vec<f64>,
+    pub(crate) field: Aligned,
     /// Per-sample Jacobians `n × dim × dim` (implicit midpoint).
     pub(crate) jacobians: Vec<f64>,
     /// One `dim × dim` matrix and a right-hand side (dense solves).
@@ -319,13 +321,13 @@ impl Scratch {
         stages = stages.max(otd_stages);
         let implicit = matches!(integrator, Integrator::ImplicitMidpoint { .. });
         Self {
-            stages: vec![0.0; stages * dim * n],
-            stages2: vec![0.0; otd_stages * dim * n],
-            v1: vec![0.0; dim * n],
-            v2: vec![0.0; dim * n],
-            v3: vec![0.0; dim * n],
-            records: vec![0.0; field.roles().len() * field.record_len(n)],
-            field: vec![0.0; field.scratch_len(n)],
+            stages: Aligned::zeros(stages * dim * n),
+            stages2: Aligned::zeros(otd_stages * dim * n),
+            v1: Aligned::zeros(dim * n),
+            v2: Aligned::zeros(dim * n),
+            v3: Aligned::zeros(dim * n),
+            records: Aligned::zeros(field.roles().len() * field.record_len(n)),
+            field: Aligned::zeros(field.scratch_len(n)),
             jacobians: if implicit {
                 vec![0.0; n * dim * dim]
             } else {

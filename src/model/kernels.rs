@@ -47,6 +47,48 @@ const OUTER_ROWS: usize = if cfg!(target_feature = "avx512f") {
     2
 };
 
+/// A zero-initialised buffer of `f64` that starts on a 64-byte boundary (a cache line, one
+/// AVX-512 vector). Blocks' rows are whole vectors long, so in such a buffer no vector load
+/// straddles two cache lines; in a plain `Vec<f64>` (16-byte aligned) that depends on where the
+/// allocator put it, and costs the kernels up to 10% when it is unlucky.
+#[derive(Clone, Default)]
+pub struct Aligned {
+    lines: Vec<wide::f64x8>,
+    len: usize,
+}
+
+impl Aligned {
+    /// `len` zeros.
+    #[must_use]
+    pub fn zeros(len: usize) -> Self {
+        Self {
+            lines: vec![wide::f64x8::ZERO; len.div_ceil(8)],
+            len,
+        }
+    }
+}
+
+impl std::ops::Deref for Aligned {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        &bytemuck::cast_slice(&self.lines)[..self.len]
+    }
+}
+
+impl std::ops::DerefMut for Aligned {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        &mut bytemuck::cast_slice_mut(&mut self.lines)[..self.len]
+    }
+}
+
+impl std::fmt::Debug for Aligned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aligned")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The vector of a slice of exactly `VEC` entries.
 #[inline(always)]
 pub(crate) fn vector(s: &[f64]) -> V {
@@ -663,6 +705,18 @@ pub fn hadamard(x: &[f64], w: &[f64], y: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aligned_buffers_start_on_a_cache_line() {
+        for len in [0, 1, 7, 8, 9, 1000] {
+            let mut buffer = Aligned::zeros(len);
+            assert_eq!(buffer.len(), len);
+            assert!(buffer.iter().all(|&v| v == 0.0));
+            assert_eq!(buffer.as_ptr().addr() % 64, 0, "len {len}");
+            buffer.iter_mut().for_each(|v| *v = 1.5);
+            assert_eq!(buffer.clone().iter().sum::<f64>(), 1.5 * len as f64);
+        }
+    }
 
     /// Every tile shape and remainder (rows and columns 1..=9, sample counts around the tile
     /// widths) against the naive triple loops.

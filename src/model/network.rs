@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::kernels::{affine, outer_add, transpose_apply_add};
+use super::kernels::{Aligned, affine, outer_add, transpose_apply_add};
 use super::params::{LayoutShape, ParamLayout};
 use super::{Activation, Constraint, Field};
 use crate::experiment::{Experiment, FieldKind, HeadSpec, LiftSpec};
@@ -188,13 +188,16 @@ impl Network {
         let dim = self.state_dim();
         Workspace {
             capacity,
-            states: vec![0.0; (self.layers + 1) * dim * capacity],
-            tape: vec![0.0; self.layers * self.integrator.tape_len(&self.field, capacity)],
+            states: Aligned::zeros((self.layers + 1) * dim * capacity),
+            tape: Aligned::zeros(self.layers * self.integrator.tape_len(&self.field, capacity)),
             scratch: Scratch::new(&self.field, &self.integrator, &self.gradient, capacity),
-            x: vec![0.0; self.inputs * capacity],
-            logits: vec![0.0; self.outputs * capacity],
-            dlogits: vec![0.0; self.outputs * capacity],
-            lambda: [vec![0.0; dim * capacity], vec![0.0; dim * capacity]],
+            x: Aligned::zeros(self.inputs * capacity),
+            logits: Aligned::zeros(self.outputs * capacity),
+            dlogits: Aligned::zeros(self.outputs * capacity),
+            lambda: [
+                Aligned::zeros(dim * capacity),
+                Aligned::zeros(dim * capacity),
+            ],
         }
     }
 
@@ -453,13 +456,13 @@ fn argmax(values: impl Iterator<Item = f64>) -> usize {
 #[derive(Clone, Debug)]
 pub struct Workspace {
     capacity: usize,
-    states: Vec<f64>,
-    tape: Vec<f64>,
+    states: Aligned,
+    tape: Aligned,
     scratch: Scratch,
-    x: Vec<f64>,
-    logits: Vec<f64>,
-    dlogits: Vec<f64>,
-    lambda: [Vec<f64>; 2],
+    x: Aligned,
+    logits: Aligned,
+    dlogits: Aligned,
+    lambda: [Aligned; 2],
 }
 
 impl Workspace {
