@@ -625,7 +625,27 @@ fn outer_row_tiles<const P: usize, const SUB: bool>(
 /// `grad_b += scale · Σ_t u[·, t]` (the bias gradient of `rows` rows).
 #[inline]
 fn bias_add(u: &[f64], rows: usize, n: usize, scale: f64, grad_b: &mut [f64]) {
-    for (i, gb) in grad_b.iter_mut().enumerate().take(rows) {
+    let mut i = 0;
+    #[cfg(target_feature = "avx512f")]
+    while i + VEC <= rows {
+        // Eight rows at once: eight independent sums, their lanes summed by one tree.
+        let full = n / VEC * VEC;
+        let row: [&[f64]; VEC] = std::array::from_fn(|r| &u[(i + r) * n..][..n]);
+        let mut acc = [V::ZERO; VEC];
+        for t0 in (0..full).step_by(VEC) {
+            for (acc, row) in acc.iter_mut().zip(&row) {
+                *acc += vector(&row[t0..t0 + VEC]);
+            }
+        }
+        let mut sums = lane_sums(acc);
+        if full < n {
+            sums += V::new(std::array::from_fn(|r| row[r][full..].iter().sum()));
+        }
+        let g = &mut grad_b[i..i + VEC];
+        g.copy_from_slice(&V::splat(scale).mul_add(sums, vector(g)).to_array());
+        i += VEC;
+    }
+    for (i, gb) in grad_b.iter_mut().enumerate().take(rows).skip(i) {
         *gb += scale * sum(&u[i * n..(i + 1) * n]);
     }
 }
