@@ -231,7 +231,7 @@ impl Field {
                 affine(theta.a[slot], theta.b[slot], m, d, x, n, sig);
                 act.apply_in_place(&mut sig[..m * n], &mut dsig[..m * n]);
                 let scale = scale * sign;
-                add_transposed(theta.a[slot], m, d, sig, n, scale, base, out);
+                transpose_apply_onto(theta.a[slot], m, d, sig, n, scale, base, out);
             }
             Op::Dense { act } => {
                 // σ(A x + b) is added to the output as it is computed, never stored.
@@ -281,7 +281,7 @@ impl Field {
                 let u = &mut scratch[..d * n];
                 hadamard(&v[..d * n], &dsig[..d * n], u);
                 if let Some(dx) = dx {
-                    add_transposed(theta.a[0], d, d, u, n, scale, base, dx);
+                    transpose_apply_onto(theta.a[0], d, d, u, n, scale, base, dx);
                 }
                 if let Some(grad) = grad {
                     let (ga, gb) = grad.slot(0);
@@ -293,7 +293,7 @@ impl Field {
                 let u = &mut scratch[..m * n];
                 matmul_weighted(theta.a[slot], m, d, v, n, sign, dsig, u);
                 if let Some(dx) = dx {
-                    add_transposed(theta.a[slot], m, d, u, n, scale, base, dx);
+                    transpose_apply_onto(theta.a[slot], m, d, u, n, scale, base, dx);
                 }
                 if let Some(grad) = grad {
                     let (ga, gb) = grad.slot(slot);
@@ -564,23 +564,5 @@ impl Field {
             }
         }
         Some(energy)
-    }
-}
-
-/// `dx = base + scale · Aᵀ u`, or `dx += scale · Aᵀ u` without a base.
-#[allow(clippy::too_many_arguments)]
-fn add_transposed(
-    a: &[f64],
-    rows: usize,
-    cols: usize,
-    u: &[f64],
-    n: usize,
-    scale: f64,
-    base: Option<&[f64]>,
-    dx: &mut [f64],
-) {
-    match base {
-        Some(base) => transpose_apply_onto(a, rows, cols, u, n, scale, base, dx),
-        None => transpose_apply_add(a, rows, cols, u, n, scale, dx),
     }
 }

@@ -371,24 +371,12 @@ pub fn transpose_apply_add(
     scale: f64,
     out: &mut [f64],
 ) {
-    apply_strided(
-        a,
-        1,
-        cols,
-        cols,
-        rows,
-        u,
-        n,
-        |_| 0.0,
-        scale,
-        None,
-        out,
-        Base::Out,
-    );
+    transpose_apply_onto(a, rows, cols, u, n, scale, None, out);
 }
 
-/// `out = base + scale · Aᵀ u` (`base` of `out`'s shape, `out`'s old values unread): an update
-/// `y₁ = y₀ + h Aᵀ…` written straight into `y₁`, with no copy of `y₀` first.
+/// `out = base + scale · Aᵀ u` (`base` of `out`'s shape; `out`'s old values are not read), or
+/// `out += scale · Aᵀ u` without a base: an update `y₁ = y₀ + h Aᵀ…` written straight into
+/// `y₁`, with no copy of `y₀` first.
 #[inline]
 pub fn transpose_apply_onto(
     a: &[f64],
@@ -397,10 +385,11 @@ pub fn transpose_apply_onto(
     u: &[f64],
     n: usize,
     scale: f64,
-    base: &[f64],
+    base: Option<&[f64]>,
     out: &mut [f64],
 ) {
-    debug_assert!(base.len() >= cols * n);
+    debug_assert!(base.is_none_or(|b| b.len() >= cols * n));
+    let base = base.map_or(Base::Out, Base::From);
     apply_strided(
         a,
         1,
@@ -413,7 +402,7 @@ pub fn transpose_apply_onto(
         scale,
         None,
         out,
-        Base::From(base),
+        base,
     );
 }
 
@@ -790,7 +779,16 @@ mod tests {
         }
         // Onto a separate base: the same numbers as adding to a copy of it.
         let mut onto = vec![f64::NAN; cols * n];
-        transpose_apply_onto(&a, rows, cols, &s, n, 2.0, &vec![1.0; cols * n], &mut onto);
+        transpose_apply_onto(
+            &a,
+            rows,
+            cols,
+            &s,
+            n,
+            2.0,
+            Some(&vec![1.0; cols * n]),
+            &mut onto,
+        );
         assert!(
             onto.iter()
                 .zip(&back)
