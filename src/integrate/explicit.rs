@@ -6,7 +6,7 @@
 
 use super::{Scratch, Tableau};
 use crate::model::Field;
-use crate::model::kernels::{axpy, fma};
+use crate::model::kernels::{axpy, axpy_onto};
 use crate::model::params::{LayerGrad, LayerParams};
 
 fn stage_len(field: &Field, n: usize) -> (usize, usize) {
@@ -62,9 +62,7 @@ pub(super) fn forward(
     }
     // y1 = y0 + h b_0 K_0 in one pass, then the other stages.
     let c0 = h * t.b[0];
-    for ((y1, &y0), &k) in y1[..dim].iter_mut().zip(&y0[..dim]).zip(&rates[..dim]) {
-        *y1 = fma(c0, k, y0);
-    }
+    axpy_onto(c0, &rates[..dim], Some(&y0[..dim]), &mut y1[..dim]);
     for i in 1..t.stages {
         if t.b[i] != 0.0 {
             axpy(h * t.b[i], &rates[i * dim..(i + 1) * dim], &mut y1[..dim]);

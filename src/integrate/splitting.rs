@@ -7,7 +7,7 @@
 
 use super::{Scratch, Splitting};
 use crate::model::Field;
-use crate::model::field::Role;
+use crate::model::field::{Role, copy_unwritten_halves};
 use crate::model::params::{LayerGrad, LayerParams};
 
 /// Where a sub-step's input half-state lives.
@@ -83,12 +83,7 @@ pub(super) fn forward(
         );
         written[part.output / d] = true;
     }
-    for (which, done) in written.into_iter().enumerate() {
-        if !done {
-            let rows = half(which * d);
-            y1[rows.clone()].copy_from_slice(&y0[rows]);
-        }
-    }
+    copy_unwritten_halves(written, d * n, y0, &mut y1[..field.state_dim() * n]);
 }
 
 /// The disjoint half-blocks `(rows from input, rows from output)` of a state `y`, `len` each.
@@ -154,12 +149,12 @@ pub(super) fn backward(
         );
         written[part.input / d] = true;
     }
-    for (which, done) in written.into_iter().enumerate() {
-        if !done {
-            let rows = half(which * d);
-            lambda0[rows.clone()].copy_from_slice(&lambda1[rows]);
-        }
-    }
+    copy_unwritten_halves(
+        written,
+        d * n,
+        lambda1,
+        &mut lambda0[..field.state_dim() * n],
+    );
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 // in registers.
 #![allow(clippy::inline_always)]
 
-use super::kernels::{Bits, V, VEC, fma, vector};
+use super::kernels::{Bits, V, VEC, axpy_onto, fma, vector};
 use serde::{Deserialize, Serialize};
 
 /// A scalar activation, applied elementwise.
@@ -184,9 +184,7 @@ impl Activation {
             return;
         }
         self.apply_in_place(s, ds);
-        for (i, (o, &v)) in out.iter_mut().zip(s.iter()).enumerate() {
-            *o = fma(scale, v, base.map_or(*o, |b| b[i]));
-        }
+        axpy_onto(scale, s, base, out);
     }
 
     /// The antiderivative γ with γ(0) chosen so that γ ≥ 0 near 0, or `None` where no closed

@@ -17,7 +17,7 @@
 
 use super::activation::Activation;
 use super::kernels::{
-    affine, axpy, fma, hadamard, matmul, matmul_weighted, outer_add, outer_add_pair,
+    affine, axpy_onto, hadamard, matmul, matmul_weighted, outer_add, outer_add_pair,
     transpose_apply_add, transpose_apply_onto,
 };
 use super::params::{LayerGrad, LayerParams};
@@ -243,14 +243,7 @@ impl Field {
             Op::Identity => {
                 let rate = &mut scratch[..d * n];
                 self.part_eval(part, theta, x, n, rate, record);
-                match base {
-                    Some(base) => {
-                        for ((o, &b), &r) in out.iter_mut().zip(base).zip(rate.iter()) {
-                            *o = fma(scale, r, b);
-                        }
-                    }
-                    None => axpy(scale, rate, out),
-                }
+                axpy_onto(scale, rate, base, out);
             }
         }
     }
@@ -493,12 +486,7 @@ impl Field {
         }
         // Rows no part writes are the base's.
         if let Some((Some(base), dy)) = dy {
-            for (half, done) in written.iter().enumerate() {
-                let rows = half * d * n..((half + 1) * d * n).min(self.state_dim() * n);
-                if !done && !rows.is_empty() {
-                    dy[rows.clone()].copy_from_slice(&base[rows]);
-                }
-            }
+            copy_unwritten_halves(written, d * n, base, dy);
         }
     }
 
@@ -564,5 +552,17 @@ impl Field {
             }
         }
         Some(energy)
+    }
+}
+
+/// Copies into `to` the halves (of `len` entries; a state of one half has no second) that
+/// `written` says a step left untouched, from `from`: the rest of a step that adds onto a base
+/// half by half.
+pub(crate) fn copy_unwritten_halves(written: [bool; 2], len: usize, from: &[f64], to: &mut [f64]) {
+    for (half, done) in written.into_iter().enumerate() {
+        let rows = half * len..((half + 1) * len).min(to.len());
+        if !done && !rows.is_empty() {
+            to[rows.clone()].copy_from_slice(&from[rows]);
+        }
     }
 }

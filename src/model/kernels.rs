@@ -685,8 +685,23 @@ pub fn outer_add_pair(
 /// `y += α x`.
 #[inline]
 pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
-    for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi = fma(alpha, xi, *yi);
+    axpy_onto(alpha, x, None, y);
+}
+
+/// `y = base + α x` (`y`'s old values unread), or `y += α x` without a base.
+#[inline]
+pub fn axpy_onto(alpha: f64, x: &[f64], base: Option<&[f64]>, y: &mut [f64]) {
+    match base {
+        Some(base) => {
+            for ((yi, &xi), &bi) in y.iter_mut().zip(x).zip(base) {
+                *yi = fma(alpha, xi, bi);
+            }
+        }
+        None => {
+            for (yi, &xi) in y.iter_mut().zip(x) {
+                *yi = fma(alpha, xi, *yi);
+            }
+        }
     }
 }
 
