@@ -117,26 +117,22 @@ impl Activation {
         }
     }
 
-    /// Applies σ to `s` in place and writes σ'(s) to `ds`: the hot kernel of every field.
-    ///
-    /// Written branch-free for tanh so the compiler vectorises it.
+    /// Whether a forward pass keeps σ(S) rather than σ'(S) for the reverse sweep: tanh's
+    /// slope is `1 − σ²`, formed from the values where it is needed (one multiply-add there
+    /// against a store and a load of a second block per evaluation).
+    #[must_use]
+    pub fn keeps_values(self) -> bool {
+        self == Self::Tanh
+    }
+
+    /// Applies σ to `s` in place and writes σ'(s) to `ds`.
     #[inline]
     pub fn apply_in_place(self, s: &mut [f64], ds: &mut [f64]) {
         debug_assert_eq!(s.len(), ds.len());
         match self {
             Self::Tanh => {
-                let mut values = s.chunks_exact_mut(VEC);
-                let mut slopes = ds.chunks_exact_mut(VEC);
-                let one = V::splat(1.0);
-                for (x, d) in (&mut values).zip(&mut slopes) {
-                    let t = tanh_v(vector(x));
-                    x.copy_from_slice(&t.to_array());
-                    d.copy_from_slice(&(-t).mul_add(t, one).to_array());
-                }
-                let rest = values.into_remainder().iter_mut();
-                for (x, d) in rest.zip(slopes.into_remainder()) {
-                    let t = tanh(*x);
-                    *x = t;
+                self.apply_values(s);
+                for (d, &t) in ds.iter_mut().zip(s.iter()) {
                     *d = tanh_slope(t);
                 }
             }
@@ -151,39 +147,62 @@ impl Activation {
         }
     }
 
-    /// `out = base + scale · σ(s)` (`out += scale · σ(s)` without a base) and `ds = σ'(s)`, in
-    /// one sweep: an explicit step `y₁ = y₀ + h σ(A y₀ + b)` that never stores σ. `s` is
-    /// scratch (its values are left unspecified).
+    /// Applies σ to `s` in place: the hot kernel of every field. Branch-free for tanh so that
+    /// it vectorises.
+    #[inline]
+    pub fn apply_values(self, s: &mut [f64]) {
+        match self {
+            Self::Tanh => {
+                let mut values = s.chunks_exact_mut(VEC);
+                for x in &mut values {
+                    x.copy_from_slice(&tanh_v(vector(x)).to_array());
+                }
+                for x in values.into_remainder() {
+                    *x = tanh(*x);
+                }
+            }
+            Self::Identity => {}
+            _ => {
+                for x in s.iter_mut() {
+                    *x = self.eval(*x);
+                }
+            }
+        }
+    }
+
+    /// `out = base + scale · σ(s)` (`out += scale · σ(s)` without a base), and `kept` = what a
+    /// record keeps (σ(s) where [`Activation::keeps_values`], σ'(s) otherwise), in one pass
+    /// for tanh. `s` is overwritten.
     #[inline]
     pub fn apply_add(
         self,
         s: &mut [f64],
-        ds: &mut [f64],
+        kept: &mut [f64],
         scale: f64,
         base: Option<&[f64]>,
         out: &mut [f64],
     ) {
         let len = s.len();
-        debug_assert!(ds.len() == len && out.len() == len);
+        debug_assert!(kept.len() == len && out.len() == len);
         debug_assert!(base.is_none_or(|b| b.len() >= len));
         if self == Self::Tanh {
             let full = len / VEC * VEC;
-            let (one, h) = (V::splat(1.0), V::splat(scale));
+            let h = V::splat(scale);
             for t0 in (0..full).step_by(VEC) {
                 let range = t0..t0 + VEC;
                 let t = tanh_v(vector(&s[range.clone()]));
-                ds[range.clone()].copy_from_slice(&(-t).mul_add(t, one).to_array());
+                kept[range.clone()].copy_from_slice(&t.to_array());
                 let start = vector(base.map_or(&out[range.clone()], |b| &b[range.clone()]));
                 out[range].copy_from_slice(&h.mul_add(t, start).to_array());
             }
             for i in full..len {
                 let t = tanh(s[i]);
-                ds[i] = tanh_slope(t);
+                kept[i] = t;
                 out[i] = fma(scale, t, base.map_or(out[i], |b| b[i]));
             }
             return;
         }
-        self.apply_in_place(s, ds);
+        self.apply_in_place(s, kept);
         axpy_onto(scale, s, base, out);
     }
 
@@ -268,26 +287,38 @@ fn tanh_slope(t: f64) -> f64 {
 /// [`tanh`] of every lane, branch-free.
 #[inline(always)]
 fn tanh_v(x: V) -> V {
-    let limit = V::splat(20.0);
-    let a = x.abs();
-    // tanh(20) rounds to 1. (A comparison, not `min`, so that NaN propagates.)
-    let a = a.simd_gt(limit).select(limit, a);
-    let m = expm1_small(a + a);
+    // tanh(20) rounds to 1. (`min` with the limit first returns the second operand when it is
+    // NaN, so NaN propagates.)
+    let a = min_first(V::splat(20.0), x.abs());
+    let m = expm1_twice(a);
     (m / (m + V::splat(2.0))).copysign(x)
 }
 
-/// `e^x − 1` for `x ∈ [0, 40]` (every lane) without branches: `x = (k/8) ln2 + r` with
-/// `|r| ≤ ln2/16`, so `e^x = 2^⌊k/8⌋ · 2^{(k mod 8)/8} · e^r` with the middle factor from an
-/// 8-entry table (one permutation) and `expm1(r)` from its degree-8 Taylor polynomial (the first
-/// omitted term is below 4e-17 of the sum). Then `expm1(x) = s·expm1(r) + (s − 1)` with
-/// `s = 2^{k/8}`: exact for k = 0 so tiny arguments keep full relative accuracy, and `s − 1 ≥
-/// 0.09` otherwise, so the rounding of the table costs at most about 7e-16 relative.
-///
-/// Eleven multiply-adds in all, against eighteen for a degree-10 polynomial on `|r| ≤ ln2/2`
-/// in Estrin's form: loops over tanh are limited by multiply-add throughput (the lanes'
-/// dependency chains overlap), so Horner's form and the short polynomial are what count.
+/// `min(limit, a)`, and `a` when `a` is NaN.
 #[inline(always)]
-fn expm1_small(x: V) -> V {
+fn min_first(limit: V, a: V) -> V {
+    if cfg!(target_arch = "x86_64") {
+        // `minpd` returns its second operand when either is NaN.
+        limit.fast_min(a)
+    } else {
+        a.simd_gt(limit).select(limit, a)
+    }
+}
+
+/// `e^{2a} − 1` for `a ∈ [0, 20]` (every lane) without branches: `2a = (k/8) ln2 + ρ` with
+/// `|ρ| ≤ ln2/16`, so `e^{2a} = 2^⌊k/8⌋ · 2^{(k mod 8)/8} · e^ρ` with the middle factor from
+/// an 8-entry table (one permutation) and `expm1(ρ)/ρ` from a degree-6 polynomial (Chebyshev
+/// fit, relative error 1.1e-16). Then `expm1(2a) = s·expm1(ρ) + (s − 1)` with `s =
+/// 2^{k/8}`: exact for k = 0 so tiny arguments keep full relative accuracy, and `s − 1 ≥ 0.09`
+/// otherwise, so the rounding of the table costs at most about 7e-16 relative.
+///
+/// The reduction works on `a` and `r = ρ/2` (the polynomial's coefficients carry the powers of
+/// two, exactly), and `2^⌊k/8⌋` enters the table entry's exponent by one shift and one integer
+/// addition of the rounding's bits, the table entries being stored with `(k mod 8)·2⁴⁹`
+/// subtracted. Loops over tanh are limited by multiply-add throughput and the division, so
+/// the count of operations is what counts.
+#[inline(always)]
+fn expm1_twice(a: V) -> V {
     /// `2^{j/8}`, correctly rounded.
     const EIGHTH_POWERS: [f64; 8] = [
         1.0,
@@ -299,35 +330,56 @@ fn expm1_small(x: V) -> V {
         1.681_792_830_507_429,
         1.834_008_086_409_342_4,
     ];
-    /// `1/(k+1)!`: `expm1(r)/r = Σ_k r^k/(k+1)!`.
-    const C: [f64; 8] = [
+    /// `expm1(ρ)/ρ ≈ Σ_k C_k ρ^k` on `|ρ| ≤ ln2/16` (mpmath `chebyfit`, degree 6).
+    const C: [f64; 7] = [
         1.0,
-        1.0 / 2.0,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5_040.0,
-        1.0 / 40_320.0,
+        0.500_000_000_000_018,
+        0.166_666_666_666_668_66,
+        0.041_666_666_590_226_054,
+        0.008_333_333_324_839_985,
+        0.001_388_970_348_025_465_2,
+        0.000_198_421_749_384_977_9,
     ];
-    // Round to nearest by the 1.5·2⁵² shifter: the low bits of `shifted` hold k as an integer.
+    /// `C_k 2^{k+1}`: the polynomial in `r = ρ/2`.
+    const SCALED: [f64; 7] = {
+        let mut scaled = C;
+        let mut k = 0;
+        while k < 7 {
+            scaled[k] *= (2u64 << k) as f64;
+            k += 1;
+        }
+        scaled
+    };
+    /// [`EIGHTH_POWERS`]' bits with `j·2⁴⁹` subtracted (see below).
+    const TABLE: [u64; 8] = {
+        let mut table = [0; 8];
+        let mut j = 0;
+        while j < 8 {
+            table[j] = EIGHTH_POWERS[j].to_bits().wrapping_sub((j as u64) << 49);
+            j += 1;
+        }
+        table
+    };
+    // Round to nearest by the 1.5·2⁵² shifter: the low bits of `shifted` hold k as an integer
+    // (the shifter's own low bits are zero).
     const SHIFTER: f64 = 6_755_399_441_055_744.0;
     let shifter = V::splat(SHIFTER);
-    let shifted = x.mul_add(V::splat(8.0 * std::f64::consts::LOG2_E), shifter);
+    let shifted = a.mul_add(V::splat(16.0 * std::f64::consts::LOG2_E), shifter);
     let k = shifted - shifter;
-    // One reduction step suffices: the rounding of ln2/8 shifts r by at most k·7e-18, which
-    // changes tanh by less than 2e-16 relative.
-    let r = (-k).mul_add(V::splat(std::f64::consts::LN_2 / 8.0), x);
-    let q = C[..7]
+    // r = ρ/2. One reduction step suffices: the rounding of ln2/16 shifts r by at most
+    // k·4e-18, which changes tanh by less than 2e-16 relative.
+    let r = (-k).mul_add(V::splat(std::f64::consts::LN_2 / 16.0), a);
+    // expm1(ρ) = r · Σ_k C_k 2^{k+1} r^k.
+    let q = SCALED[..6]
         .iter()
         .rev()
-        .fold(V::splat(C[7]), |acc, &c| acc.mul_add(r, V::splat(c)));
-    let em_r = q * r;
-    // k ∈ [0, 462]: s = 2^{(k mod 8)/8} with ⌊k/8⌋ added to its exponent.
-    let k_bits = shifted.to_bits() - shifter.to_bits();
-    let table = lookup8(EIGHTH_POWERS.map(f64::to_bits), k_bits);
-    let s = V::from_bits(table + (k_bits & Bits::splat(!7)).unbounded_shl_scalar(49));
-    s.mul_add(em_r, s - V::splat(1.0))
+        .fold(V::splat(SCALED[6]), |acc, &c| acc.mul_add(r, V::splat(c)));
+    let em = q * r;
+    // k ∈ [0, 462]: the bits of `shifted` shifted by 49 are (k mod 8)·2⁴⁹ + ⌊k/8⌋·2⁵² (the
+    // shifter's bits leave the word), and the table entry has the first term subtracted.
+    let bits = shifted.to_bits();
+    let s = V::from_bits(lookup8(TABLE, bits) + bits.unbounded_shl_scalar(49));
+    s.mul_add(em, s - V::splat(1.0))
 }
 
 /// `table[k mod 8]` in every lane (one permutation with AVX-512, two registers otherwise).
@@ -436,7 +488,12 @@ mod tests {
             let (mut scratch, mut ds2, mut out) = (s.clone(), vec![0.0; s.len()], vec![9.0; 37]);
             act.apply_add(&mut scratch, &mut ds2, 0.3, Some(&base), &mut out);
             assert_eq!(out, expected, "{}", act.name());
-            assert_eq!(ds2, ds, "{}", act.name());
+            // What a record keeps: tanh's values, the others' slopes.
+            let kept = if act.keeps_values() { &sigma } else { &ds };
+            assert_eq!(&ds2, kept, "{}", act.name());
+            let mut values = s.clone();
+            act.apply_values(&mut values);
+            assert_eq!(values, sigma, "{}", act.name());
             let (mut scratch, mut added) = (s.clone(), base.clone());
             act.apply_add(&mut scratch, &mut ds2, 0.3, None, &mut added);
             assert_eq!(added, expected, "{}", act.name());

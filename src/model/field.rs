@@ -11,13 +11,16 @@
 //! Hamiltonian field has a *drift* part `z' = D(p)` and a *kick* part `p' = K(z)` on the state
 //! `y = (z, p)`, which is what symplectic integrators need.
 //!
-//! Blocks are feature-major (see [`super::kernels`]). Evaluating a part writes a *record*
-//! (`σ(S)` and `σ'(S)` at the pre-activation `S = A x + b`, `2 m n` entries) that its JVP and VJP
-//! reuse, so the reverse sweep never recomputes an activation.
+//! Blocks are feature-major (see [`super::kernels`]). Evaluating a part writes a *record* at
+//! the pre-activation `S = A x + b` that its JVP and VJP reuse, so the reverse sweep never
+//! recomputes an activation: `σ(S)` (`m n` entries) and, unless σ is tanh, `σ'(S)` after it
+//! (tanh's slope `1 − σ²` is formed from the values where it is needed, which saves a block
+//! of memory traffic per evaluation). A dense part keeps only what its reverse sweep needs:
+//! `σ(S)` for tanh, `σ'(S)` otherwise.
 
 use super::activation::Activation;
 use super::kernels::{
-    affine, axpy_onto, hadamard, matmul, matmul_weighted, outer_add, outer_add_pair,
+    Slopes, affine, axpy_onto, matmul, matmul_weighted, outer_add, outer_add_pair,
     transpose_apply_add, transpose_apply_onto,
 };
 use super::params::{LayerGrad, LayerParams};
@@ -166,10 +169,27 @@ impl Field {
         }
     }
 
-    /// Entries of one part's record for `n` samples.
+    /// Entries of one part's record for `n` samples: `m n`, or `2 m n` when a transposed part
+    /// stores slopes beside its values.
     #[must_use]
     pub fn record_len(&self, n: usize) -> usize {
-        2 * self.hidden * n
+        let stores_slopes = self.roles().iter().any(
+            |&role| matches!(self.part(role).op, Op::Transposed { act, .. } if !act.keeps_values()),
+        );
+        (1 + usize::from(stores_slopes)) * self.hidden * n
+    }
+
+    /// The slopes `σ'(S)` of a part's record of `n` samples.
+    fn slopes<'a>(&self, op: Op, record: &'a [f64], n: usize) -> Slopes<'a> {
+        let len = self.hidden * n;
+        match op {
+            Op::Dense { act } | Op::Transposed { act, .. } if act.keeps_values() => {
+                Slopes::FromTanh(&record[..len])
+            }
+            Op::Dense { .. } => Slopes::Stored(&record[..len]),
+            Op::Transposed { .. } => Slopes::Stored(&record[len..2 * len]),
+            Op::Identity => Slopes::Stored(&[]),
+        }
     }
 
     /// Entries of the scratch a VJP or JVP needs for `n` samples.
@@ -192,14 +212,24 @@ impl Field {
         let (d, m) = (self.width, self.hidden);
         match part.op {
             Op::Dense { act } => {
-                let (_, dsig) = record.split_at_mut(m * n);
+                let out = &mut out[..d * n];
                 affine(theta.a[0], theta.b[0], d, d, x, n, out);
-                act.apply_in_place(&mut out[..d * n], &mut dsig[..d * n]);
+                let kept = &mut record[..d * n];
+                if act.keeps_values() {
+                    act.apply_values(out);
+                    kept.copy_from_slice(out);
+                } else {
+                    act.apply_in_place(out, kept);
+                }
             }
             Op::Transposed { slot, act, sign } => {
-                let (sig, dsig) = record.split_at_mut(m * n);
+                let (sig, rest) = record.split_at_mut(m * n);
                 affine(theta.a[slot], theta.b[slot], m, d, x, n, sig);
-                act.apply_in_place(&mut sig[..m * n], &mut dsig[..m * n]);
+                if act.keeps_values() {
+                    act.apply_values(sig);
+                } else {
+                    act.apply_in_place(sig, &mut rest[..m * n]);
+                }
                 out[..d * n].fill(0.0);
                 transpose_apply_add(theta.a[slot], m, d, sig, n, sign, out);
             }
@@ -227,9 +257,13 @@ impl Field {
         let out = &mut out[..d * n];
         match part.op {
             Op::Transposed { slot, act, sign } => {
-                let (sig, dsig) = record.split_at_mut(m * n);
+                let (sig, rest) = record.split_at_mut(m * n);
                 affine(theta.a[slot], theta.b[slot], m, d, x, n, sig);
-                act.apply_in_place(&mut sig[..m * n], &mut dsig[..m * n]);
+                if act.keeps_values() {
+                    act.apply_values(sig);
+                } else {
+                    act.apply_in_place(sig, &mut rest[..m * n]);
+                }
                 let scale = scale * sign;
                 transpose_apply_onto(theta.a[slot], m, d, sig, n, scale, base, out);
             }
@@ -237,8 +271,7 @@ impl Field {
                 // σ(A x + b) is added to the output as it is computed, never stored.
                 let s = &mut scratch[..d * n];
                 affine(theta.a[0], theta.b[0], d, d, x, n, s);
-                let dsig = &mut record[m * n..m * n + d * n];
-                act.apply_add(s, dsig, scale, base, out);
+                act.apply_add(s, &mut record[..d * n], scale, base, out);
             }
             Op::Identity => {
                 let rate = &mut scratch[..d * n];
@@ -267,12 +300,12 @@ impl Field {
         scratch: &mut [f64],
     ) {
         let (d, m) = (self.width, self.hidden);
-        let (sig, dsig) = record.split_at(m * n);
+        let slopes = self.slopes(part.op, record, n);
         match part.op {
             Op::Dense { .. } => {
                 // U = v ⊙ σ'(S); ∂x = Aᵀ U; ∂A = U xᵀ; ∂b = Σ U.
                 let u = &mut scratch[..d * n];
-                hadamard(&v[..d * n], &dsig[..d * n], u);
+                slopes.hadamard(&v[..d * n], u);
                 if let Some(dx) = dx {
                     transpose_apply_onto(theta.a[0], d, d, u, n, scale, base, dx);
                 }
@@ -284,7 +317,8 @@ impl Field {
             Op::Transposed { slot, sign, .. } => {
                 // U = sign (A v) ⊙ σ'(S); ∂x = Aᵀ U; ∂A = U xᵀ + sign σ(S) vᵀ; ∂b = Σ U.
                 let u = &mut scratch[..m * n];
-                matmul_weighted(theta.a[slot], m, d, v, n, sign, dsig, u);
+                let sig = &record[..m * n];
+                matmul_weighted(theta.a[slot], m, d, v, n, sign, slopes, u);
                 if let Some(dx) = dx {
                     transpose_apply_onto(theta.a[slot], m, d, u, n, scale, base, dx);
                 }
@@ -321,20 +355,16 @@ impl Field {
         scratch: &mut [f64],
     ) {
         let (d, m) = (self.width, self.hidden);
-        let dsig = &record[m * n..];
+        let slopes = self.slopes(part.op, record, n);
         match part.op {
             Op::Dense { .. } => {
                 matmul(theta.a[0], d, d, u, n, out);
-                for (o, &di) in out[..d * n].iter_mut().zip(&dsig[..d * n]) {
-                    *o *= di;
-                }
+                slopes.scale(&mut out[..d * n]);
             }
             Op::Transposed { slot, sign, .. } => {
                 let t = &mut scratch[..m * n];
                 matmul(theta.a[slot], m, d, u, n, t);
-                for (ti, &di) in t.iter_mut().zip(&dsig[..m * n]) {
-                    *ti *= di;
-                }
+                slopes.scale(t);
                 out[..d * n].fill(0.0);
                 transpose_apply_add(theta.a[slot], m, d, t, n, sign, out);
             }

@@ -119,15 +119,101 @@ enum Base<'a> {
 }
 
 /// What a matrix product adds its result to.
-struct Target<'a, I> {
+struct Target<'a, I, W> {
     /// `init(i)`: the value of row `i` before the product (a bias, or 0).
     init: &'a I,
     /// The product's factor.
     scale: f64,
     /// What the result is added to.
     base: Base<'a>,
-    /// Multiply the result elementwise by this block (of the output's shape) before storing.
+    /// Multiply the result elementwise by this block (of the output's shape) before storing,
+    /// its entries mapped by `weight`.
     weights: Option<&'a [f64]>,
+    /// The map of the weights.
+    weight: W,
+}
+
+/// How [`Target::weights`] become factors: as they are, or `w ↦ 1 − w²` (tanh's slopes from
+/// its values).
+trait Weight: Copy {
+    fn vector(self, w: V) -> V;
+    fn scalar(self, w: f64) -> f64;
+}
+
+/// Weights as they are.
+#[derive(Clone, Copy)]
+struct AsIs;
+
+impl Weight for AsIs {
+    #[inline(always)]
+    fn vector(self, w: V) -> V {
+        w
+    }
+    #[inline(always)]
+    fn scalar(self, w: f64) -> f64 {
+        w
+    }
+}
+
+/// `1 − w²`.
+#[derive(Clone, Copy)]
+struct OneMinusSquare;
+
+impl Weight for OneMinusSquare {
+    #[inline(always)]
+    fn vector(self, w: V) -> V {
+        (-w).mul_add(w, V::splat(1.0))
+    }
+    #[inline(always)]
+    fn scalar(self, w: f64) -> f64 {
+        fma(-w, w, 1.0)
+    }
+}
+
+/// The slopes `σ'(S)` of a field's record: stored, or formed from tanh's values `σ(S)` as
+/// `1 − σ²` (one rounding, as [`crate::model::activation::Activation::derivative`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Slopes<'a> {
+    /// `σ'(S)` itself.
+    Stored(&'a [f64]),
+    /// `tanh(S)`.
+    FromTanh(&'a [f64]),
+}
+
+impl Slopes<'_> {
+    /// `u = v ⊙ σ'`.
+    #[inline]
+    pub fn hadamard(self, v: &[f64], u: &mut [f64]) {
+        match self {
+            Self::Stored(w) => {
+                for ((ui, &vi), &wi) in u.iter_mut().zip(v).zip(w) {
+                    *ui = vi * wi;
+                }
+            }
+            Self::FromTanh(t) => {
+                for ((ui, &vi), &ti) in u.iter_mut().zip(v).zip(t) {
+                    *ui = vi * OneMinusSquare.scalar(ti);
+                }
+            }
+        }
+    }
+
+    /// `u ⊙= σ'`.
+    #[inline]
+    pub fn scale(self, u: &mut [f64]) {
+        match self {
+            Self::Stored(w) => {
+                for (ui, &wi) in u.iter_mut().zip(w) {
+                    *ui *= wi;
+                }
+            }
+            Self::FromTanh(t) => {
+                for (ui, &ti) in u.iter_mut().zip(t) {
+                    *ui *= OneMinusSquare.scalar(ti);
+                }
+            }
+        }
+    }
 }
 
 /// `R` output rows from `i0` of `out[i] (+)= init_i + scale Σ_j M(i, j) x[j]` for the `H`
@@ -140,7 +226,7 @@ fn apply_tile<const R: usize, const H: usize>(
     (i0, cols): (usize, usize),
     x: &[f64],
     (n, full, t0): (usize, usize, usize),
-    target: &Target<impl Fn(usize) -> f64>,
+    target: &Target<impl Fn(usize) -> f64, impl Weight>,
     out: &mut [f64],
 ) {
     if t0 + H * VEC > full {
@@ -167,7 +253,9 @@ fn apply_tile<const R: usize, const H: usize>(
             let mut v = scale.mul_add(a, base);
             if let Some(w) = target.weights {
                 let w = &w[(i0 + r) * n..][..full];
-                v *= vector(&w[t0 + h * VEC..t0 + (h + 1) * VEC]);
+                v *= target
+                    .weight
+                    .vector(vector(&w[t0 + h * VEC..t0 + (h + 1) * VEC]));
             }
             match target.base {
                 Base::Zero => {}
@@ -191,7 +279,7 @@ fn apply_column<const H: usize>(
     (rows, cols): (usize, usize),
     x: &[f64],
     (n, full, t0): (usize, usize, usize),
-    target: &Target<impl Fn(usize) -> f64>,
+    target: &Target<impl Fn(usize) -> f64, impl Weight>,
     out: &mut [f64],
 ) {
     let at = (n, full, t0);
@@ -221,7 +309,7 @@ fn apply_strided(
     n: usize,
     init: impl Fn(usize) -> f64,
     scale: f64,
-    weights: Option<&[f64]>,
+    (weights, weight): (Option<&[f64]>, impl Weight),
     out: &mut [f64],
     base: Base<'_>,
 ) {
@@ -230,6 +318,7 @@ fn apply_strided(
         scale,
         base,
         weights,
+        weight,
     };
     let (strides, shape) = ((rs, cs), (rows, cols));
     // A full block's sample count as a constant (see `outer_sum`).
@@ -248,7 +337,7 @@ fn apply_tiles(
     (rows, cols): (usize, usize),
     x: &[f64],
     n: usize,
-    target: &Target<impl Fn(usize) -> f64>,
+    target: &Target<impl Fn(usize) -> f64, impl Weight>,
     out: &mut [f64],
 ) {
     let (strides, shape) = ((rs, cs), (rows, cols));
@@ -269,6 +358,7 @@ fn apply_tiles(
         scale,
         base,
         weights,
+        weight,
     } = *target;
     for i in 0..rows {
         let bias = init(i);
@@ -279,7 +369,7 @@ fn apply_tiles(
             }
             let mut v = fma(scale, acc, bias);
             if let Some(w) = weights {
-                v *= w[i * n + t];
+                v *= weight.scalar(w[i * n + t]);
             }
             out[i * n + t] = match base {
                 Base::Zero => v,
@@ -305,7 +395,7 @@ pub fn affine(a: &[f64], b: &[f64], rows: usize, cols: usize, x: &[f64], n: usiz
         n,
         |i| b[i],
         1.0,
-        None,
+        (None, AsIs),
         s,
         Base::Zero,
     );
@@ -324,14 +414,14 @@ pub fn matmul(a: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut 
         n,
         |_| 0.0,
         1.0,
-        None,
+        (None, AsIs),
         s,
         Base::Zero,
     );
 }
 
-/// `s = scale · (A x) ⊙ w`, with `w` a block of `rows` rows (the product scaled by σ'
-/// elementwise, in one sweep).
+/// `s = scale · (A x) ⊙ σ'`, with `σ'` the slopes of a block of `rows` rows (the product
+/// scaled by σ' elementwise, in one sweep).
 #[inline]
 pub fn matmul_weighted(
     a: &[f64],
@@ -340,24 +430,43 @@ pub fn matmul_weighted(
     x: &[f64],
     n: usize,
     scale: f64,
-    w: &[f64],
+    slopes: Slopes,
     s: &mut [f64],
 ) {
-    debug_assert!(w.len() >= rows * n);
-    apply_strided(
-        a,
-        cols,
-        1,
-        rows,
-        cols,
-        x,
-        n,
-        |_| 0.0,
-        scale,
-        Some(w),
-        s,
-        Base::Zero,
-    );
+    debug_assert!(match slopes {
+        Slopes::Stored(w) | Slopes::FromTanh(w) => w.len() >= rows * n,
+    });
+    let (rs, cs) = (cols, 1);
+    match slopes {
+        Slopes::Stored(w) => apply_strided(
+            a,
+            rs,
+            cs,
+            rows,
+            cols,
+            x,
+            n,
+            |_| 0.0,
+            scale,
+            (Some(w), AsIs),
+            s,
+            Base::Zero,
+        ),
+        Slopes::FromTanh(t) => apply_strided(
+            a,
+            rs,
+            cs,
+            rows,
+            cols,
+            x,
+            n,
+            |_| 0.0,
+            scale,
+            (Some(t), OneMinusSquare),
+            s,
+            Base::Zero,
+        ),
+    }
 }
 
 /// `out += scale · Aᵀ u` with `A ∈ R^{rows×cols}`, `u` a block of `rows` rows, `out` of `cols`.
@@ -400,7 +509,7 @@ pub fn transpose_apply_onto(
         n,
         |_| 0.0,
         scale,
-        None,
+        (None, AsIs),
         out,
         base,
     );
@@ -773,10 +882,16 @@ mod tests {
         }
         let w: Vec<f64> = (0..rows * n).map(|i| (i as f64 * 0.21).cos()).collect();
         let mut sw = vec![0.0; rows * n];
-        matmul_weighted(&a, rows, cols, &x, n, -2.0, &w, &mut sw);
+        matmul_weighted(&a, rows, cols, &x, n, -2.0, Slopes::Stored(&w), &mut sw);
         for (k, (&sw, &s)) in sw.iter().zip(&s).enumerate() {
             let e = -2.0 * (s - b[k / n]) * w[k];
             assert!((sw - e).abs() < 1e-12, "weighted {rows}x{cols}, n {n}");
+        }
+        // Slopes formed from tanh's values: 1 − w².
+        matmul_weighted(&a, rows, cols, &x, n, -2.0, Slopes::FromTanh(&w), &mut sw);
+        for (k, (&sw, &s)) in sw.iter().zip(&s).enumerate() {
+            let e = -2.0 * (s - b[k / n]) * (1.0 - w[k] * w[k]);
+            assert!((sw - e).abs() < 1e-12, "tanh-weighted {rows}x{cols}, n {n}");
         }
         let mut back = vec![1.0; cols * n];
         transpose_apply_add(&a, rows, cols, &s, n, 2.0, &mut back);
