@@ -526,13 +526,14 @@ struct Pair<'a> {
 
 /// The partial sums `Σ_p ±Σ_t u_p[i0+r, t] x_p[j0+c, t]` of an `R × C` tile over the first
 /// `full` (whole vectors of) samples, one vector per entry (shared by the `P` products, so a sum
-/// of two outer products costs one reduction).
+/// of two outer products costs one reduction). With `BIAS`, also the partial sums of the first
+/// product's rows `Σ_t u_0[i0+r, t]` (a bias gradient), on the adder while the multiply-adds run.
 #[inline(always)]
-fn outer_tile<const P: usize, const SUB: bool, const R: usize, const C: usize>(
+fn outer_tile<const P: usize, const SUB: bool, const R: usize, const C: usize, const BIAS: bool>(
     pairs: [Pair; P],
     n: usize,
     (i0, j0): (usize, usize),
-) -> [[V; C]; R] {
+) -> ([[V; C]; R], [V; R]) {
     let full = n / VEC * VEC;
     // Rows cut to exactly `full` samples, so the compiler sees every vector below in bounds.
     let urows: [[&[f64]; R]; P] =
@@ -540,10 +541,16 @@ fn outer_tile<const P: usize, const SUB: bool, const R: usize, const C: usize>(
     let xrows: [[&[f64]; C]; P] =
         std::array::from_fn(|p| std::array::from_fn(|c| &pairs[p].x[(j0 + c) * n..][..full]));
     let mut acc = [[V::ZERO; C]; R];
+    let mut bias = [V::ZERO; R];
     let mut t0 = 0;
     while t0 + VEC <= full {
         for p in 0..P {
             let ut: [V; R] = std::array::from_fn(|r| vector(&urows[p][r][t0..t0 + VEC]));
+            if BIAS && p == 0 {
+                for (b, &u) in bias.iter_mut().zip(&ut) {
+                    *b += u;
+                }
+            }
             for (c, xrow) in xrows[p].iter().enumerate() {
                 let xt = vector(&xrow[t0..t0 + VEC]);
                 for (acc, &ut) in acc.iter_mut().zip(&ut) {
@@ -557,7 +564,7 @@ fn outer_tile<const P: usize, const SUB: bool, const R: usize, const C: usize>(
         }
         t0 += VEC;
     }
-    acc
+    (acc, bias)
 }
 
 /// `Σ_p ±Σ_t u_p[i, t] x_p[j, t]` over the samples past the last whole vector.
@@ -577,7 +584,24 @@ fn outer_tail<const P: usize, const SUB: bool>(
     s
 }
 
-/// `grad[i0+r][j0+c] += scale ·` the tile's sums, one horizontal sum per entry.
+/// `grad_b[r] += scale · (lane sum of bias[r] + the samples past the last whole vector of row
+/// i0 + r of u)`, for the `R` rows of a tile.
+#[inline(always)]
+fn bias_tile<const R: usize>(
+    bias: [V; R],
+    u: &[f64],
+    (n, i0): (usize, usize),
+    scale: f64,
+    grad_b: &mut [f64],
+) {
+    for (r, (g, b)) in grad_b.iter_mut().zip(bias).enumerate().take(R) {
+        let tail: f64 = u[(i0 + r) * n..][n / VEC * VEC..n].iter().sum();
+        *g += scale * (b.reduce_add() + tail);
+    }
+}
+
+/// `grad[i0+r][j0+c] += scale ·` the tile's sums, one horizontal sum per entry (and the bias
+/// sums of the tile's rows into `grad_b`, if given).
 #[inline(always)]
 fn outer_tile_add<const P: usize, const SUB: bool, const R: usize, const C: usize>(
     pairs: [Pair; P],
@@ -585,9 +609,15 @@ fn outer_tile_add<const P: usize, const SUB: bool, const R: usize, const C: usiz
     (i0, j0): (usize, usize),
     cols: usize,
     scale: f64,
-    grad: &mut [f64],
+    (grad, grad_b): (&mut [f64], Option<&mut [f64]>),
 ) {
-    let acc = outer_tile::<P, SUB, R, C>(pairs, n, (i0, j0));
+    let acc = if let Some(grad_b) = grad_b {
+        let (acc, bias) = outer_tile::<P, SUB, R, C, true>(pairs, n, (i0, j0));
+        bias_tile(bias, pairs[0].u, (n, i0), scale, grad_b);
+        acc
+    } else {
+        outer_tile::<P, SUB, R, C, false>(pairs, n, (i0, j0)).0
+    };
     for (r, acc) in acc.iter().enumerate() {
         for (c, acc) in acc.iter().enumerate() {
             let s = acc.reduce_add() + outer_tail::<P, SUB>(&pairs, n, (i0 + r, j0 + c));
@@ -596,7 +626,8 @@ fn outer_tile_add<const P: usize, const SUB: bool, const R: usize, const C: usiz
     }
 }
 
-/// All column tiles of `R` rows from `i0`.
+/// All column tiles of `R` rows from `i0`; the first also sums the rows' bias gradient into
+/// `grad_b` (the `R` entries of those rows), if given.
 #[inline(always)]
 fn outer_rows<const P: usize, const SUB: bool, const R: usize>(
     pairs: [Pair; P],
@@ -605,6 +636,7 @@ fn outer_rows<const P: usize, const SUB: bool, const R: usize>(
     i0: usize,
     scale: f64,
     grad: &mut [f64],
+    mut grad_b: Option<&mut [f64]>,
 ) {
     #[cfg(target_feature = "avx512f")]
     if cols.is_multiple_of(VEC) {
@@ -612,8 +644,15 @@ fn outer_rows<const P: usize, const SUB: bool, const R: usize>(
         // vectors are summed by one tree of permutations (instead of eight horizontal sums) and
         // added to the gradient's row with one FMA.
         for j in (0..cols).step_by(VEC) {
-            let left = outer_tile::<P, SUB, R, 4>(pairs, n, (i0, j));
-            let right = outer_tile::<P, SUB, R, 4>(pairs, n, (i0, j + 4));
+            let left = match grad_b.take() {
+                Some(grad_b) => {
+                    let (left, bias) = outer_tile::<P, SUB, R, 4, true>(pairs, n, (i0, j));
+                    bias_tile(bias, pairs[0].u, (n, i0), scale, grad_b);
+                    left
+                }
+                None => outer_tile::<P, SUB, R, 4, false>(pairs, n, (i0, j)).0,
+            };
+            let right = outer_tile::<P, SUB, R, 4, false>(pairs, n, (i0, j + 4)).0;
             for r in 0..R {
                 let mut sums = lane_sums(std::array::from_fn(|c| {
                     if c < 4 { left[r][c] } else { right[r][c - 4] }
@@ -632,13 +671,15 @@ fn outer_rows<const P: usize, const SUB: bool, const R: usize>(
     }
     let mut j = 0;
     while j + 4 <= cols {
-        outer_tile_add::<P, SUB, R, 4>(pairs, n, (i0, j), cols, scale, grad);
+        let g = (&mut *grad, grad_b.take());
+        outer_tile_add::<P, SUB, R, 4>(pairs, n, (i0, j), cols, scale, g);
         j += 4;
     }
+    let g = (grad, grad_b.take());
     match cols - j {
-        3 => outer_tile_add::<P, SUB, R, 3>(pairs, n, (i0, j), cols, scale, grad),
-        2 => outer_tile_add::<P, SUB, R, 2>(pairs, n, (i0, j), cols, scale, grad),
-        1 => outer_tile_add::<P, SUB, R, 1>(pairs, n, (i0, j), cols, scale, grad),
+        3 => outer_tile_add::<P, SUB, R, 3>(pairs, n, (i0, j), cols, scale, g),
+        2 => outer_tile_add::<P, SUB, R, 2>(pairs, n, (i0, j), cols, scale, g),
+        1 => outer_tile_add::<P, SUB, R, 1>(pairs, n, (i0, j), cols, scale, g),
         _ => {}
     }
 }
@@ -669,7 +710,8 @@ fn lane_sums(acc: [V; 8]) -> V {
     fold(abcd, efgh, HALVES)
 }
 
-/// `grad += scale Σ_p ±u_p x_pᵀ` over all row tiles.
+/// `grad += scale Σ_p ±u_p x_pᵀ` over all row tiles, and `grad_b += scale Σ_t u_0[·, t]` if
+/// given (in the same sweep over `u_0`).
 #[inline]
 fn outer_sum<const P: usize, const SUB: bool>(
     pairs: [Pair; P],
@@ -678,8 +720,10 @@ fn outer_sum<const P: usize, const SUB: bool>(
     n: usize,
     scale: f64,
     grad: &mut [f64],
+    grad_b: Option<&mut [f64]>,
 ) {
     debug_assert!(grad.len() >= rows * cols);
+    debug_assert!(grad_b.as_ref().is_none_or(|g| g.len() >= rows));
     debug_assert!(
         pairs
             .iter()
@@ -688,9 +732,9 @@ fn outer_sum<const P: usize, const SUB: bool>(
     // A whole block's sample count as a constant: the rows of a tile then sit at fixed offsets
     // from one pointer per matrix, instead of one pointer per row (more than the registers).
     if n == FULL_BLOCK {
-        outer_row_tiles::<P, SUB>(pairs, rows, cols, FULL_BLOCK, scale, grad);
+        outer_row_tiles::<P, SUB>(pairs, rows, cols, FULL_BLOCK, scale, grad, grad_b);
     } else {
-        outer_row_tiles::<P, SUB>(pairs, rows, cols, n, scale, grad);
+        outer_row_tiles::<P, SUB>(pairs, rows, cols, n, scale, grad, grad_b);
     }
 }
 
@@ -706,45 +750,20 @@ fn outer_row_tiles<const P: usize, const SUB: bool>(
     n: usize,
     scale: f64,
     grad: &mut [f64],
+    mut grad_b: Option<&mut [f64]>,
 ) {
     let mut i = 0;
     while i + OUTER_ROWS <= rows {
-        outer_rows::<P, SUB, OUTER_ROWS>(pairs, cols, n, i, scale, grad);
+        let gb = grad_b.as_deref_mut().map(|g| &mut g[i..i + OUTER_ROWS]);
+        outer_rows::<P, SUB, OUTER_ROWS>(pairs, cols, n, i, scale, grad, gb);
         i += OUTER_ROWS;
     }
+    let gb = grad_b.map(|g| &mut g[i..rows]);
     match rows - i {
-        3 => outer_rows::<P, SUB, 3>(pairs, cols, n, i, scale, grad),
-        2 => outer_rows::<P, SUB, 2>(pairs, cols, n, i, scale, grad),
-        1 => outer_rows::<P, SUB, 1>(pairs, cols, n, i, scale, grad),
+        3 => outer_rows::<P, SUB, 3>(pairs, cols, n, i, scale, grad, gb),
+        2 => outer_rows::<P, SUB, 2>(pairs, cols, n, i, scale, grad, gb),
+        1 => outer_rows::<P, SUB, 1>(pairs, cols, n, i, scale, grad, gb),
         _ => {}
-    }
-}
-
-/// `grad_b += scale · Σ_t u[·, t]` (the bias gradient of `rows` rows).
-#[inline]
-fn bias_add(u: &[f64], rows: usize, n: usize, scale: f64, grad_b: &mut [f64]) {
-    let mut i = 0;
-    #[cfg(target_feature = "avx512f")]
-    while i + VEC <= rows {
-        // Eight rows at once: eight independent sums, their lanes summed by one tree.
-        let full = n / VEC * VEC;
-        let row: [&[f64]; VEC] = std::array::from_fn(|r| &u[(i + r) * n..][..n]);
-        let mut acc = [V::ZERO; VEC];
-        for t0 in (0..full).step_by(VEC) {
-            for (acc, row) in acc.iter_mut().zip(&row) {
-                *acc += vector(&row[t0..t0 + VEC]);
-            }
-        }
-        let mut sums = lane_sums(acc);
-        if full < n {
-            sums += V::new(std::array::from_fn(|r| row[r][full..].iter().sum()));
-        }
-        let g = &mut grad_b[i..i + VEC];
-        g.copy_from_slice(&V::splat(scale).mul_add(sums, vector(g)).to_array());
-        i += VEC;
-    }
-    for (i, gb) in grad_b.iter_mut().enumerate().take(rows).skip(i) {
-        *gb += scale * sum(&u[i * n..(i + 1) * n]);
     }
 }
 
@@ -760,10 +779,7 @@ pub fn outer_add(
     grad_a: &mut [f64],
     grad_b: Option<&mut [f64]>,
 ) {
-    outer_sum::<1, false>([Pair { u, x }], rows, cols, n, scale, grad_a);
-    if let Some(gb) = grad_b {
-        bias_add(u, rows, n, scale, gb);
-    }
+    outer_sum::<1, false>([Pair { u, x }], rows, cols, n, scale, grad_a, grad_b);
 }
 
 /// `grad_a += scale · (u xᵀ ± w vᵀ)` (minus when `subtract`) and `grad_b += scale · Σ u`, in
@@ -782,12 +798,9 @@ pub fn outer_add_pair(
 ) {
     let pairs = [Pair { u, x }, Pair { u: w, x: v }];
     if subtract {
-        outer_sum::<2, true>(pairs, rows, cols, n, scale, grad_a);
+        outer_sum::<2, true>(pairs, rows, cols, n, scale, grad_a, grad_b);
     } else {
-        outer_sum::<2, false>(pairs, rows, cols, n, scale, grad_a);
-    }
-    if let Some(gb) = grad_b {
-        bias_add(u, rows, n, scale, gb);
+        outer_sum::<2, false>(pairs, rows, cols, n, scale, grad_a, grad_b);
     }
 }
 
@@ -814,27 +827,6 @@ pub fn axpy_onto(alpha: f64, x: &[f64], base: Option<&[f64]>, y: &mut [f64]) {
     }
 }
 
-/// `Σ x_i`, with `VEC` partial sums so it vectorises.
-#[inline]
-fn sum(x: &[f64]) -> f64 {
-    let full = x.len() / VEC * VEC;
-    let mut acc = V::ZERO;
-    let mut t0 = 0;
-    while t0 < full {
-        acc += vector(&x[t0..t0 + VEC]);
-        t0 += VEC;
-    }
-    acc.reduce_add() + x[full..].iter().sum::<f64>()
-}
-
-/// `y = x ⊙ w` elementwise.
-#[inline]
-pub fn hadamard(x: &[f64], w: &[f64], y: &mut [f64]) {
-    for ((yi, &xi), &wi) in y.iter_mut().zip(x).zip(w) {
-        *yi = xi * wi;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -856,7 +848,7 @@ mod tests {
     #[test]
     fn kernels_agree_with_naive_products() {
         for (rows, cols) in (1..=9).flat_map(|r| (1..=9).map(move |c| (r, c))) {
-            for n in [1, 3, 7, 16, 23, 64] {
+            for n in [1, 3, 7, 16, 23, 64, FULL_BLOCK, FULL_BLOCK + 3] {
                 check(rows, cols, n);
             }
         }
