@@ -3,7 +3,8 @@
 //! Tape of one step: for each sub-step, a slot for its input half-state (`z` for a kick, `p` for
 //! a drift, `d·n`) followed by the record of the part at that input. An input that equals a half
 //! of the step's start `y0` (nothing changed it before) or end `y1` (nothing changes it after) is
-//! read from there and its slot is left unwritten: only Störmer–Verlet's drift stores a copy.
+//! read from there and its slot is left unwritten: only Störmer–Verlet's drift keeps its input
+//! `p` at the half step in the tape, where the first kick writes it.
 
 use super::{Scratch, Splitting};
 use crate::model::Field;
@@ -35,6 +36,30 @@ fn source(substeps: &[(Role, f64)], idx: usize) -> Source {
     }
 }
 
+/// Where a half of the state holds its current value during a forward step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum At {
+    /// In the step's start `y0` (not changed yet).
+    Start,
+    /// In the step's end `y1`.
+    End,
+    /// In the tape slot of the given sub-step.
+    Slot(usize),
+}
+
+/// Where sub-step `idx` writes its output half: straight into the slot of the next sub-step
+/// when that one reads the half from the tape (Störmer–Verlet's first kick writes `p` at the
+/// half step into the drift's slot, so it is never copied there), otherwise into `y1`.
+fn destination(substeps: &[(Role, f64)], idx: usize) -> At {
+    let role = substeps[idx].0;
+    match substeps.get(idx + 1) {
+        Some(&(next, _)) if next != role && source(substeps, idx + 1) == Source::Tape => {
+            At::Slot(idx + 1)
+        }
+        _ => At::End,
+    }
+}
+
 /// Applies the sub-steps: a kick `p += c h K(z)`, a drift `z += c h D(p)`.
 pub(super) fn forward(
     s: Splitting,
@@ -48,28 +73,51 @@ pub(super) fn forward(
     n: usize,
 ) {
     let d = field.width;
-    let stride = d * n + field.record_len(n);
+    let len = d * n;
+    let stride = len + field.record_len(n);
     let half = |row: usize| row * n..(row + d) * n;
-    // Which halves of y1 hold their new values: until a sub-step writes a half, its value is
-    // y0's, read from there (and the first write adds onto y0's half), so y0 is never copied.
-    let mut written = [false; 2];
+    // Where each half's current value is: until a sub-step writes a half it is y0's, read from
+    // there (and the first write adds onto y0's half), so y0 is never copied.
+    let mut at = [At::Start; 2];
     let substeps = s.substeps();
     for (idx, &(role, frac)) in substeps.iter().enumerate() {
         let part = field.part(role);
-        let (slot, record) = tape[idx * stride..(idx + 1) * stride].split_at_mut(d * n);
-        let (y1_input, output) = halves(y1, part.input, part.output, d * n);
-        let input: &[f64] = if written[part.input / d] {
-            y1_input
-        } else {
-            &y0[half(part.input)]
+        let (input, output) = (part.input / d, part.output / d);
+        let dest = destination(substeps, idx);
+        let (before, rest) = tape.split_at_mut(idx * stride);
+        let (this, after) = rest.split_at_mut(stride);
+        let (slot, record) = this.split_at_mut(len);
+        let (y1_input, y1_output) = halves(y1, part.input, part.output, len);
+        let slot_of = |j: usize| &before[j * stride..][..len];
+        let x: &[f64] = match at[input] {
+            At::Slot(j) if j == idx => slot,
+            now => {
+                let current = match now {
+                    At::Start => &y0[half(part.input)],
+                    At::End => &*y1_input,
+                    At::Slot(j) => slot_of(j),
+                };
+                if source(substeps, idx) == Source::Tape {
+                    slot.copy_from_slice(current);
+                    slot
+                } else {
+                    current
+                }
+            }
         };
-        let x: &[f64] = if source(substeps, idx) == Source::Tape {
-            slot.copy_from_slice(input);
-            slot
-        } else {
-            input
+        let (out, base): (&mut [f64], Option<&[f64]>) = match (dest, at[output]) {
+            (At::Slot(k), now) => (
+                &mut after[(k - idx - 1) * stride..][..len],
+                Some(match now {
+                    At::Start => &y0[half(part.output)],
+                    At::End => &*y1_output,
+                    At::Slot(j) => slot_of(j),
+                }),
+            ),
+            (_, At::Start) => (y1_output, Some(&y0[half(part.output)])),
+            (_, At::End) => (y1_output, None),
+            (_, At::Slot(j)) => (y1_output, Some(slot_of(j))),
         };
-        let base = (!written[part.output / d]).then(|| &y0[half(part.output)]);
         field.part_eval_add(
             &part,
             theta,
@@ -77,13 +125,19 @@ pub(super) fn forward(
             n,
             frac * h,
             base,
-            output,
+            out,
             record,
             &mut scratch.v1,
         );
-        written[part.output / d] = true;
+        at[output] = dest;
     }
-    copy_unwritten_halves(written, d * n, y0, &mut y1[..field.state_dim() * n]);
+    debug_assert!(!at.iter().any(|a| matches!(a, At::Slot(_))));
+    copy_unwritten_halves(
+        at.map(|a| a == At::End),
+        len,
+        y0,
+        &mut y1[..field.state_dim() * n],
+    );
 }
 
 /// The disjoint half-blocks `(rows from input, rows from output)` of a state `y`, `len` each.
@@ -172,5 +226,26 @@ mod tests {
         assert_eq!(sources(Splitting::SymplecticEulerA), [Start, End]);
         assert_eq!(sources(Splitting::SymplecticEulerB), [Start, End]);
         assert_eq!(sources(Splitting::StormerVerlet), [Start, Tape, End]);
+    }
+
+    #[test]
+    fn only_verlets_first_kick_writes_into_the_tape() {
+        let destinations = |s: Splitting| {
+            (0..s.substeps().len())
+                .map(|i| destination(s.substeps(), i))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            destinations(Splitting::SymplecticEulerA),
+            [At::End, At::End]
+        );
+        assert_eq!(
+            destinations(Splitting::SymplecticEulerB),
+            [At::End, At::End]
+        );
+        assert_eq!(
+            destinations(Splitting::StormerVerlet),
+            [At::Slot(1), At::End, At::End]
+        );
     }
 }
