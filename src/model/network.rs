@@ -284,12 +284,18 @@ impl Network {
             let logit = |i: usize| ws.logits[i * n + t];
             match self.head {
                 HeadSpec::SoftmaxCrossEntropy => {
+                    // e^{logit − max} once per class: their sum gives the log-sum-exp, their
+                    // ratios to it the probabilities.
                     let max = (0..c).map(logit).fold(f64::NEG_INFINITY, f64::max);
-                    let sum: f64 = (0..c).map(|i| (logit(i) - max).exp()).sum();
-                    let lse = max + sum.ln();
-                    total += lse - logit(label);
+                    let mut sum = 0.0;
                     for i in 0..c {
-                        let p = (logit(i) - lse).exp();
+                        let e = (logit(i) - max).exp();
+                        ws.dlogits[i * n + t] = e;
+                        sum += e;
+                    }
+                    total += max + sum.ln() - logit(label);
+                    for i in 0..c {
+                        let p = ws.dlogits[i * n + t] / sum;
                         let target = if i == label { 1.0 } else { 0.0 };
                         ws.dlogits[i * n + t] = weight * (p - target);
                     }
