@@ -433,39 +433,38 @@ pub fn matmul_weighted(
     slopes: Slopes,
     s: &mut [f64],
 ) {
-    debug_assert!(match slopes {
-        Slopes::Stored(w) | Slopes::FromTanh(w) => w.len() >= rows * n,
-    });
-    let (rs, cs) = (cols, 1);
+    /// `s = scale · (A x) ⊙ weight(w)`.
+    #[inline(always)]
+    fn weighted(
+        a: &[f64],
+        (rows, cols): (usize, usize),
+        x: &[f64],
+        n: usize,
+        scale: f64,
+        weights: (&[f64], impl Weight),
+        s: &mut [f64],
+    ) {
+        debug_assert!(weights.0.len() >= rows * n);
+        let weights = (Some(weights.0), weights.1);
+        apply_strided(
+            a,
+            cols,
+            1,
+            rows,
+            cols,
+            x,
+            n,
+            |_| 0.0,
+            scale,
+            weights,
+            s,
+            Base::Zero,
+        );
+    }
+    let shape = (rows, cols);
     match slopes {
-        Slopes::Stored(w) => apply_strided(
-            a,
-            rs,
-            cs,
-            rows,
-            cols,
-            x,
-            n,
-            |_| 0.0,
-            scale,
-            (Some(w), AsIs),
-            s,
-            Base::Zero,
-        ),
-        Slopes::FromTanh(t) => apply_strided(
-            a,
-            rs,
-            cs,
-            rows,
-            cols,
-            x,
-            n,
-            |_| 0.0,
-            scale,
-            (Some(t), OneMinusSquare),
-            s,
-            Base::Zero,
-        ),
+        Slopes::Stored(w) => weighted(a, shape, x, n, scale, (w, AsIs), s),
+        Slopes::FromTanh(t) => weighted(a, shape, x, n, scale, (t, OneMinusSquare), s),
     }
 }
 
