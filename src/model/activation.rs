@@ -147,6 +147,19 @@ impl Activation {
         }
     }
 
+    /// What a field's record keeps of σ at the pre-activations `s`: σ in place over `s`, and
+    /// σ' into the first `s.len()` entries of `slopes` unless [`Activation::keeps_values`]
+    /// (then `slopes` is not touched and may be empty).
+    #[inline]
+    pub fn apply_record(self, s: &mut [f64], slopes: &mut [f64]) {
+        if self.keeps_values() {
+            self.apply_values(s);
+        } else {
+            let len = s.len();
+            self.apply_in_place(s, &mut slopes[..len]);
+        }
+    }
+
     /// Applies σ to `s` in place: the hot kernel of every field. Branch-free for tanh so that
     /// it vectorises.
     #[inline]
@@ -494,6 +507,13 @@ mod tests {
             let mut values = s.clone();
             act.apply_values(&mut values);
             assert_eq!(values, sigma, "{}", act.name());
+            // A record: values, and slopes only where they are not formed from the values.
+            let (mut values, mut slopes) = (s.clone(), vec![7.0; s.len()]);
+            act.apply_record(&mut values, &mut slopes);
+            assert_eq!(values, sigma, "{}", act.name());
+            let untouched = vec![7.0; s.len()];
+            let kept_slopes = if act.keeps_values() { &untouched } else { &ds };
+            assert_eq!(&slopes, kept_slopes, "{}", act.name());
             let (mut scratch, mut added) = (s.clone(), base.clone());
             act.apply_add(&mut scratch, &mut ds2, 0.3, None, &mut added);
             assert_eq!(added, expected, "{}", act.name());

@@ -225,11 +225,7 @@ impl Field {
             Op::Transposed { slot, act, sign } => {
                 let (sig, rest) = record.split_at_mut(m * n);
                 affine(theta.a[slot], theta.b[slot], m, d, x, n, sig);
-                if act.keeps_values() {
-                    act.apply_values(sig);
-                } else {
-                    act.apply_in_place(sig, &mut rest[..m * n]);
-                }
+                act.apply_record(sig, rest);
                 out[..d * n].fill(0.0);
                 transpose_apply_add(theta.a[slot], m, d, sig, n, sign, out);
             }
@@ -259,11 +255,7 @@ impl Field {
             Op::Transposed { slot, act, sign } => {
                 let (sig, rest) = record.split_at_mut(m * n);
                 affine(theta.a[slot], theta.b[slot], m, d, x, n, sig);
-                if act.keeps_values() {
-                    act.apply_values(sig);
-                } else {
-                    act.apply_in_place(sig, &mut rest[..m * n]);
-                }
+                act.apply_record(sig, rest);
                 let scale = scale * sign;
                 transpose_apply_onto(theta.a[slot], m, d, sig, n, scale, base, out);
             }
