@@ -310,15 +310,15 @@ impl Field {
                 // U = sign (A v) ⊙ σ'(S); ∂x = Aᵀ U; ∂A = U xᵀ + sign σ(S) vᵀ; ∂b = Σ U.
                 let u = &mut scratch[..m * n];
                 let sig = &record[..m * n];
-                matmul_weighted(theta.a[slot], m, d, v, n, sign, slopes, u);
+                debug_assert_eq!(sign.abs(), 1.0);
+                let negate = sign < 0.0;
+                matmul_weighted(theta.a[slot], m, d, v, n, negate, slopes, u);
                 if let Some(dx) = dx {
                     transpose_apply_onto(theta.a[slot], m, d, u, n, scale, base, dx);
                 }
                 if let Some(grad) = grad {
                     let (ga, gb) = grad.slot(slot);
-                    let subtract = sign < 0.0;
-                    debug_assert_eq!(sign.abs(), 1.0);
-                    outer_add_pair((u, x), (sig, v), subtract, m, d, n, scale, ga, Some(gb));
+                    outer_add_pair((u, x), (sig, v), negate, m, d, n, scale, ga, Some(gb));
                 }
             }
             Op::Identity => {

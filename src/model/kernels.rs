@@ -107,67 +107,161 @@ pub fn fma(a: f64, b: f64, c: f64) -> f64 {
     }
 }
 
-/// What a product's result is added to before it is stored.
-#[derive(Clone, Copy)]
-enum Base<'a> {
-    /// Nothing: the result overwrites the output.
-    Zero,
-    /// The output's current values.
-    Out,
-    /// A block of the output's shape (the output's old values are not read).
-    From(&'a [f64]),
+/// How the sums `Σ_j M(i, j) x[j]` of a product become its stored output. Each form costs at
+/// most one vector operation per output vector besides the products' multiply-adds: a bias
+/// starts the sums, a factor and a base enter one multiply-add, and a weight's sign is folded
+/// into the weight.
+trait Finish: Copy {
+    /// The sums' starting value in row `i`.
+    #[inline(always)]
+    fn start(self, _i: usize) -> f64 {
+        0.0
+    }
+    /// The output vector of samples `t..t + VEC` of the row at `row` (`i·n`) from its sums;
+    /// `out` holds the row's current values (its first `full` samples, `t + VEC ≤ full`).
+    fn vector(self, sums: V, at: (usize, usize, usize), out: &[f64]) -> V;
+    /// [`Finish::vector`] of one sample.
+    fn scalar(self, sums: f64, k: usize, out: &[f64]) -> f64;
 }
 
-/// What a matrix product adds its result to.
-struct Target<'a, I, W> {
-    /// `init(i)`: the value of row `i` before the product (a bias, or 0).
-    init: &'a I,
-    /// The product's factor.
+/// `out = b + A x`: the bias starts the sums.
+#[derive(Clone, Copy)]
+struct Biased<'a>(&'a [f64]);
+
+impl Finish for Biased<'_> {
+    #[inline(always)]
+    fn start(self, i: usize) -> f64 {
+        self.0[i]
+    }
+    #[inline(always)]
+    fn vector(self, sums: V, _: (usize, usize, usize), _: &[f64]) -> V {
+        sums
+    }
+    #[inline(always)]
+    fn scalar(self, sums: f64, _: usize, _: &[f64]) -> f64 {
+        sums
+    }
+}
+
+/// `out = A x`.
+#[derive(Clone, Copy)]
+struct Plain;
+
+impl Finish for Plain {
+    #[inline(always)]
+    fn vector(self, sums: V, _: (usize, usize, usize), _: &[f64]) -> V {
+        sums
+    }
+    #[inline(always)]
+    fn scalar(self, sums: f64, _: usize, _: &[f64]) -> f64 {
+        sums
+    }
+}
+
+/// `out += scale · M x`, with one rounding after the sums.
+#[derive(Clone, Copy)]
+struct AddTo(f64);
+
+impl Finish for AddTo {
+    #[inline(always)]
+    fn vector(self, sums: V, (_, _, t): (usize, usize, usize), out: &[f64]) -> V {
+        V::splat(self.0).mul_add(sums, vector(&out[t..t + VEC]))
+    }
+    #[inline(always)]
+    fn scalar(self, sums: f64, k: usize, out: &[f64]) -> f64 {
+        fma(self.0, sums, out[k])
+    }
+}
+
+/// `out = base + scale · M x` (`base` of the output's shape), with one rounding after the sums.
+#[derive(Clone, Copy)]
+struct Onto<'a> {
     scale: f64,
-    /// What the result is added to.
-    base: Base<'a>,
-    /// Multiply the result elementwise by this block (of the output's shape) before storing,
-    /// its entries mapped by `weight`.
-    weights: Option<&'a [f64]>,
-    /// The map of the weights.
-    weight: W,
+    base: &'a [f64],
 }
 
-/// How [`Target::weights`] become factors: as they are, or `w ↦ 1 − w²` (tanh's slopes from
-/// its values).
+impl Finish for Onto<'_> {
+    #[inline(always)]
+    fn vector(self, sums: V, (row, full, t): (usize, usize, usize), _: &[f64]) -> V {
+        let base = vector(&self.base[row..][..full][t..t + VEC]);
+        V::splat(self.scale).mul_add(sums, base)
+    }
+    #[inline(always)]
+    fn scalar(self, sums: f64, k: usize, _: &[f64]) -> f64 {
+        fma(self.scale, sums, self.base[k])
+    }
+}
+
+/// `out = ±(M x) ⊙ weight(w)`, `w` a block of the output's shape.
+#[derive(Clone, Copy)]
+struct Weighted<'a, W>(&'a [f64], W);
+
+impl<W: Weight> Finish for Weighted<'_, W> {
+    #[inline(always)]
+    fn vector(self, sums: V, (row, full, t): (usize, usize, usize), _: &[f64]) -> V {
+        self.1
+            .times(sums, vector(&self.0[row..][..full][t..t + VEC]))
+    }
+    #[inline(always)]
+    fn scalar(self, sums: f64, k: usize, _: &[f64]) -> f64 {
+        self.1.times_scalar(sums, self.0[k])
+    }
+}
+
+/// How [`Weighted`]'s weights multiply the sums: as they are or as `1 − w²` (tanh's slopes from
+/// its values), negated when `NEG` (the sign costs nothing: `−(1 − w²) = w² − 1` is one
+/// multiply-add as well, and `−(s·w)` one negated multiply-add onto −0).
 trait Weight: Copy {
-    fn vector(self, w: V) -> V;
-    fn scalar(self, w: f64) -> f64;
+    fn times(self, s: V, w: V) -> V;
+    fn times_scalar(self, s: f64, w: f64) -> f64;
 }
 
-/// Weights as they are.
+/// `±s·w`.
 #[derive(Clone, Copy)]
-struct AsIs;
+struct AsIs<const NEG: bool>;
 
-impl Weight for AsIs {
+impl<const NEG: bool> Weight for AsIs<NEG> {
     #[inline(always)]
-    fn vector(self, w: V) -> V {
-        w
+    fn times(self, s: V, w: V) -> V {
+        if NEG {
+            s.mul_neg_add(w, V::splat(-0.0))
+        } else {
+            s * w
+        }
     }
     #[inline(always)]
-    fn scalar(self, w: f64) -> f64 {
-        w
+    fn times_scalar(self, s: f64, w: f64) -> f64 {
+        if NEG { -(s * w) } else { s * w }
     }
 }
 
-/// `1 − w²`.
+/// `±s·(1 − w²)`.
 #[derive(Clone, Copy)]
-struct OneMinusSquare;
+struct OneMinusSquare<const NEG: bool>;
 
-impl Weight for OneMinusSquare {
+impl<const NEG: bool> Weight for OneMinusSquare<NEG> {
     #[inline(always)]
-    fn vector(self, w: V) -> V {
-        (-w).mul_add(w, V::splat(1.0))
+    fn times(self, s: V, w: V) -> V {
+        if NEG {
+            s * w.mul_add(w, V::splat(-1.0))
+        } else {
+            s * (-w).mul_add(w, V::splat(1.0))
+        }
     }
     #[inline(always)]
-    fn scalar(self, w: f64) -> f64 {
-        fma(-w, w, 1.0)
+    fn times_scalar(self, s: f64, w: f64) -> f64 {
+        if NEG {
+            s * fma(w, w, -1.0)
+        } else {
+            s * one_minus_square(w)
+        }
     }
+}
+
+/// `1 − w²` in one rounding.
+#[inline(always)]
+fn one_minus_square(w: f64) -> f64 {
+    fma(-w, w, 1.0)
 }
 
 /// The slopes `σ'(S)` of a field's record: stored, or formed from tanh's values `σ(S)` as
@@ -192,7 +286,7 @@ impl Slopes<'_> {
             }
             Self::FromTanh(t) => {
                 for ((ui, &vi), &ti) in u.iter_mut().zip(v).zip(t) {
-                    *ui = vi * OneMinusSquare.scalar(ti);
+                    *ui = vi * one_minus_square(ti);
                 }
             }
         }
@@ -209,14 +303,14 @@ impl Slopes<'_> {
             }
             Self::FromTanh(t) => {
                 for (ui, &ti) in u.iter_mut().zip(t) {
-                    *ui *= OneMinusSquare.scalar(ti);
+                    *ui *= one_minus_square(ti);
                 }
             }
         }
     }
 }
 
-/// `R` output rows from `i0` of `out[i] (+)= init_i + scale Σ_j M(i, j) x[j]` for the `H`
+/// `R` output rows from `i0` of `out[i] = finish(start_i + Σ_j M(i, j) x[j])` for the `H`
 /// vectors of samples from `t0` (within the first `full` samples): `R·H` accumulators, `H`
 /// loads of `x` and `R` broadcasts per column.
 #[inline(always)]
@@ -226,13 +320,16 @@ fn apply_tile<const R: usize, const H: usize>(
     (i0, cols): (usize, usize),
     x: &[f64],
     (n, full, t0): (usize, usize, usize),
-    target: &Target<impl Fn(usize) -> f64, impl Weight>,
+    finish: impl Finish,
     out: &mut [f64],
 ) {
     if t0 + H * VEC > full {
         return;
     }
     let mut acc = [[V::ZERO; H]; R];
+    for (r, acc) in acc.iter_mut().enumerate() {
+        acc.fill(V::splat(finish.start(i0 + r)));
+    }
     for j in 0..cols {
         // Rows cut to `full` samples, so the compiler sees every vector in bounds.
         let xj = &x[j * n..][..full];
@@ -244,29 +341,13 @@ fn apply_tile<const R: usize, const H: usize>(
             }
         }
     }
-    let scale = V::splat(target.scale);
     for (r, acc) in acc.iter().enumerate() {
-        let base = V::splat((target.init)(i0 + r));
-        let o = &mut out[(i0 + r) * n..][..full];
+        let row = (i0 + r) * n;
+        let o = &mut out[row..][..full];
         for (h, &a) in acc.iter().enumerate() {
-            let o = &mut o[t0 + h * VEC..t0 + (h + 1) * VEC];
-            let mut v = scale.mul_add(a, base);
-            if let Some(w) = target.weights {
-                let w = &w[(i0 + r) * n..][..full];
-                v *= target
-                    .weight
-                    .vector(vector(&w[t0 + h * VEC..t0 + (h + 1) * VEC]));
-            }
-            match target.base {
-                Base::Zero => {}
-                Base::Out => v += vector(o),
-                Base::From(b) => {
-                    v += vector(&b[(i0 + r) * n + t0 + h * VEC..][..VEC]);
-                }
-            }
-            if let Some(o) = o.first_chunk_mut::<VEC>() {
-                *o = v.to_array();
-            }
+            let t = t0 + h * VEC;
+            let v = finish.vector(a, (row, full, t), o);
+            o[t..t + VEC].copy_from_slice(&v.to_array());
         }
     }
 }
@@ -279,57 +360,45 @@ fn apply_column<const H: usize>(
     (rows, cols): (usize, usize),
     x: &[f64],
     (n, full, t0): (usize, usize, usize),
-    target: &Target<impl Fn(usize) -> f64, impl Weight>,
+    finish: impl Finish,
     out: &mut [f64],
 ) {
     let at = (n, full, t0);
     let mut i = 0;
     while i + 4 <= rows {
-        apply_tile::<4, H>(m, strides, (i, cols), x, at, target, out);
+        apply_tile::<4, H>(m, strides, (i, cols), x, at, finish, out);
         i += 4;
     }
     match rows - i {
-        3 => apply_tile::<3, H>(m, strides, (i, cols), x, at, target, out),
-        2 => apply_tile::<2, H>(m, strides, (i, cols), x, at, target, out),
-        1 => apply_tile::<1, H>(m, strides, (i, cols), x, at, target, out),
+        3 => apply_tile::<3, H>(m, strides, (i, cols), x, at, finish, out),
+        2 => apply_tile::<2, H>(m, strides, (i, cols), x, at, finish, out),
+        1 => apply_tile::<1, H>(m, strides, (i, cols), x, at, finish, out),
         _ => {}
     }
 }
 
-/// `out[i] = base[i] + init_i + scale Σ_j M(i, j) · x[j]` for all
-/// samples, with `M(i, j) = m[i*rs + j*cs]` (so both `A` and `Aᵀ` are served).
+/// `out[i] = finish(start_i + Σ_j M(i, j) · x[j])` for all samples, with `M(i, j) = m[i*rs +
+/// j*cs]` (so both `A` and `Aᵀ` are served).
 #[inline]
 fn apply_strided(
     m: &[f64],
-    rs: usize,
-    cs: usize,
-    rows: usize,
-    cols: usize,
+    (rs, cs): (usize, usize),
+    (rows, cols): (usize, usize),
     x: &[f64],
     n: usize,
-    init: impl Fn(usize) -> f64,
-    scale: f64,
-    (weights, weight): (Option<&[f64]>, impl Weight),
+    finish: impl Finish,
     out: &mut [f64],
-    base: Base<'_>,
 ) {
-    let target = Target {
-        init: &init,
-        scale,
-        base,
-        weights,
-        weight,
-    };
     let (strides, shape) = ((rs, cs), (rows, cols));
     // A full block's sample count as a constant (see `outer_sum`).
     if n == FULL_BLOCK {
-        apply_tiles(m, strides, shape, x, FULL_BLOCK, &target, out);
+        apply_tiles(m, strides, shape, x, FULL_BLOCK, finish, out);
     } else {
-        apply_tiles(m, strides, shape, x, n, &target, out);
+        apply_tiles(m, strides, shape, x, n, finish, out);
     }
 }
 
-/// [`apply_strided`] of `target`.
+/// [`apply_strided`] of `finish`.
 #[inline(always)]
 fn apply_tiles(
     m: &[f64],
@@ -337,7 +406,7 @@ fn apply_tiles(
     (rows, cols): (usize, usize),
     x: &[f64],
     n: usize,
-    target: &Target<impl Fn(usize) -> f64, impl Weight>,
+    finish: impl Finish,
     out: &mut [f64],
 ) {
     let (strides, shape) = ((rs, cs), (rows, cols));
@@ -346,36 +415,20 @@ fn apply_tiles(
     let full = n / VEC * VEC;
     let mut t0 = 0;
     while t0 < wide {
-        apply_column::<TILE_VECS>(m, strides, shape, x, (n, full, t0), target, out);
+        apply_column::<TILE_VECS>(m, strides, shape, x, (n, full, t0), finish, out);
         t0 += TILE_VECS * VEC;
     }
     while t0 < full {
-        apply_column::<1>(m, strides, shape, x, (n, full, t0), target, out);
+        apply_column::<1>(m, strides, shape, x, (n, full, t0), finish, out);
         t0 += VEC;
     }
-    let Target {
-        init,
-        scale,
-        base,
-        weights,
-        weight,
-    } = *target;
     for i in 0..rows {
-        let bias = init(i);
         for t in full..n {
-            let mut acc = 0.0;
+            let mut acc = finish.start(i);
             for j in 0..cols {
                 acc = fma(m[i * rs + j * cs], x[j * n + t], acc);
             }
-            let mut v = fma(scale, acc, bias);
-            if let Some(w) = weights {
-                v *= weight.scalar(w[i * n + t]);
-            }
-            out[i * n + t] = match base {
-                Base::Zero => v,
-                Base::Out => out[i * n + t] + v,
-                Base::From(b) => b[i * n + t] + v,
-            };
+            out[i * n + t] = finish.scalar(acc, i * n + t, out);
         }
     }
 }
@@ -385,43 +438,17 @@ fn apply_tiles(
 pub fn affine(a: &[f64], b: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut [f64]) {
     debug_assert!(a.len() >= rows * cols && b.len() >= rows);
     debug_assert!(x.len() >= cols * n && s.len() >= rows * n);
-    apply_strided(
-        a,
-        cols,
-        1,
-        rows,
-        cols,
-        x,
-        n,
-        |i| b[i],
-        1.0,
-        (None, AsIs),
-        s,
-        Base::Zero,
-    );
+    apply_strided(a, (cols, 1), (rows, cols), x, n, Biased(b), s);
 }
 
 /// `s = A x` (no bias).
 #[inline]
 pub fn matmul(a: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut [f64]) {
-    apply_strided(
-        a,
-        cols,
-        1,
-        rows,
-        cols,
-        x,
-        n,
-        |_| 0.0,
-        1.0,
-        (None, AsIs),
-        s,
-        Base::Zero,
-    );
+    apply_strided(a, (cols, 1), (rows, cols), x, n, Plain, s);
 }
 
-/// `s = scale · (A x) ⊙ σ'`, with `σ'` the slopes of a block of `rows` rows (the product
-/// scaled by σ' elementwise, in one sweep).
+/// `s = ±(A x) ⊙ σ'` (minus when `negate`), with `σ'` the slopes of a block of `rows` rows (the
+/// product weighted elementwise in the same sweep).
 #[inline]
 pub fn matmul_weighted(
     a: &[f64],
@@ -429,42 +456,26 @@ pub fn matmul_weighted(
     cols: usize,
     x: &[f64],
     n: usize,
-    scale: f64,
+    negate: bool,
     slopes: Slopes,
     s: &mut [f64],
 ) {
-    /// `s = scale · (A x) ⊙ weight(w)`.
-    #[inline(always)]
-    fn weighted(
-        a: &[f64],
-        (rows, cols): (usize, usize),
-        x: &[f64],
-        n: usize,
-        scale: f64,
-        weights: (&[f64], impl Weight),
-        s: &mut [f64],
-    ) {
-        debug_assert!(weights.0.len() >= rows * n);
-        let weights = (Some(weights.0), weights.1);
-        apply_strided(
-            a,
-            cols,
-            1,
-            rows,
-            cols,
-            x,
-            n,
-            |_| 0.0,
-            scale,
-            weights,
-            s,
-            Base::Zero,
-        );
-    }
-    let shape = (rows, cols);
-    match slopes {
-        Slopes::Stored(w) => weighted(a, shape, x, n, scale, (w, AsIs), s),
-        Slopes::FromTanh(t) => weighted(a, shape, x, n, scale, (t, OneMinusSquare), s),
+    let (strides, shape) = ((cols, 1), (rows, cols));
+    match (slopes, negate) {
+        (Slopes::Stored(w), false) => {
+            apply_strided(a, strides, shape, x, n, Weighted(w, AsIs::<false>), s);
+        }
+        (Slopes::Stored(w), true) => {
+            apply_strided(a, strides, shape, x, n, Weighted(w, AsIs::<true>), s);
+        }
+        (Slopes::FromTanh(t), false) => {
+            let finish = Weighted(t, OneMinusSquare::<false>);
+            apply_strided(a, strides, shape, x, n, finish, s);
+        }
+        (Slopes::FromTanh(t), true) => {
+            let finish = Weighted(t, OneMinusSquare::<true>);
+            apply_strided(a, strides, shape, x, n, finish, s);
+        }
     }
 }
 
@@ -484,7 +495,7 @@ pub fn transpose_apply_add(
 
 /// `out = base + scale · Aᵀ u` (`base` of `out`'s shape; `out`'s old values are not read), or
 /// `out += scale · Aᵀ u` without a base: an update `y₁ = y₀ + h Aᵀ…` written straight into
-/// `y₁`, with no copy of `y₀` first.
+/// `y₁`, with no copy of `y₀` first. One rounding after the sums.
 #[inline]
 pub fn transpose_apply_onto(
     a: &[f64],
@@ -497,21 +508,11 @@ pub fn transpose_apply_onto(
     out: &mut [f64],
 ) {
     debug_assert!(base.is_none_or(|b| b.len() >= cols * n));
-    let base = base.map_or(Base::Out, Base::From);
-    apply_strided(
-        a,
-        1,
-        cols,
-        cols,
-        rows,
-        u,
-        n,
-        |_| 0.0,
-        scale,
-        (None, AsIs),
-        out,
-        base,
-    );
+    let (strides, shape) = ((1, cols), (cols, rows));
+    match base {
+        Some(base) => apply_strided(a, strides, shape, u, n, Onto { scale, base }, out),
+        None => apply_strided(a, strides, shape, u, n, AddTo(scale), out),
+    }
 }
 
 /// One product `u xᵀ` of a sum of outer products: `u` and `x` blocks. In the kernels below,
@@ -884,16 +885,18 @@ mod tests {
         }
         let w: Vec<f64> = (0..rows * n).map(|i| (i as f64 * 0.21).cos()).collect();
         let mut sw = vec![0.0; rows * n];
-        matmul_weighted(&a, rows, cols, &x, n, -2.0, Slopes::Stored(&w), &mut sw);
-        for (k, (&sw, &s)) in sw.iter().zip(&s).enumerate() {
-            let e = -2.0 * (s - b[k / n]) * w[k];
-            assert!((sw - e).abs() < 1e-12, "weighted {rows}x{cols}, n {n}");
-        }
-        // Slopes formed from tanh's values: 1 − w².
-        matmul_weighted(&a, rows, cols, &x, n, -2.0, Slopes::FromTanh(&w), &mut sw);
-        for (k, (&sw, &s)) in sw.iter().zip(&s).enumerate() {
-            let e = -2.0 * (s - b[k / n]) * (1.0 - w[k] * w[k]);
-            assert!((sw - e).abs() < 1e-12, "tanh-weighted {rows}x{cols}, n {n}");
+        for (negate, sign) in [(false, 1.0), (true, -1.0)] {
+            matmul_weighted(&a, rows, cols, &x, n, negate, Slopes::Stored(&w), &mut sw);
+            for (k, (&sw, &s)) in sw.iter().zip(&s).enumerate() {
+                let e = sign * (s - b[k / n]) * w[k];
+                assert!((sw - e).abs() < 1e-12, "weighted {rows}x{cols}, n {n}");
+            }
+            // Slopes formed from tanh's values: 1 − w².
+            matmul_weighted(&a, rows, cols, &x, n, negate, Slopes::FromTanh(&w), &mut sw);
+            for (k, (&sw, &s)) in sw.iter().zip(&s).enumerate() {
+                let e = sign * (s - b[k / n]) * (1.0 - w[k] * w[k]);
+                assert!((sw - e).abs() < 1e-12, "tanh-weighted {rows}x{cols}, n {n}");
+            }
         }
         let mut back = vec![1.0; cols * n];
         transpose_apply_add(&a, rows, cols, &s, n, 2.0, &mut back);
