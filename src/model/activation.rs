@@ -300,11 +300,13 @@ fn tanh_slope(t: f64) -> f64 {
 /// [`tanh`] of every lane, branch-free.
 #[inline(always)]
 fn tanh_v(x: V) -> V {
-    // tanh(20) rounds to 1. (`min` with the limit first returns the second operand when it is
-    // NaN, so NaN propagates.)
-    let a = min_first(V::splat(20.0), x.abs());
+    // tanh(±20) rounds to ±1. (`min` and `max` with the limit first return the second operand
+    // when it is NaN, so NaN propagates.) `m/(m + 2)` holds on both sides of 0 (for x < 0,
+    // m ∈ (−1, 0] and m + 2 ∈ (1, 2]), so no absolute value and sign copy are needed; −0
+    // gives +0.
+    let a = V::splat(-20.0).fast_max(min_first(V::splat(20.0), x));
     let m = expm1_twice(a);
-    (m / (m + V::splat(2.0))).copysign(x)
+    m / (m + V::splat(2.0))
 }
 
 /// `min(limit, a)`, and `a` when `a` is NaN.
@@ -318,12 +320,12 @@ fn min_first(limit: V, a: V) -> V {
     }
 }
 
-/// `e^{2a} − 1` for `a ∈ [0, 20]` (every lane) without branches: `2a = (k/8) ln2 + ρ` with
+/// `e^{2a} − 1` for `a ∈ [−20, 20]` (every lane) without branches: `2a = (k/8) ln2 + ρ` with
 /// `|ρ| ≤ ln2/16`, so `e^{2a} = 2^⌊k/8⌋ · 2^{(k mod 8)/8} · e^ρ` with the middle factor from
 /// an 8-entry table (one permutation) and `expm1(ρ)/ρ` from a degree-6 polynomial (Chebyshev
 /// fit, relative error 1.1e-16). Then `expm1(2a) = s·expm1(ρ) + (s − 1)` with `s =
-/// 2^{k/8}`: exact for k = 0 so tiny arguments keep full relative accuracy, and `s − 1 ≥ 0.09`
-/// otherwise, so the rounding of the table costs at most about 7e-16 relative.
+/// 2^{k/8}`: exact for k = 0 so tiny arguments keep full relative accuracy, and `|s − 1| ≥
+/// 0.08` otherwise, so the rounding of the table costs at most about 7e-16 relative.
 ///
 /// The reduction works on `a` and `r = ρ/2` (the polynomial's coefficients carry the powers of
 /// two, exactly), and `2^⌊k/8⌋` enters the table entry's exponent by one shift and one integer
@@ -388,8 +390,10 @@ fn expm1_twice(a: V) -> V {
         .rev()
         .fold(V::splat(SCALED[6]), |acc, &c| acc.mul_add(r, V::splat(c)));
     let em = q * r;
-    // k ∈ [0, 462]: the bits of `shifted` shifted by 49 are (k mod 8)·2⁴⁹ + ⌊k/8⌋·2⁵² (the
-    // shifter's bits leave the word), and the table entry has the first term subtracted.
+    // k ∈ [−462, 462]: the low bits of `shifted` hold 2⁵¹ + k, so shifted by 49 they are
+    // k·2⁴⁹ = (k mod 8)·2⁴⁹ + ⌊k/8⌋·2⁵² modulo 2⁶⁴ (the shifter's bits leave the word; the
+    // wrapping addition below is two's complement), and the table entry has the first term
+    // subtracted.
     let bits = shifted.to_bits();
     let s = V::from_bits(lookup8(TABLE, bits) + bits.unbounded_shl_scalar(49));
     s.mul_add(em, s - V::splat(1.0))
@@ -445,6 +449,8 @@ mod tests {
         assert!(worst < 2e-15, "worst relative error {worst:e}");
         assert_eq!(tanh(1e300), 1.0);
         assert_eq!(tanh(-1e300), -1.0);
+        assert_eq!(tanh(f64::INFINITY), 1.0);
+        assert_eq!(tanh(f64::NEG_INFINITY), -1.0);
         assert!(tanh(f64::NAN).is_nan());
     }
 
