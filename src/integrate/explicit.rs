@@ -1,17 +1,36 @@
 //! Explicit Runge–Kutta steps, their discrete adjoint and the symplectic partner.
 //!
-//! Tape of one step: for each stage `i`, the stage input `Y_i` (`dim·n`) followed by the records
-//! of the field at `Y_i`. The first stage's input is the step's start `y0`, which the caller keeps
-//! (the trajectory), so its slot is left unwritten and the reverse step reads `y0` instead.
+//! Tape of one step: the records of the field at the first stage's input, which is the step's
+//! start `y0` (the caller keeps it: the trajectory), then for each further stage `i` its input
+//! `Y_i` (`dim·n`) followed by the records at `Y_i`. The tape has no gaps, so the reverse sweep
+//! reads it as one stream.
 
 use super::{Scratch, Tableau};
 use crate::model::Field;
 use crate::model::kernels::{axpy, axpy_onto};
 use crate::model::params::{LayerGrad, LayerParams};
 
+/// Entries of a stage's input and of its records.
 fn stage_len(field: &Field, n: usize) -> (usize, usize) {
-    let dim = field.state_dim() * n;
-    (dim, dim + field.roles().len() * field.record_len(n))
+    (
+        field.state_dim() * n,
+        field.roles().len() * field.record_len(n),
+    )
+}
+
+/// Entries of the tape of one step of `stages` stages.
+pub(super) fn tape_len(stages: usize, field: &Field, n: usize) -> usize {
+    let (dim, rec) = stage_len(field, n);
+    stages * (dim + rec) - dim
+}
+
+/// Stage `i`'s part of the tape: its input slot (empty for the first stage) and its records.
+fn stage_slot(tape: &mut [f64], i: usize, (dim, rec): (usize, usize)) -> (&mut [f64], &mut [f64]) {
+    if i == 0 {
+        (&mut [], &mut tape[..rec])
+    } else {
+        tape[rec + (i - 1) * (dim + rec)..][..dim + rec].split_at_mut(dim)
+    }
 }
 
 /// `y1 = y0 + h Σ b_i K_i`, `K_i = f(Y_i)`, `Y_i = y0 + h Σ_{j<i} a_ij K_j`.
@@ -26,10 +45,11 @@ pub(super) fn forward(
     scratch: &mut Scratch,
     n: usize,
 ) {
-    let (dim, stride) = stage_len(field, n);
+    let lens = stage_len(field, n);
+    let dim = lens.0;
     if t.stages == 1 && field.adds_in_place() {
         // y1 = y0 + h b K(y0), written straight into y1.
-        let records = &mut tape[dim..stride];
+        let records = stage_slot(tape, 0, lens).1;
         let (y0, y1) = (&y0[..dim], &mut y1[..dim]);
         field.eval_add(
             theta,
@@ -45,7 +65,7 @@ pub(super) fn forward(
     }
     let rates = &mut scratch.stages;
     for i in 0..t.stages {
-        let (yi, records) = tape[i * stride..(i + 1) * stride].split_at_mut(dim);
+        let (yi, records) = stage_slot(tape, i, lens);
         let yi: &[f64] = if i == 0 {
             &y0[..dim]
         } else {
@@ -70,16 +90,18 @@ pub(super) fn forward(
     }
 }
 
-/// The input of stage `i`: `y0` for the first, the tape's copy for the others.
+/// The input of stage `i` (`y0` for the first, the tape's copy for the others) and its records.
 fn stage_input<'a>(
     tape: &'a [f64],
     y0: &'a [f64],
     i: usize,
-    dim: usize,
-    stride: usize,
+    (dim, rec): (usize, usize),
 ) -> (&'a [f64], &'a [f64]) {
-    let (yi, records) = tape[i * stride..(i + 1) * stride].split_at(dim);
-    (if i == 0 { &y0[..dim] } else { yi }, records)
+    if i == 0 {
+        (&y0[..dim], &tape[..rec])
+    } else {
+        tape[rec + (i - 1) * (dim + rec)..][..dim + rec].split_at(dim)
+    }
 }
 
 /// Reverse mode through [`forward`]: `K̄_i = h b_i λ₁ + h Σ_{j>i} a_ji Ȳ_j`, `Ȳ_i = J_iᵀ K̄_i`,
@@ -97,7 +119,8 @@ pub(super) fn backward_dto(
     scratch: &mut Scratch,
     n: usize,
 ) {
-    let (dim, stride) = stage_len(field, n);
+    let lens = stage_len(field, n);
+    let dim = lens.0;
     let Scratch {
         stages: ybar,
         v1: kbar,
@@ -106,7 +129,7 @@ pub(super) fn backward_dto(
     } = scratch;
     if t.stages == 1 {
         // K̄ = h b λ₁: λ₀ = λ₁ + h b Jᵀλ₁ straight into λ₀, no stage buffers and no copy.
-        let (yi, records) = stage_input(tape, y0, 0, dim, stride);
+        let (yi, records) = stage_input(tape, y0, 0, lens);
         let scale = h * t.b[0];
         let onto = (&lambda1[..dim], &mut lambda0[..dim]);
         field.vjp_onto(theta, yi, records, lambda1, n, scale, onto, Some(grad), fs);
@@ -127,7 +150,7 @@ pub(super) fn backward_dto(
         }
         let yb = &mut done[i * dim..];
         yb.fill(0.0);
-        let (yi, records) = stage_input(tape, y0, i, dim, stride);
+        let (yi, records) = stage_input(tape, y0, i, lens);
         field.vjp(theta, yi, records, kbar, n, 1.0, Some(yb), Some(grad), fs);
         axpy(1.0, yb, &mut lambda0[..dim]);
     }
@@ -160,7 +183,8 @@ pub(super) fn backward_partner(
         return;
     };
     let s = t.stages;
-    let (dim, stride) = stage_len(field, n);
+    let lens = stage_len(field, n);
+    let dim = lens.0;
     let Scratch {
         stages: scaled_l,
         v1: big_lambda,
@@ -181,7 +205,7 @@ pub(super) fn backward_partner(
         }
         let li = &mut done[i * dim..];
         li.fill(0.0);
-        let (yi, records) = stage_input(tape, y0, i, dim, stride);
+        let (yi, records) = stage_input(tape, y0, i, lens);
         field.vjp(
             theta,
             yi,

@@ -173,7 +173,7 @@ impl Integrator {
     pub fn tape_len(&self, field: &Field, n: usize) -> usize {
         let dim = field.state_dim();
         match self {
-            Self::Explicit(t) => t.stages * (dim * n + field.roles().len() * field.record_len(n)),
+            Self::Explicit(t) => explicit::tape_len(t.stages, field, n),
             Self::Splitting(s) => s.substeps().len() * (field.width * n + field.record_len(n)),
             Self::ImplicitMidpoint { .. } => dim * n,
         }
