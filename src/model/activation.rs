@@ -304,7 +304,7 @@ fn tanh_v(x: V) -> V {
     // when it is NaN, so NaN propagates.) `m/(m + 2)` holds on both sides of 0 (for x < 0,
     // m ∈ (−1, 0] and m + 2 ∈ (1, 2]), so no absolute value and sign copy are needed; −0
     // gives +0.
-    let a = V::splat(-20.0).fast_max(min_first(V::splat(20.0), x));
+    let a = max_first(V::splat(-20.0), min_first(V::splat(20.0), x));
     let m = expm1_twice(a);
     m / (m + V::splat(2.0))
 }
@@ -317,6 +317,17 @@ fn min_first(limit: V, a: V) -> V {
         limit.fast_min(a)
     } else {
         a.simd_gt(limit).select(limit, a)
+    }
+}
+
+/// `max(limit, a)`, and `a` when `a` is NaN.
+#[inline(always)]
+fn max_first(limit: V, a: V) -> V {
+    if cfg!(target_arch = "x86_64") {
+        // `maxpd` returns its second operand when either is NaN.
+        limit.fast_max(a)
+    } else {
+        a.simd_lt(limit).select(limit, a)
     }
 }
 
