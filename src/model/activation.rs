@@ -300,34 +300,22 @@ fn tanh_slope(t: f64) -> f64 {
 /// [`tanh`] of every lane, branch-free.
 #[inline(always)]
 fn tanh_v(x: V) -> V {
-    // tanh(±20) rounds to ±1. (`min` and `max` with the limit first return the second operand
-    // when it is NaN, so NaN propagates.) `m/(m + 2)` holds on both sides of 0 (for x < 0,
-    // m ∈ (−1, 0] and m + 2 ∈ (1, 2]), so no absolute value and sign copy are needed; −0
-    // gives +0.
-    let a = max_first(V::splat(-20.0), min_first(V::splat(20.0), x));
-    let m = expm1_twice(a);
+    // tanh(±20) rounds to ±1. `m/(m + 2)` holds on both sides of 0 (for x < 0, m ∈ (−1, 0]
+    // and m + 2 ∈ (1, 2]), so no absolute value and sign copy are needed; −0 gives +0.
+    let m = expm1_twice(clamp(x, 20.0));
     m / (m + V::splat(2.0))
 }
 
-/// `min(limit, a)`, and `a` when `a` is NaN.
+/// `x` clamped to `[−limit, limit]`, and NaN where `x` is NaN.
 #[inline(always)]
-fn min_first(limit: V, a: V) -> V {
+fn clamp(x: V, limit: f64) -> V {
+    let (low, high) = (V::splat(-limit), V::splat(limit));
     if cfg!(target_arch = "x86_64") {
-        // `minpd` returns its second operand when either is NaN.
-        limit.fast_min(a)
+        // `minpd` and `maxpd` return their second operand when either is NaN.
+        low.fast_max(high.fast_min(x))
     } else {
-        a.simd_gt(limit).select(limit, a)
-    }
-}
-
-/// `max(limit, a)`, and `a` when `a` is NaN.
-#[inline(always)]
-fn max_first(limit: V, a: V) -> V {
-    if cfg!(target_arch = "x86_64") {
-        // `maxpd` returns its second operand when either is NaN.
-        limit.fast_max(a)
-    } else {
-        a.simd_lt(limit).select(limit, a)
+        let x = x.simd_gt(high).select(high, x);
+        x.simd_lt(low).select(low, x)
     }
 }
 

@@ -117,11 +117,18 @@ trait Finish: Copy {
     fn start(self, _i: usize) -> f64 {
         0.0
     }
-    /// The output vector of samples `t..t + VEC` of the row at `row` (`i·n`) from its sums;
-    /// `out` holds the row's current values (its first `full` samples, `t + VEC ≤ full`).
-    fn vector(self, sums: V, at: (usize, usize, usize), out: &[f64]) -> V;
-    /// [`Finish::vector`] of one sample.
-    fn scalar(self, sums: f64, k: usize, out: &[f64]) -> f64;
+    /// The output vector of samples `t..t + VEC` of the row at `row` (`i·n`) from its sums
+    /// (by default the sums themselves); `out` holds the row's current values (its first `full`
+    /// samples, `t + VEC ≤ full`).
+    #[inline(always)]
+    fn vector(self, sums: V, _at: (usize, usize, usize), _out: &[f64]) -> V {
+        sums
+    }
+    /// [`Finish::vector`] of one sample, `k = i·n + t`.
+    #[inline(always)]
+    fn scalar(self, sums: f64, _k: usize, _out: &[f64]) -> f64 {
+        sums
+    }
 }
 
 /// `out = b + A x`: the bias starts the sums.
@@ -133,30 +140,13 @@ impl Finish for Biased<'_> {
     fn start(self, i: usize) -> f64 {
         self.0[i]
     }
-    #[inline(always)]
-    fn vector(self, sums: V, _: (usize, usize, usize), _: &[f64]) -> V {
-        sums
-    }
-    #[inline(always)]
-    fn scalar(self, sums: f64, _: usize, _: &[f64]) -> f64 {
-        sums
-    }
 }
 
 /// `out = A x`.
 #[derive(Clone, Copy)]
 struct Plain;
 
-impl Finish for Plain {
-    #[inline(always)]
-    fn vector(self, sums: V, _: (usize, usize, usize), _: &[f64]) -> V {
-        sums
-    }
-    #[inline(always)]
-    fn scalar(self, sums: f64, _: usize, _: &[f64]) -> f64 {
-        sums
-    }
-}
+impl Finish for Plain {}
 
 /// `out += scale · M x`, with one rounding after the sums.
 #[derive(Clone, Copy)]
