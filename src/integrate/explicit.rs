@@ -2,8 +2,7 @@
 //!
 //! Tape of one step: the records of the field at the first stage's input, which is the step's
 //! start `y0` (the caller keeps it: the trajectory), then for each further stage `i` its input
-//! `Y_i` (`dim·n`) followed by the records at `Y_i`. The tape has no gaps, so the reverse sweep
-//! reads it as one stream.
+//! `Y_i` (`dim·n`) followed by the records at `Y_i`, with no gaps.
 
 use super::{Scratch, Tableau};
 use crate::model::Field;
@@ -24,12 +23,18 @@ pub(super) fn tape_len(stages: usize, field: &Field, n: usize) -> usize {
     stages * (dim + rec) - dim
 }
 
+/// Where stage `i ≥ 1`'s input slot starts in the tape (its records follow it).
+fn stage_start(i: usize, (dim, rec): (usize, usize)) -> usize {
+    rec + (i - 1) * (dim + rec)
+}
+
 /// Stage `i`'s part of the tape: its input slot (empty for the first stage) and its records.
-fn stage_slot(tape: &mut [f64], i: usize, (dim, rec): (usize, usize)) -> (&mut [f64], &mut [f64]) {
+fn stage_slot(tape: &mut [f64], i: usize, lens: (usize, usize)) -> (&mut [f64], &mut [f64]) {
+    let (dim, rec) = lens;
     if i == 0 {
         (&mut [], &mut tape[..rec])
     } else {
-        tape[rec + (i - 1) * (dim + rec)..][..dim + rec].split_at_mut(dim)
+        tape[stage_start(i, lens)..][..dim + rec].split_at_mut(dim)
     }
 }
 
@@ -95,12 +100,13 @@ fn stage_input<'a>(
     tape: &'a [f64],
     y0: &'a [f64],
     i: usize,
-    (dim, rec): (usize, usize),
+    lens: (usize, usize),
 ) -> (&'a [f64], &'a [f64]) {
+    let (dim, rec) = lens;
     if i == 0 {
         (&y0[..dim], &tape[..rec])
     } else {
-        tape[rec + (i - 1) * (dim + rec)..][..dim + rec].split_at(dim)
+        tape[stage_start(i, lens)..][..dim + rec].split_at(dim)
     }
 }
 

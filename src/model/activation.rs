@@ -6,7 +6,7 @@
 // in registers.
 #![allow(clippy::inline_always)]
 
-use super::kernels::{Bits, V, VEC, axpy_onto, fma, vector};
+use super::kernels::{Bits, V, VEC, axpy_onto, fma, one_minus_square, vector};
 use serde::{Deserialize, Serialize};
 
 /// A scalar activation, applied elementwise.
@@ -77,7 +77,7 @@ impl Activation {
     pub fn derivative(self, s: f64) -> f64 {
         match self {
             Self::Identity => 1.0,
-            Self::Tanh => tanh_slope(tanh(s)),
+            Self::Tanh => one_minus_square(tanh(s)),
             Self::Sigmoid => {
                 let g = sigmoid(s);
                 g * (1.0 - g)
@@ -107,7 +107,7 @@ impl Activation {
         match self {
             Self::Tanh => {
                 let t = tanh(s);
-                (t, tanh_slope(t))
+                (t, one_minus_square(t))
             }
             Self::Sigmoid => {
                 let g = sigmoid(s);
@@ -133,7 +133,7 @@ impl Activation {
             Self::Tanh => {
                 self.apply_values(s);
                 for (d, &t) in ds.iter_mut().zip(s.iter()) {
-                    *d = tanh_slope(t);
+                    *d = one_minus_square(t);
                 }
             }
             Self::Identity => ds.fill(1.0),
@@ -288,13 +288,6 @@ pub fn softplus(s: f64) -> f64 {
 #[must_use]
 pub fn tanh(x: f64) -> f64 {
     tanh_v(V::splat(x)).to_array()[0]
-}
-
-/// `1 − t²`, the derivative of tanh at the point where it equals `t` (one rounding, as in the
-/// vectorised kernel).
-#[inline]
-fn tanh_slope(t: f64) -> f64 {
-    fma(-t, t, 1.0)
 }
 
 /// [`tanh`] of every lane, branch-free.

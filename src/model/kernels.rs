@@ -182,75 +182,68 @@ impl Finish for Onto<'_> {
     }
 }
 
-/// `out = ±(M x) ⊙ weight(w)`, `w` a block of the output's shape.
+/// `out = ±(M x) ⊙ weight(w)`, `w` a block of the output's shape, minus when `NEG`: the sign
+/// costs nothing, `−(s·m)` being one negated multiply onto −0 (the same bits as `s·(−m)`).
 #[derive(Clone, Copy)]
-struct Weighted<'a, W>(&'a [f64], W);
+struct Weighted<'a, W, const NEG: bool>(&'a [f64], W);
 
-impl<W: Weight> Finish for Weighted<'_, W> {
+impl<W: Weight, const NEG: bool> Finish for Weighted<'_, W, NEG> {
     #[inline(always)]
     fn vector(self, sums: V, (row, full, t): (usize, usize, usize), _: &[f64]) -> V {
-        self.1
-            .times(sums, vector(&self.0[row..][..full][t..t + VEC]))
+        let m = self.1.vector(vector(&self.0[row..][..full][t..t + VEC]));
+        if NEG {
+            sums.mul_neg_add(m, V::splat(-0.0))
+        } else {
+            sums * m
+        }
     }
     #[inline(always)]
     fn scalar(self, sums: f64, k: usize, _: &[f64]) -> f64 {
-        self.1.times_scalar(sums, self.0[k])
+        let m = self.1.scalar(self.0[k]);
+        if NEG { -(sums * m) } else { sums * m }
     }
 }
 
-/// How [`Weighted`]'s weights multiply the sums: as they are or as `1 − w²` (tanh's slopes from
-/// its values), negated when `NEG` (the sign costs nothing: `−(1 − w²) = w² − 1` is one
-/// multiply-add as well, and `−(s·w)` one negated multiply-add onto −0).
+/// How [`Weighted`]'s weights become factors: as they are, or `w ↦ 1 − w²` (tanh's slopes from
+/// its values).
 trait Weight: Copy {
-    fn times(self, s: V, w: V) -> V;
-    fn times_scalar(self, s: f64, w: f64) -> f64;
+    fn vector(self, w: V) -> V;
+    fn scalar(self, w: f64) -> f64;
 }
 
-/// `±s·w`.
+/// Weights as they are.
 #[derive(Clone, Copy)]
-struct AsIs<const NEG: bool>;
+struct AsIs;
 
-impl<const NEG: bool> Weight for AsIs<NEG> {
+impl Weight for AsIs {
     #[inline(always)]
-    fn times(self, s: V, w: V) -> V {
-        if NEG {
-            s.mul_neg_add(w, V::splat(-0.0))
-        } else {
-            s * w
-        }
+    fn vector(self, w: V) -> V {
+        w
     }
     #[inline(always)]
-    fn times_scalar(self, s: f64, w: f64) -> f64 {
-        if NEG { -(s * w) } else { s * w }
+    fn scalar(self, w: f64) -> f64 {
+        w
     }
 }
 
-/// `±s·(1 − w²)`.
+/// `1 − w²`.
 #[derive(Clone, Copy)]
-struct OneMinusSquare<const NEG: bool>;
+struct OneMinusSquare;
 
-impl<const NEG: bool> Weight for OneMinusSquare<NEG> {
+impl Weight for OneMinusSquare {
     #[inline(always)]
-    fn times(self, s: V, w: V) -> V {
-        if NEG {
-            s * w.mul_add(w, V::splat(-1.0))
-        } else {
-            s * (-w).mul_add(w, V::splat(1.0))
-        }
+    fn vector(self, w: V) -> V {
+        (-w).mul_add(w, V::splat(1.0))
     }
     #[inline(always)]
-    fn times_scalar(self, s: f64, w: f64) -> f64 {
-        if NEG {
-            s * fma(w, w, -1.0)
-        } else {
-            s * one_minus_square(w)
-        }
+    fn scalar(self, w: f64) -> f64 {
+        one_minus_square(w)
     }
 }
 
-/// `1 − w²` in one rounding.
+/// `1 − w²` in one rounding: tanh's derivative at the point where it equals `w`.
 #[inline(always)]
-fn one_minus_square(w: f64) -> f64 {
+pub(crate) fn one_minus_square(w: f64) -> f64 {
     fma(-w, w, 1.0)
 }
 
@@ -451,19 +444,20 @@ pub fn matmul_weighted(
     s: &mut [f64],
 ) {
     let (strides, shape) = ((cols, 1), (rows, cols));
+    // One monomorphised product per kind of slopes and sign (no branch in the tile loops).
     match (slopes, negate) {
         (Slopes::Stored(w), false) => {
-            apply_strided(a, strides, shape, x, n, Weighted(w, AsIs::<false>), s);
+            apply_strided(a, strides, shape, x, n, Weighted::<_, false>(w, AsIs), s);
         }
         (Slopes::Stored(w), true) => {
-            apply_strided(a, strides, shape, x, n, Weighted(w, AsIs::<true>), s);
+            apply_strided(a, strides, shape, x, n, Weighted::<_, true>(w, AsIs), s);
         }
         (Slopes::FromTanh(t), false) => {
-            let finish = Weighted(t, OneMinusSquare::<false>);
+            let finish = Weighted::<_, false>(t, OneMinusSquare);
             apply_strided(a, strides, shape, x, n, finish, s);
         }
         (Slopes::FromTanh(t), true) => {
-            let finish = Weighted(t, OneMinusSquare::<true>);
+            let finish = Weighted::<_, true>(t, OneMinusSquare);
             apply_strided(a, strides, shape, x, n, finish, s);
         }
     }
