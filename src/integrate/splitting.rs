@@ -215,14 +215,17 @@ pub(super) fn backward(
 mod tests {
     use super::*;
 
+    /// `f(substeps, i)` for every sub-step of `s`.
+    fn per_substep<T>(s: Splitting, f: fn(&[(Role, f64)], usize) -> T) -> Vec<T> {
+        (0..s.substeps().len())
+            .map(|i| f(s.substeps(), i))
+            .collect()
+    }
+
     #[test]
     fn only_verlets_drift_needs_a_copy() {
         use Source::{End, Start, Tape};
-        let sources = |s: Splitting| {
-            (0..s.substeps().len())
-                .map(|i| source(s.substeps(), i))
-                .collect::<Vec<_>>()
-        };
+        let sources = |s| per_substep(s, source);
         assert_eq!(sources(Splitting::SymplecticEulerA), [Start, End]);
         assert_eq!(sources(Splitting::SymplecticEulerB), [Start, End]);
         assert_eq!(sources(Splitting::StormerVerlet), [Start, Tape, End]);
@@ -230,11 +233,7 @@ mod tests {
 
     #[test]
     fn only_verlets_first_kick_writes_into_the_tape() {
-        let destinations = |s: Splitting| {
-            (0..s.substeps().len())
-                .map(|i| destination(s.substeps(), i))
-                .collect::<Vec<_>>()
-        };
+        let destinations = |s| per_substep(s, destination);
         assert_eq!(
             destinations(Splitting::SymplecticEulerA),
             [At::End, At::End]
