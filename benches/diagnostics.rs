@@ -12,13 +12,13 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowlab::diagnostics;
-use flowlab::experiment::{DiagnosticsParts, DiagnosticsSpec};
-use flowlab::train::Session;
+use flowlab::experiment::{self, DiagnosticsParts, DiagnosticsSpec};
 
 fn bench(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/resnet_euler_spirals.ron");
-    let exp = flowlab::experiment::io::load(&path).expect("default experiment");
-    let mut session = Session::new(&exp, path.parent(), 1).expect("session");
+    let exp = experiment::io::load(&path).expect("default experiment");
+    let plan = experiment::check(&exp).expect("a valid experiment");
+    let mut session = plan.session(path.parent(), 1).expect("session");
     // Past the first iteration, which also evaluates the accuracy.
     session.step().expect("step");
 

@@ -1,6 +1,10 @@
-//! Frame time of the workbench while a run streams events: the default experiment, every panel
-//! on screen at once (View ▸ Show every panel), driven headless by egui_kittest at 60 frames per
-//! second for a few seconds of training, with live diagnostics.
+//! Frame time of the workbench, driven headless by egui_kittest at 60 frames per second with
+//! every panel on screen at once (View ▸ Show every panel) and live diagnostics, in two phases:
+//!
+//! 1. while a run streams events: the default experiment training for a few seconds;
+//! 2. while models are rebuilt: the composer's "Points N" set to 100 000 and back to 100 001 over
+//!    and over, each edit preparing a new model (data generated, parameters drawn) on the
+//!    background thread while the window shows "preparing …".
 //!
 //! `cargo bench --bench frame_time` prints percentiles of three times per frame:
 //! - UI work: the workbench's `logic` + `ui` (draining training events, laying out the composer,
@@ -23,6 +27,7 @@
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 use flowlab::gui::panels::{Layout, PaneKind};
 use flowlab::gui::{INITIAL_WINDOW_SIZE, RunState, StartOptions, UiCommand, Workbench};
 
@@ -86,42 +91,18 @@ fn report(what: &str, samples: &mut [Duration]) {
     );
 }
 
-fn main() {
-    let seconds = env_f32("FLOWLAB_FRAME_SECONDS", 10.0);
-    let ppp = env_f32("FLOWLAB_FRAME_PPP", 1.0);
-    let mut harness = Harness::builder()
-        .with_size(INITIAL_WINDOW_SIZE)
-        .with_pixels_per_point(ppp)
-        .with_max_steps(64)
-        .with_step_dt(FRAME.as_secs_f32())
-        .build_eframe(|cc| Workbench::new(cc, StartOptions::default()));
-    // The default experiment with enough iterations to stream events for the whole measurement.
-    let mut exp = flowlab::experiment::from_ron_str(flowlab::cli::DEFAULT_EXPERIMENT).unwrap();
-    exp.train.iterations = 1_000_000;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("default.ron");
-    flowlab::experiment::save(&exp, &path).unwrap();
-    harness.state_mut().open_path(&path).unwrap();
-    *harness.state_mut().layout_mut() = Layout::every_panel();
-    harness.run_steps(5);
-    for kind in PaneKind::ALL {
-        assert!(
-            harness.state_mut().layout_mut().is_on_screen(kind),
-            "{kind:?} is not on screen"
-        );
-    }
-    harness.state_mut().run_command(UiCommand::Train);
-    assert_eq!(harness.state().state(), RunState::Running);
+/// The times of the frames of one phase.
+#[derive(Default)]
+struct Frames {
+    work: Vec<Duration>,
+    pass: Vec<Duration>,
+    total: Vec<Duration>,
+    cpu: Vec<Duration>,
+}
 
-    let mut work = Vec::new();
-    let mut pass = Vec::new();
-    let mut total = Vec::new();
-    let mut cpu = Vec::new();
-    let mut reports = 0;
-    let mut last_report = None;
-    let start = Instant::now();
-    let mut next = start;
-    while start.elapsed().as_secs_f32() < seconds {
+impl Frames {
+    /// Steps one frame and records its times, then sleeps until the next 60 Hz tick.
+    fn step(&mut self, harness: &mut Harness<'_, Workbench>, ppp: f32, next: &mut Instant) {
         let cpu0 = thread_cpu_time();
         let t0 = Instant::now();
         harness.step();
@@ -130,22 +111,96 @@ fn main() {
         let _primitives = harness.ctx.tessellate(shapes, ppp);
         let t2 = Instant::now();
         if let (Some(a), Some(b)) = (cpu0, thread_cpu_time()) {
-            cpu.push(b.saturating_sub(a));
+            self.cpu.push(b.saturating_sub(a));
         }
-        work.push(harness.state().frame_work().unwrap_or_default());
-        pass.push(t1 - t0);
-        total.push(t2 - t0);
+        self.work
+            .push(harness.state().frame_work().unwrap_or_default());
+        self.pass.push(t1 - t0);
+        self.total.push(t2 - t0);
+        *next += FRAME;
+        let now = Instant::now();
+        if *next > now {
+            std::thread::sleep(*next - now);
+        } else {
+            *next = now;
+        }
+    }
+
+    fn report(mut self) {
+        let slowest = self
+            .total
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, d)| **d)
+            .map_or(0, |(i, _)| i);
+        println!(
+            "slowest frame: number {slowest} ({:.1} s into the phase)",
+            slowest as f64 * FRAME.as_secs_f64()
+        );
+        report("UI work (logic + ui)", &mut self.work);
+        report("egui pass", &mut self.pass);
+        report("pass + tessellation", &mut self.total);
+        if !self.cpu.is_empty() {
+            report("  of which on a CPU", &mut self.cpu);
+        }
+    }
+}
+
+/// A workbench with every panel on screen.
+fn workbench(ppp: f32) -> Harness<'static, Workbench> {
+    let mut harness = Harness::builder()
+        .with_size(INITIAL_WINDOW_SIZE)
+        .with_pixels_per_point(ppp)
+        .with_max_steps(64)
+        .with_step_dt(FRAME.as_secs_f32())
+        .build_eframe(|cc| Workbench::new(cc, StartOptions::default()));
+    *harness.state_mut().layout_mut() = Layout::every_panel();
+    harness.run_steps(5);
+    for kind in PaneKind::ALL {
+        assert!(
+            harness.state_mut().layout_mut().is_on_screen(kind),
+            "{kind:?} is not on screen"
+        );
+    }
+    harness
+}
+
+/// Steps frames until the model being prepared is current.
+fn wait_for_the_model(harness: &mut Harness<'_, Workbench>) {
+    let start = Instant::now();
+    while harness.state().is_preparing() {
+        assert!(start.elapsed().as_secs() < 60, "the model was not prepared");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn training_phase(seconds: f32, ppp: f32) {
+    let mut harness = workbench(ppp);
+    // The default experiment with enough iterations to stream events for the whole measurement.
+    let mut exp =
+        flowlab::experiment::from_ron_str(flowlab::experiment::DEFAULT_EXPERIMENT).unwrap();
+    exp.train.iterations = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("default.ron");
+    flowlab::experiment::save(&exp, &path).unwrap();
+    harness.state_mut().open_path(&path).unwrap();
+    wait_for_the_model(&mut harness);
+    harness.run_steps(5);
+    harness.state_mut().run_command(UiCommand::Train);
+    assert_eq!(harness.state().state(), RunState::Running);
+
+    let mut frames = Frames::default();
+    let mut reports = 0;
+    let mut last_report = None;
+    let start = Instant::now();
+    let mut next = start;
+    while start.elapsed().as_secs_f32() < seconds {
+        frames.step(&mut harness, ppp, &mut next);
         let iteration = harness.state().diagnostics().map(|r| r.iteration);
         if iteration != last_report {
             reports += 1;
             last_report = iteration;
-        }
-        next += FRAME;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
         }
     }
     let app = harness.state();
@@ -158,26 +213,58 @@ fn main() {
         INITIAL_WINDOW_SIZE[0],
         INITIAL_WINDOW_SIZE[1],
         ppp,
-        work.len(),
+        frames.work.len(),
         start.elapsed().as_secs_f64(),
         app.iteration(),
         reports
     );
-    let slowest = total
-        .iter()
-        .enumerate()
-        .max_by_key(|(_, d)| **d)
-        .map_or(0, |(i, _)| i);
-    println!(
-        "slowest frame: number {slowest} ({:.1} s into the run)",
-        slowest as f64 * FRAME.as_secs_f64()
-    );
-    report("UI work (logic + ui)", &mut work);
-    report("egui pass", &mut pass);
-    report("pass + tessellation", &mut total);
-    if !cpu.is_empty() {
-        report("  of which on a CPU", &mut cpu);
-    }
+    frames.report();
     harness.state_mut().run_command(UiCommand::Stop);
     let _ = harness.try_run();
+}
+
+fn rebuild_phase(seconds: f32, ppp: f32) {
+    const SIZES: [f64; 2] = [100_000.0, 100_001.0];
+    let mut harness = workbench(ppp);
+    wait_for_the_model(&mut harness);
+    let mut frames = Frames::default();
+    let (mut edits, mut preparing_frames, mut done) = (0, 0, 0);
+    let start = Instant::now();
+    let mut next = start;
+    while start.elapsed().as_secs_f32() < seconds {
+        if harness.state().is_preparing() {
+            preparing_frames += 1;
+        } else {
+            if edits > 0 {
+                done += 1;
+            }
+            harness
+                .get_by_label("Points N")
+                .set_value_accesskit(SIZES[edits % 2]);
+            edits += 1;
+        }
+        frames.step(&mut harness, ppp, &mut next);
+    }
+    assert!(done > 0, "no model was rebuilt in {seconds} s");
+    let size = harness.state().experiment().data.size;
+    assert!(
+        size >= 100_000,
+        "the edit did not reach the data size ({size})"
+    );
+    println!(
+        "frame time while rebuilding models of N = 100 000 points (every panel on screen, {} \
+         pixels per point): {} frames in {:.1} s, {done} models rebuilt, {preparing_frames} \
+         frames with a rebuild in flight",
+        ppp,
+        frames.work.len(),
+        start.elapsed().as_secs_f64(),
+    );
+    frames.report();
+}
+
+fn main() {
+    let seconds = env_f32("FLOWLAB_FRAME_SECONDS", 10.0);
+    let ppp = env_f32("FLOWLAB_FRAME_PPP", 1.0);
+    training_phase(seconds, ppp);
+    rebuild_phase(seconds, ppp);
 }

@@ -12,7 +12,6 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use flowlab::experiment::{self, Experiment};
-use flowlab::train::Session;
 
 fn workload(field: &str, integrator: &str, d: usize) -> Experiment {
     let text = format!(
@@ -35,7 +34,8 @@ fn bench(c: &mut Criterion) {
     ] {
         for d in [2, 8] {
             let exp = workload(field, integrator, d);
-            let mut session = Session::new(&exp, None, 1).expect("session");
+            let plan = experiment::check(&exp).expect("valid workload");
+            let mut session = plan.session(None, 1).expect("session");
             // Past the first iteration, which also evaluates the accuracy.
             session.step().expect("step");
             group.bench_function(format!("{name}_d{d}"), |b| {

@@ -5,8 +5,9 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod common;
+
 use flowlab::experiment;
-use flowlab::model::Network;
 
 struct Counting;
 
@@ -36,7 +37,7 @@ fn sweep_allocations(field: &str, integrator: &str, gradient: &str) -> usize {
          train: (optimizer: Adam(lr: 0.01), iterations: 1))"
     );
     let exp = experiment::io::from_ron_str(&text).unwrap();
-    let network = Network::new(&exp, 2, 2).unwrap();
+    let network = common::network(&exp, 2, 2);
     let raw = network.init_params(0.5, 1);
     let mut eff = vec![0.0; raw.len()];
     network.effective(&raw, &mut eff);

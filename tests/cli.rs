@@ -1,20 +1,12 @@
 //! The command line: exit codes and messages for good and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn flowlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flowlab"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{flowlab, stderr};
 
 const SMALL: &str = r#"(
     format_version: 1,

@@ -4,20 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufReader, Cursor};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{flowlab, stderr};
 use serde_json::Value;
-
-fn flowlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_flowlab"))
-        .args(args)
-        .output()
-        .expect("flowlab runs")
-}
 
 fn experiment(name: &str) -> String {
     format!("{}/experiments/{name}.ron", env!("CARGO_MANIFEST_DIR"))
@@ -32,10 +27,6 @@ fn experiments() -> Vec<PathBuf> {
     files.sort();
     assert!(files.len() >= 10, "the experiments folder is missing");
     files
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! the power iteration, stability regions; and every shipped experiment runs through them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -16,10 +18,10 @@ use flowlab::experiment::{
     IntegratorSpec, LiftSpec, ModelSpec, Seeds, TrainSpec,
 };
 use flowlab::integrate::{Integrator, Splitting, Tableau};
-use flowlab::model::{Activation, Constraint, Engine, Network};
-use flowlab::train::Session;
+use flowlab::model::{Activation, Constraint};
 use flowlab::train::Snapshot;
 use flowlab::train::optimizer::OptimizerSpec;
+use flowlab::train::{Engine, Network, Session};
 use nalgebra::DMatrix;
 use ndarray::Array2;
 use rand::SeedableRng;
@@ -104,7 +106,7 @@ impl Model {
     }
 
     fn network(&self) -> Network {
-        Network::new(&self.experiment(), 2, 2).expect("valid network")
+        common::network(&self.experiment(), 2, 2)
     }
 }
 
@@ -627,7 +629,7 @@ fn power_iteration_finds_the_worst_case_direction() {
     // Six inputs, more than the block holds: the iteration has to converge.
     model.width = 6;
     model.hidden = 6;
-    let network = Network::new(&model.experiment(), 6, 2).expect("valid network");
+    let network = common::network(&model.experiment(), 6, 2);
     let raw = normals(network.layout.len(), 1.0, 33);
     let snapshot = snapshot_of(network, raw);
     let features = |n: usize, seed: u64| Dataset {
@@ -932,7 +934,7 @@ fn robustness_at_zero_perturbation_is_the_clean_accuracy() {
 
 fn load(path: &Path) -> (Experiment, Session) {
     let exp = flowlab::experiment::io::load(path).unwrap();
-    let session = Session::new(&exp, path.parent(), 1).unwrap();
+    let session = common::session(&exp, path.parent(), 1);
     (exp, session)
 }
 

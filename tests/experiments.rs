@@ -3,6 +3,8 @@
 //! and trains a few steps; the twins differ only in the setting they are meant to compare; and
 //! the main ones reach the accuracy their notes promise, with the iteration count they set.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use flowlab::experiment::{self, Experiment};
@@ -53,21 +55,23 @@ fn load(name: &str) -> (PathBuf, Experiment) {
 }
 
 fn session(path: &Path, exp: &Experiment) -> Session {
-    Session::new(exp, path.parent(), 1)
+    common::try_session(exp, path.parent(), 1)
         .unwrap_or_else(|e| panic!("building a session for {}: {e}", path.display()))
 }
 
 /// Loads, validates, builds a session and trains a few steps; the problem if any.
 fn smoke(path: &Path) -> Result<(), String> {
     let exp = experiment::io::load(path).map_err(|e| format!("load: {e}"))?;
-    experiment::validate::validate(&exp).map_err(|e| format!("validate: {e}"))?;
+    let plan = experiment::check(&exp).map_err(|e| format!("check: {e}"))?;
     if exp.name.trim().is_empty() {
         return Err("empty name".into());
     }
     if !exp.notes.contains("Reaches") {
         return Err("the notes do not say what accuracy the experiment reaches".into());
     }
-    let mut session = Session::new(&exp, path.parent(), 1).map_err(|e| format!("session: {e}"))?;
+    let mut session = plan
+        .session(path.parent(), 1)
+        .map_err(|e| format!("session: {e}"))?;
     for _ in 0..SMOKE_STEPS {
         let report = session.step().map_err(|e| format!("step: {e}"))?;
         if !report.record.loss.is_finite() {
@@ -237,7 +241,7 @@ fn gradflow_negdef_donut_loses_non_expansiveness_only_where_flagged() {
     let report = flowlab::diagnostics::compute(
         &session.snapshot(),
         session.split(),
-        &session.experiment().diagnostics,
+        &load(name).1.diagnostics,
     );
     let lipschitz = report.lipschitz.computed().expect("lipschitz computed");
     assert!(

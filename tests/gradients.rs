@@ -3,12 +3,15 @@
 //! to DTO at the method's order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use flowlab::data::{DataSource, DataSpec};
 use flowlab::experiment::{
     Experiment, FORMAT_VERSION, FieldKind, GradientSpec, HeadSpec, IntegratorSpec, LiftSpec,
     ModelSpec, TableauSpec, TrainSpec,
 };
-use flowlab::model::{Activation, Constraint, Engine, Network};
+use flowlab::model::{Activation, Constraint};
+use flowlab::train::Engine;
 use flowlab::train::optimizer::OptimizerSpec;
 use ndarray::Array2;
 use rand::SeedableRng;
@@ -104,7 +107,7 @@ const INPUTS: usize = 2;
 const CLASSES: usize = 3;
 
 fn problem(case: &Case, seed: u64) -> Problem {
-    let network = Network::new(&case.experiment(), INPUTS, CLASSES).expect("valid network");
+    let network = common::network(&case.experiment(), INPUTS, CLASSES);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut normal = || -> f64 { StandardNormal.sample(&mut rng) };
     let n = 5;
@@ -204,7 +207,11 @@ fn explicit_integrators() -> Vec<IntegratorSpec> {
         IntegratorSpec::Rk4,
         IntegratorSpec::Tableau(TableauSpec {
             name: "Ralston 3".into(),
-            a: vec![vec![], vec![0.5], vec![0.0, 0.75]],
+            a: vec![
+                vec![0.0, 0.0, 0.0],
+                vec![0.5, 0.0, 0.0],
+                vec![0.0, 0.75, 0.0],
+            ],
             b: vec![2.0 / 9.0, 1.0 / 3.0, 4.0 / 9.0],
             c: None,
             order: 3,

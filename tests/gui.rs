@@ -4,6 +4,8 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -13,15 +15,33 @@ use flowlab::experiment::{self, Experiment, FieldKind, IntegratorSpec};
 use flowlab::gui::panels::PaneKind;
 use flowlab::gui::{RunState, StartOptions, UiCommand, Workbench};
 use flowlab::model::{Activation, Constraint};
-use flowlab::train::Session;
 use flowlab::train::optimizer::OptimizerSpec;
 
-/// A tall window, so every composer control is on screen without scrolling.
+/// A tall window, so every composer control is on screen without scrolling, showing the
+/// default experiment's model.
 fn harness() -> Harness<'static, Workbench> {
-    Harness::builder()
+    let mut harness = Harness::builder()
         .with_max_steps(16)
         .with_size([1400.0, 2000.0])
-        .build_eframe(|cc| Workbench::new(cc, StartOptions::default()))
+        .build_eframe(|cc| Workbench::new(cc, StartOptions::default()));
+    prepared(&mut harness);
+    harness
+}
+
+/// Steps frames until the model being prepared on the background thread (after opening a file
+/// or an edit) is current.
+fn prepared(harness: &mut Harness<'_, Workbench>) {
+    assert!(
+        run_until(harness, Duration::from_secs(60), |app| !app.is_preparing()),
+        "the model was not prepared in time"
+    );
+    harness.run();
+}
+
+/// Opens `path` and waits for its model.
+fn open(harness: &mut Harness<'_, Workbench>, path: &Path) {
+    harness.state_mut().open_path(path).unwrap();
+    prepared(harness);
 }
 
 /// Steps frames (training runs in real time on its own thread) until `done` or `timeout`.
@@ -50,12 +70,13 @@ fn settle(harness: &mut Harness<'_, Workbench>, duration: Duration) {
     }
 }
 
-/// Picks `option` in the combo box labelled `label`.
+/// Picks `option` in the combo box labelled `label` (and waits for a model it rebuilds).
 fn choose(harness: &mut Harness<'_, Workbench>, label: &str, option: &str) {
     harness.get_by_label(label).click();
     harness.run();
     harness.get_by_label(option).click();
     harness.run();
+    prepared(harness);
 }
 
 fn is_disabled(harness: &Harness<'_, Workbench>, label: &str) -> bool {
@@ -64,7 +85,7 @@ fn is_disabled(harness: &Harness<'_, Workbench>, label: &str) -> bool {
 
 /// A small quick version of the default experiment.
 fn small_experiment() -> Experiment {
-    let mut exp = experiment::from_ron_str(flowlab::cli::DEFAULT_EXPERIMENT).unwrap();
+    let mut exp = common::default_experiment();
     exp.data.size = 200;
     exp.model.layers = 8;
     exp.model.final_time = 2.0;
@@ -82,8 +103,7 @@ fn write(dir: &Path, name: &str, exp: &Experiment) -> std::path::PathBuf {
 fn open_small(dir: &Path) -> Harness<'static, Workbench> {
     let path = write(dir, "small.ron", &small_experiment());
     let mut harness = harness();
-    harness.state_mut().open_path(&path).unwrap();
-    harness.run();
+    open(&mut harness, &path);
     harness
 }
 
@@ -164,11 +184,11 @@ fn an_invalid_setting_shows_the_validators_words_and_disables_train() {
     let problems = harness.state().problems().to_vec();
     assert!(!problems.is_empty());
     assert!(
-        problems.iter().any(|p| p.starts_with("integrator")),
+        problems.iter().any(|p| p.path.starts_with("integrator")),
         "{problems:?}"
     );
     for problem in &problems {
-        harness.get_by_label_contains(problem);
+        harness.get_by_label_contains(&problem.to_string());
     }
     assert!(is_disabled(&harness, "Train"));
     harness.state_mut().run_command(UiCommand::Train);
@@ -182,7 +202,7 @@ fn an_invalid_setting_shows_the_validators_words_and_disables_train() {
     assert!(
         problems
             .iter()
-            .any(|p| p.starts_with("model.width: must be at least 1")),
+            .any(|p| p.to_string().starts_with("model.width: must be at least 1")),
         "{problems:?}"
     );
     harness.get_by_label_contains("model.width: must be at least 1");
@@ -256,8 +276,7 @@ fn save_and_reopen_gives_the_same_settings_parameters_and_history() {
     exp.model.constraint = Constraint::SpectralNorm { max: 2.0 };
     let path = write(dir.path(), "start.ron", &exp);
     let mut harness = harness();
-    harness.state_mut().open_path(&path).unwrap();
-    harness.run();
+    open(&mut harness, &path);
     harness.get_by_label("Train").click();
     assert!(run_until(&mut harness, Duration::from_secs(60), |app| app
         .state()
@@ -275,8 +294,7 @@ fn save_and_reopen_gives_the_same_settings_parameters_and_history() {
         .with_max_steps(16)
         .with_size([1400.0, 2000.0])
         .build_eframe(|cc| Workbench::new(cc, StartOptions::default()));
-    reopened.state_mut().open_path(&saved).unwrap();
-    reopened.run();
+    open(&mut reopened, &saved);
     let app = reopened.state();
     assert_eq!(app.experiment(), &before_spec);
     assert_eq!(app.snapshot().unwrap().raw, before_params);
@@ -292,16 +310,15 @@ fn a_reopened_checkpoint_resumes_training() {
     let dir = tempfile::tempdir().unwrap();
     let mut exp = small_experiment();
     exp.train.iterations = 10;
-    let mut session = Session::new(&exp, None, 1).unwrap();
+    let mut session = common::session(&exp, None, 1);
     for _ in 0..10 {
         session.step().unwrap();
     }
-    let mut trained = session.to_experiment();
+    let mut trained = exp.with_checkpoint(session.checkpoint());
     trained.train.iterations = 20;
     let path = write(dir.path(), "trained.ron", &trained);
     let mut harness = harness();
-    harness.state_mut().open_path(&path).unwrap();
-    harness.run();
+    open(&mut harness, &path);
     assert_eq!(harness.state().iteration(), 10);
     assert_eq!(harness.state().history().len(), 10);
     harness.get_by_label("Train").click();
@@ -324,7 +341,11 @@ fn a_broken_file_shows_its_error_and_changes_nothing() {
     let mut harness = harness();
     harness.run();
     let before = harness.state().experiment().clone();
-    let error = harness.state_mut().open_path(&broken).unwrap_err();
+    let error = harness
+        .state_mut()
+        .open_path(&broken)
+        .unwrap_err()
+        .to_string();
     harness.run();
     assert!(error.contains("line 4"), "{error}");
     assert_eq!(harness.state().experiment(), &before);
@@ -350,8 +371,7 @@ fn a_diverging_run_shows_the_failure_and_keeps_the_last_good_state() {
     exp.train.iterations = 200;
     let path = write(dir.path(), "diverges.ron", &exp);
     let mut harness = harness();
-    harness.state_mut().open_path(&path).unwrap();
-    harness.run();
+    open(&mut harness, &path);
     harness.get_by_label("Train").click();
     assert!(run_until(&mut harness, Duration::from_secs(60), |app| app
         .state()
@@ -382,6 +402,7 @@ fn changing_the_architecture_of_a_trained_model_asks_first() {
     choose(&mut harness, "Field", "Gradient flow");
     harness.get_by_label("Apply and start a new run").click();
     harness.run();
+    prepared(&mut harness);
     assert_eq!(
         harness.state().experiment().model.field,
         FieldKind::GradientFlow
@@ -402,10 +423,11 @@ fn exports_say_where_they_wrote() {
         .is_some_and(|b| b.text.starts_with("Wrote"))));
     harness.get_by_label_contains(&format!("Wrote {}", npz.display()));
     // The same archive as the model itself gives: the same experiment trained one iteration.
-    let mut session = Session::new(harness.state().experiment(), Some(dir.path()), 1).unwrap();
+    let plan = experiment::check(harness.state().experiment()).unwrap();
+    let mut session = plan.session(Some(dir.path()), 1).unwrap();
     session.step().unwrap();
     let direct = dir.path().join("direct.npz");
-    flowlab::report::export_npz(&mut session, &direct).unwrap();
+    flowlab::report::export_npz(&mut session, &plan, &direct).unwrap();
     assert_eq!(
         std::fs::read(&npz).unwrap(),
         std::fs::read(&direct).unwrap()
@@ -449,7 +471,7 @@ fn snapshot_of_the_default_window() {
     // Without diagnostics, whose numbers are not this picture's business (and change with
     // the diagnostics code).
     harness.state_mut().set_live_diagnostics(false);
-    harness.run();
+    prepared(&mut harness);
     harness.snapshot_options("workbench_default", &snapshot_options());
 }
 
@@ -459,16 +481,20 @@ fn snapshot_of_the_loss_plot() {
     let dir = tempfile::tempdir().unwrap();
     let mut exp = small_experiment();
     exp.train.iterations = 40;
-    let mut session = Session::new(&exp, None, 1).unwrap();
+    let mut session = common::session(&exp, None, 1);
     for _ in 0..40 {
         session.step().unwrap();
     }
-    let path = write(dir.path(), "trained.ron", &session.to_experiment());
+    let path = write(
+        dir.path(),
+        "trained.ron",
+        &exp.with_checkpoint(session.checkpoint()),
+    );
     let mut harness = Harness::builder()
         .with_max_steps(16)
         .with_size([900.0, 560.0])
         .build_eframe(|cc| Workbench::new(cc, StartOptions::default()));
-    harness.state_mut().open_path(&path).unwrap();
+    open(&mut harness, &path);
     harness.state_mut().layout_mut().maximise(PaneKind::Loss);
     harness.run();
     harness.snapshot_options("loss_plot", &snapshot_options());
@@ -527,6 +553,7 @@ fn drop_file(harness: &mut Harness<'_, Workbench>, path: &Path) {
         .dropped_files
         .push(std::sync::Arc::new(Dropped(path.to_owned())));
     harness.run();
+    prepared(harness);
 }
 
 #[test]
@@ -556,6 +583,7 @@ fn dropping_a_file_asks_before_discarding_unsaved_changes() {
     drop_file(&mut harness, &second);
     harness.get_by_label("Discard changes").click();
     harness.run();
+    prepared(&mut harness);
     assert_eq!(harness.state().path(), Some(second.as_path()));
     assert_eq!(harness.state().experiment().name, "the other one");
     assert!(!harness.state().is_dirty());
@@ -579,6 +607,7 @@ fn keyboard_shortcuts_drive_the_run() {
         == RunState::Stopped));
     harness.key_press_modifiers(Modifiers::COMMAND, Key::R);
     harness.step();
+    prepared(&mut harness);
     assert_eq!(harness.state().state(), RunState::Ready);
     assert_eq!(harness.state().iteration(), 0);
 }
@@ -591,6 +620,7 @@ fn runs_stay_listed_with_their_colours_and_toggle_their_overlays() {
     choose(&mut harness, "Integrator", "RK4");
     harness.get_by_label("Apply and start a new run").click();
     harness.run();
+    prepared(&mut harness);
     step_once_and_stop(&mut harness);
 
     let runs = harness.state().runs().to_vec();
@@ -659,8 +689,7 @@ fn open_recent_lists_the_files_opened() {
     let second = write(dir.path(), "second.ron", &other);
     let mut harness = harness();
     harness.state_mut().open_path(&first).unwrap();
-    harness.state_mut().open_path(&second).unwrap();
-    harness.run();
+    open(&mut harness, &second);
     assert_eq!(harness.state().path(), Some(second.as_path()));
     harness.get_by_label("File").click();
     harness.run();
@@ -668,6 +697,7 @@ fn open_recent_lists_the_files_opened() {
     harness.run();
     harness.get_by_label("first.ron").click();
     harness.run();
+    prepared(&mut harness);
     assert_eq!(
         harness
             .state()
@@ -750,7 +780,7 @@ fn window_and_panel_pngs_say_where_they_wrote() {
         .with_pixels_per_point(2.0)
         .build_eframe(|cc| Workbench::new(cc, StartOptions::default()));
     harness.state_mut().set_live_diagnostics(false);
-    harness.run();
+    prepared(&mut harness);
     let window = dir.path().join("window.png");
     harness.state_mut().export_window_png(window.clone());
     assert!(run_until(&mut harness, Duration::from_secs(60), |app| app

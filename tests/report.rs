@@ -11,8 +11,8 @@ use std::process::Command;
 
 use flowlab::data::{DataSource, DataSpec};
 use flowlab::experiment::{
-    BatchSpec, DiagnosticsSpec, Experiment, FORMAT_VERSION, FieldKind, GradientSpec, HeadSpec,
-    IntegratorSpec, LiftSpec, ModelSpec, Record, Seeds, TrainSpec,
+    self, BatchSpec, DiagnosticsSpec, Experiment, FORMAT_VERSION, FieldKind, GradientSpec,
+    HeadSpec, IntegratorSpec, LiftSpec, ModelSpec, Plan, Record, Seeds, TrainSpec,
 };
 use flowlab::model::{Activation, Constraint};
 use flowlab::report::{self, METRICS_HEADER, npz::NPZ_FORMAT_VERSION};
@@ -85,13 +85,14 @@ fn hamiltonian() -> Experiment {
     )
 }
 
-/// A session after a few steps.
-fn trained(exp: &Experiment) -> Session {
-    let mut session = Session::new(exp, None, 1).expect("valid experiment");
+/// The plan of a valid experiment and its session after a few steps.
+fn trained(exp: &Experiment) -> (Plan, Session) {
+    let plan = experiment::check(exp).expect("valid experiment");
+    let mut session = plan.session(None, 1).expect("a session");
     for _ in 0..STEPS {
         session.step().expect("a step");
     }
-    session
+    (plan, session)
 }
 
 fn array<D: ndarray::Dimension>(npz: &mut NpzReader<File>, name: &str) -> ndarray::Array<f64, D> {
@@ -151,10 +152,10 @@ fn block_names(session: &Session) -> Vec<&'static str> {
 
 #[test]
 fn resnet_archive_has_every_key_with_its_shape_and_the_session_values() {
-    let mut session = trained(&resnet());
+    let (plan, mut session) = trained(&resnet());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("params.npz");
-    report::export_npz(&mut session, &path).unwrap();
+    report::export_npz(&mut session, &plan, &path).unwrap();
     let (objective, grad) = session.objective_and_gradient().unwrap();
 
     let mut npz = NpzReader::new(File::open(&path).unwrap()).unwrap();
@@ -235,10 +236,10 @@ fn resnet_archive_has_every_key_with_its_shape_and_the_session_values() {
 
 #[test]
 fn meta_describes_the_model() {
-    let mut session = trained(&resnet());
+    let (plan, mut session) = trained(&resnet());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("params.npz");
-    report::export_npz(&mut session, &path).unwrap();
+    report::export_npz(&mut session, &plan, &path).unwrap();
     let meta = meta(&path);
     let network = session.network();
     assert_eq!(meta["format"], "flowlab-npz");
@@ -285,10 +286,10 @@ fn meta_describes_the_model() {
 
 #[test]
 fn hamiltonian_archive_has_the_momentum_and_both_matrices() {
-    let mut session = trained(&hamiltonian());
+    let (plan, mut session) = trained(&hamiltonian());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("params.npz");
-    report::export_npz(&mut session, &path).unwrap();
+    report::export_npz(&mut session, &plan, &path).unwrap();
     let eff = session.effective_params().to_vec();
     let x = session.split().train.x.clone();
     let (states, _) = session.engine_mut().trajectory(&eff, x.view()).unwrap();
@@ -334,7 +335,7 @@ fn hamiltonian_archive_has_the_momentum_and_both_matrices() {
 
 #[test]
 fn metrics_csv_has_a_row_per_record_and_round_trips_the_floats() {
-    let session = trained(&resnet());
+    let (_, session) = trained(&resnet());
     let mut history = session.history().to_vec();
     // Values whose shortest decimal form is long or tiny.
     history.push(Record {
@@ -372,10 +373,10 @@ fn metrics_csv_has_a_row_per_record_and_round_trips_the_floats() {
 
 #[test]
 fn errors_name_the_path_last() {
-    let mut session = trained(&resnet());
+    let (plan, mut session) = trained(&resnet());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing folder").join("params.npz");
-    let error = report::export_npz(&mut session, &path).unwrap_err();
+    let error = report::export_npz(&mut session, &plan, &path).unwrap_err();
     assert!(matches!(error, report::Error::Io { .. }), "{error:?}");
     assert!(
         error.to_string().ends_with(&path.display().to_string()),
@@ -403,10 +404,10 @@ fn numpy_reads_the_archive() {
     let Some(python) = python_with_numpy() else {
         return;
     };
-    let mut session = trained(&hamiltonian());
+    let (plan, mut session) = trained(&hamiltonian());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("params.npz");
-    report::export_npz(&mut session, &path).unwrap();
+    report::export_npz(&mut session, &plan, &path).unwrap();
     let script = r#"
 import json, sys
 import numpy as np

@@ -1,14 +1,19 @@
 //! Determinism, resumption, thread independence, divergence handling of training.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::session;
 use flowlab::experiment::{self, BatchSpec, Experiment};
+use flowlab::report::{HistoryPrefix, HistoryRecorder};
 use flowlab::train::optimizer::OptimizerSpec;
 use flowlab::train::{
-    ChannelSink, RunControl, Runner, RunnerOptions, Session, TrainError, TrainEvent,
+    ChannelSink, EventSink, RunControl, Runner, RunnerOptions, Session, TrainError, TrainEvent,
+    runner,
 };
 
 fn base() -> Experiment {
-    let mut exp = experiment::io::from_ron_str(flowlab::cli::DEFAULT_EXPERIMENT).unwrap();
+    let mut exp = common::default_experiment();
     exp.data.size = 300;
     exp.model.layers = 8;
     exp.model.final_time = 2.0;
@@ -21,7 +26,7 @@ fn losses(session: &Session) -> Vec<u64> {
 }
 
 fn train(exp: &Experiment, threads: usize, iterations: usize) -> Session {
-    let mut session = Session::new(exp, None, threads).unwrap();
+    let mut session = session(exp, None, threads);
     for _ in 0..iterations {
         session.step().unwrap();
     }
@@ -85,9 +90,9 @@ fn resuming_from_a_saved_file_is_bit_identical() {
         let first = train(&exp, 1, 10);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("half.ron");
-        experiment::io::save(&first.to_experiment(), &path).unwrap();
+        experiment::io::save(&exp.with_checkpoint(first.checkpoint()), &path).unwrap();
         let loaded = experiment::io::load(&path).unwrap();
-        let mut resumed = Session::new(&loaded, None, 1).unwrap();
+        let mut resumed = session(&loaded, None, 1);
         assert_eq!(resumed.iteration(), 10);
         for _ in 0..10 {
             resumed.step().unwrap();
@@ -115,7 +120,7 @@ fn a_diverging_run_stops_with_the_iteration_and_keeps_finite_parameters() {
     // Without a saturating activation the states grow like exp(T‖A‖) and overflow.
     exp.model.activation = flowlab::model::Activation::Identity;
     exp.model.final_time = 8.0;
-    let mut session = Session::new(&exp, None, 1).unwrap();
+    let mut session = session(&exp, None, 1);
     let mut failure = None;
     for _ in 0..50 {
         match session.step() {
@@ -143,7 +148,7 @@ fn a_diverging_run_stops_with_the_iteration_and_keeps_finite_parameters() {
 fn runner_pauses_steps_once_and_stops() {
     let mut exp = base();
     exp.train.iterations = 1_000_000;
-    let session = Session::new(&exp, None, 1).unwrap();
+    let session = session(&exp, None, 1);
     let (sink, events) = ChannelSink::new(1024, None);
     let control = RunControl::new();
     control.pause();
@@ -183,53 +188,56 @@ fn runner_pauses_steps_once_and_stops() {
     ));
 }
 
-#[test]
-fn runner_reports_diagnostics_from_its_analysis_thread() {
-    let mut exp = base();
-    exp.train.iterations = 30;
-    exp.diagnostics.every = 10;
-    let session = Session::new(&exp, None, 1).unwrap();
-    let (sink, events) = ChannelSink::new(4096, None);
-    let options = RunnerOptions {
-        diagnostics: true,
-        ..RunnerOptions::default()
-    };
-    let runner = Runner::spawn(session, sink, RunControl::new(), options).unwrap();
-    let mut iterations = Vec::new();
-    let mut finished = false;
-    for event in &events {
-        match event {
-            TrainEvent::Diagnostics(report) => {
-                assert!(!finished, "diagnostics after Finished");
-                assert!(report.spectrum.computed().is_some());
-                iterations.push(report.iteration);
-            }
-            TrainEvent::Finished { .. } => finished = true,
-            _ => {}
+/// Sends snapshots to a history recorder, like `flowlab run` does.
+struct Recording<'a>(&'a mut HistoryRecorder);
+
+impl EventSink for Recording<'_> {
+    fn send(&mut self, event: TrainEvent) {
+        if let TrainEvent::Snapshot(snapshot) = event {
+            self.0.record(snapshot);
         }
     }
-    let session = runner.join().unwrap();
-    assert!(finished);
-    // Some of iterations 10 and 20 (skipped only while the thread is busy), always the last.
-    assert_eq!(iterations.last(), Some(&session.iteration()));
-    assert!(iterations.windows(2).all(|w| w[0] < w[1]), "{iterations:?}");
-    assert!(
-        iterations[..iterations.len() - 1]
-            .iter()
-            .all(|i| i % 10 == 0),
-        "{iterations:?}"
-    );
 }
 
 #[test]
-fn runner_without_diagnostics_sends_none() {
-    let session = Session::new(&base(), None, 1).unwrap();
-    let (sink, events) = ChannelSink::new(4096, None);
-    let runner = Runner::spawn(session, sink, RunControl::new(), RunnerOptions::default()).unwrap();
-    let count = events
-        .iter()
-        .filter(|e| matches!(e, TrainEvent::Diagnostics(_)))
-        .count();
-    runner.join().unwrap();
-    assert_eq!(count, 0);
+fn the_history_recorder_diagnoses_every_snapshot_in_order() {
+    let mut exp = base();
+    exp.train.iterations = 30;
+    exp.diagnostics.every = 10;
+    let plan = experiment::check(&exp).unwrap();
+    let mut session = session(&exp, None, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("diagnostics.jsonl");
+    let mut recorder = HistoryRecorder::start(
+        &plan.name,
+        session.split().clone(),
+        plan.diagnostics.clone(),
+        &path,
+        HistoryPrefix::default(),
+    )
+    .unwrap();
+    recorder.record(session.snapshot());
+    let options = RunnerOptions {
+        snapshot_every: 10,
+        snapshot_interval: std::time::Duration::ZERO,
+    };
+    runner::run_loop(
+        &mut session,
+        &mut Recording(&mut recorder),
+        &RunControl::new(),
+        options,
+    );
+    let last = recorder.finish().unwrap().expect("a report");
+    assert!(last.spectrum.computed().is_some());
+    assert_eq!(last.iteration, session.iteration());
+    let iterations: Vec<u64> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value["iteration"].as_u64().unwrap()
+        })
+        .collect();
+    // Every snapshot (the first, every 10 iterations, the last once) and none twice.
+    assert_eq!(iterations, vec![0, 10, 20, 30]);
 }

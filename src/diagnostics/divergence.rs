@@ -22,10 +22,10 @@ use nalgebra::DMatrix;
 use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 
+use super::DiagnosticsSpec;
 use super::lipschitz::{Bound, BoundSide, Rigor};
 use super::{Context, Outcome, Stream, flow, linalg, rng, times};
 use crate::data::Split;
-use crate::experiment::DiagnosticsSpec;
 use crate::train::Snapshot;
 use flow::Flow;
 

@@ -16,12 +16,12 @@
 use nalgebra::{DMatrix, SymmetricEigen};
 use serde::{Deserialize, Serialize};
 
+use super::DiagnosticsSpec;
 use super::{Context, Outcome, flow, times};
 use crate::data::Split;
-use crate::experiment::{DiagnosticsSpec, HeadSpec};
-use crate::model::Network;
 use crate::model::activation::sigmoid;
 use crate::train::Snapshot;
+use crate::train::{HeadSpec, Network};
 
 /// Predicted classes on a grid over the input domain.
 #[derive(Clone, Debug, PartialEq, Serialize)]

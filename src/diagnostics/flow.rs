@@ -6,10 +6,9 @@
 
 use nalgebra::DMatrix;
 
-use crate::experiment::{HeadSpec, LiftSpec};
 use crate::integrate::{Gradient, Scratch, StepError};
-use crate::model::Network;
 use crate::model::kernels::{affine, transpose_apply_add};
+use crate::train::{HeadSpec, LiftSpec, Network};
 
 /// The lift `x ↦ y₀` of a block of `n` inputs (`inputs` rows): zero padding or `W x + b` into the
 /// first `d` rows; the momentum of a Hamiltonian state starts at 0.

@@ -11,12 +11,12 @@
 
 use serde::Serialize;
 
+use super::DiagnosticsSpec;
 use super::{Context, Outcome, linalg};
 use crate::data::Split;
-use crate::experiment::DiagnosticsSpec;
 use crate::integrate::{Gradient, Integrator, Tableau};
-use crate::model::{Engine, Network};
 use crate::train::Snapshot;
+use crate::train::{Engine, Network};
 
 /// Step of the central finite differences along a unit direction.
 pub const FINITE_DIFFERENCE_STEP: f64 = 1e-5;

@@ -26,12 +26,13 @@
 
 use serde::Serialize;
 
+use super::DiagnosticsSpec;
 use super::{Context, Outcome, Stream, flow, linalg, rng, times};
 use crate::data::Split;
-use crate::experiment::{DiagnosticsSpec, FieldKind};
 use crate::integrate::{Integrator, Tableau};
 use crate::model::field::{Op, Role};
-use crate::model::{Activation, Field, Network};
+use crate::model::{Activation, Field, FieldKind};
+use crate::train::Network;
 use crate::train::Snapshot;
 
 use rand_distr::{Distribution, StandardNormal};

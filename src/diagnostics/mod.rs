@@ -8,14 +8,14 @@
 //! a reason ([`Outcome::NotApplicable`]) instead of reporting zeros.
 //!
 //! ```
-//! use flowlab::{diagnostics, experiment, train::Session};
+//! use flowlab::{diagnostics, experiment};
 //!
 //! let exp = experiment::from_ron_str(
 //!     "(format_version: 1, name: \"doc\", data: (source: TwoSpirals, size: 64), \
 //!       model: (field: GradientFlow, activation: Tanh, width: 2, layers: 4, final_time: 1.0), \
 //!       integrator: Euler, train: (optimizer: Adam(lr: 0.01), iterations: 1))",
 //! )?;
-//! let session = Session::new(&exp, None, 1)?;
+//! let session = experiment::check(&exp)?.session(None, 1)?;
 //! let report = diagnostics::compute(&session.snapshot(), session.split(), &exp.diagnostics);
 //!
 //! // A gradient flow with 0 ≤ σ' ≤ 1 is non-expansive: ν̂_k ≤ 0 in every layer.
@@ -53,6 +53,7 @@
 
 mod flow;
 mod linalg;
+mod spec;
 
 pub mod divergence;
 pub mod features;
@@ -77,6 +78,7 @@ pub use features::{
 pub use gradients::{GradientConsistency, gradient_consistency};
 pub use lipschitz::{Bound, BoundSide, Lipschitz, Rigor, StepSizeCondition, lipschitz};
 pub use robustness::{Robustness, robustness};
+pub use spec::{DiagnosticsParts, DiagnosticsSpec};
 pub use spectrum::{
     MatrixSpectrum, Spectrum, StabilityRegion, in_stability_region, spectrum, stability_function,
     stability_region,
@@ -84,9 +86,8 @@ pub use spectrum::{
 pub use structure::{EnergyError, Reversibility, Structure, Symplecticity, structure};
 
 use crate::data::Split;
-use crate::experiment::DiagnosticsSpec;
 use crate::integrate::StepError;
-use crate::model::Network;
+use crate::train::Network;
 use crate::train::Snapshot;
 use flow::Flow;
 

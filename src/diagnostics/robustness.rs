@@ -9,11 +9,11 @@
 use rand::RngExt;
 use serde::Serialize;
 
+use super::DiagnosticsSpec;
 use super::{Context, Outcome, Stream, flow, rng};
 use crate::data::{Dataset, Split};
-use crate::experiment::DiagnosticsSpec;
 use crate::integrate::Gradient;
-use crate::model::Network;
+use crate::train::Network;
 use crate::train::Snapshot;
 
 /// Accuracy under perturbations.

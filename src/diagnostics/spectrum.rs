@@ -7,11 +7,11 @@ use std::sync::Mutex;
 use nalgebra::Complex;
 use serde::Serialize;
 
+use super::DiagnosticsSpec;
 use super::{Context, Outcome, linalg, times};
 use crate::data::Split;
-use crate::experiment::DiagnosticsSpec;
 use crate::integrate::{Integrator, Tableau};
-use crate::model::Network;
+use crate::train::Network;
 use crate::train::Snapshot;
 
 /// Singular values (and, for square matrices, eigenvalues) of one weight matrix at every layer.

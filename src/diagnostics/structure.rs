@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
+use super::DiagnosticsSpec;
 use super::{Context, Outcome, flow, linalg, times};
 use crate::data::Split;
-use crate::experiment::DiagnosticsSpec;
 use crate::train::Snapshot;
 
 /// Energy error per step with the layer's parameters frozen: `ΔH_k = H_k(y_{k+1}) − H_k(y_k)`

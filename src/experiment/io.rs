@@ -35,9 +35,8 @@
 //! Files of older versions are brought up to date by explicit migrations (see `migrate`).
 //!
 //! Loading does not validate: a file that parses but has problems (say, `width: 0`) loads, so
-//! that a user interface can show it and list its problems ([`super::validate::problems`]).
+//! that a user interface can show it and list its problems ([`super::check`]).
 
-use std::fmt;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -46,6 +45,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ron::extensions::Extensions;
 use serde::Deserialize;
 
+use super::check::Problems;
 use super::spec::{Checkpoint, Experiment, FORMAT_VERSION};
 
 /// Everything that can go wrong reading, writing or validating an experiment.
@@ -102,9 +102,9 @@ pub enum Error {
         /// The serialiser's message.
         message: String,
     },
-    /// The experiment parsed but has problems ([`super::validate::problems`]).
-    #[error("{}", InvalidDisplay(.0))]
-    Invalid(Vec<String>),
+    /// The experiment parsed but has problems ([`super::check`]).
+    #[error("{0}")]
+    Invalid(Problems),
     /// An error of the document in a file: the message of `error` followed by the path.
     #[error("{error} in {}", path.display())]
     InFile {
@@ -123,25 +123,6 @@ impl Error {
         match self {
             Error::InFile { error, .. } => error.without_path(),
             other => other,
-        }
-    }
-}
-
-/// Formats a list of validation problems, one per line after a summary.
-struct InvalidDisplay<'a>(&'a [String]);
-
-impl fmt::Display for InvalidDisplay<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            [] => f.write_str("invalid experiment"),
-            [one] => write!(f, "invalid experiment: {one}"),
-            many => {
-                write!(f, "invalid experiment ({} problems):", many.len())?;
-                for problem in many {
-                    write!(f, "\n  - {problem}")?;
-                }
-                Ok(())
-            }
         }
     }
 }
@@ -166,10 +147,10 @@ struct VersionProbe {
 ///
 /// The version is read first: a missing `format_version`, version 0 and versions newer than
 /// [`FORMAT_VERSION`] are refused before the rest of the document is looked at; older versions
-/// are migrated. The result is not validated (see [`super::validate::validate`]).
+/// are migrated. The result is not validated (see [`super::check`]).
 ///
 /// ```
-/// use flowlab::experiment::{from_ron_str, problems, to_ron_string};
+/// use flowlab::experiment::{check, from_ron_str, to_ron_string};
 ///
 /// let text = r#"(
 ///     format_version: 1,
@@ -180,7 +161,7 @@ struct VersionProbe {
 ///     train: (optimizer: Adam(lr: 0.01), iterations: 100),
 /// )"#;
 /// let exp = from_ron_str(text)?;
-/// assert!(problems(&exp).is_empty());
+/// assert!(check(&exp).is_ok());
 /// assert_eq!(from_ron_str(&to_ron_string(&exp)?)?, exp);
 ///
 /// let typo = text.replace("width", "widht");
@@ -403,7 +384,7 @@ fn to_ron<T: serde::Serialize>(value: &T, depth: usize) -> Result<String, Error>
         })
 }
 
-/// Reads and parses an experiment file (not validated; see [`super::validate::validate`]).
+/// Reads and parses an experiment file (not validated; see [`super::check`]).
 ///
 /// Errors about the content are [`Error::InFile`], whose message ends with the path:
 /// "syntax error at line 3, column 7: ... in experiments/x.ron".

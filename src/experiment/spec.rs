@@ -1,14 +1,22 @@
 //! The experiment document as written in a file: plain serde types, unchecked.
 //!
 //! Every struct refuses unknown fields, so a typo in a file is an error with line and column
-//! rather than a silently ignored setting. [`mod@super::validate`] turns a [`Experiment`] into a
-//! checked configuration or lists every problem it has.
+//! rather than a silently ignored setting. [`super::check`] turns an [`Experiment`] into a
+//! [`super::Plan`] of the engine's types or lists every problem it has.
+//!
+//! The simple value types a file shares with the engine (activations, constraints, the field,
+//! lift, head, optimiser, batches, diagnostics settings, checkpoint) are the engine's own,
+//! re-exported here so that a document reads as one module.
 
 use serde::{Deserialize, Serialize};
 
 use crate::data::DataSpec;
+pub use crate::diagnostics::{DiagnosticsParts, DiagnosticsSpec};
+pub use crate::model::FieldKind;
 use crate::model::{Activation, Constraint};
-use crate::train::optimizer::{OptimizerSpec, OptimizerState};
+pub use crate::train::network::{HeadSpec, LiftSpec};
+use crate::train::optimizer::OptimizerSpec;
+pub use crate::train::{BatchSpec, Checkpoint, Record};
 
 /// The newest file format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -43,61 +51,15 @@ pub struct Experiment {
     pub checkpoint: Option<Checkpoint>,
 }
 
-/// The vector field `f(z; θ)` of the network's ODE.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FieldKind {
-    /// `f(z) = σ(A z + b)`, `A` square (He et al. 2016).
-    ResNet,
-    /// `f(z) = −Aᵀσ(A z + b)`, `A ∈ R^{m×d}` (Celledoni et al. 2020).
-    GradientFlow,
-    /// `z' = A₁ᵀσ₁(A₁p + b₁)`, `p' = −A₂ᵀσ₂(A₂z + b₂)` (Chang et al. 2018).
-    Hamiltonian,
-    /// The Hamiltonian field with `A₁ = A₂`, `b₁ = b₂`, `σ₁ = σ₂`.
-    HamiltonianShared,
-    /// `z'' = −Aᵀσ(Az + b)`, i.e. `z' = p`, `p' = −Aᵀσ(Az + b)`.
-    SecondOrder,
-}
-
-impl FieldKind {
-    /// All fields, in the order a user interface lists them.
-    pub const ALL: [Self; 5] = [
-        Self::ResNet,
-        Self::GradientFlow,
-        Self::Hamiltonian,
-        Self::HamiltonianShared,
-        Self::SecondOrder,
-    ];
-
-    /// Whether the state is a pair `(z, p)` with a separable Hamiltonian structure.
+impl Experiment {
+    /// The experiment with `checkpoint` in place of the one it had: what a run saves to resume.
     #[must_use]
-    pub fn is_hamiltonian(self) -> bool {
-        matches!(
-            self,
-            Self::Hamiltonian | Self::HamiltonianShared | Self::SecondOrder
-        )
+    pub fn with_checkpoint(&self, checkpoint: Checkpoint) -> Self {
+        Self {
+            checkpoint: Some(checkpoint),
+            ..self.clone()
+        }
     }
-}
-
-/// How the input `x ∈ R^{n_in}` becomes the initial state `z₀ ∈ R^d`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LiftSpec {
-    /// Append zeros up to width `d` (augmentation; needs `d ≥ n_in`).
-    #[default]
-    Pad,
-    /// A trained affine map `z₀ = W x + b`.
-    Linear,
-}
-
-/// The output layer and its loss.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum HeadSpec {
-    /// Affine map to `C` logits, softmax cross-entropy (`C ≥ 2` classes).
-    #[default]
-    SoftmaxCrossEntropy,
-    /// Affine map, sigmoid, ½ squared error against 0/1 targets (Benning et al. 2019).
-    SigmoidSquaredError,
-    /// Affine map, mean squared error against one-hot targets.
-    LinearMse,
 }
 
 /// The architecture.
@@ -214,16 +176,6 @@ pub enum GradientSpec {
     Backward(IntegratorSpec),
 }
 
-/// Whether each iteration uses all training points or a random subset.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BatchSpec {
-    /// Every training point in every iteration.
-    #[default]
-    Full,
-    /// Shuffled mini-batches of this size, a new permutation each epoch.
-    MiniBatch(usize),
-}
-
 /// The three independent random streams of an experiment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -273,139 +225,4 @@ pub struct TrainSpec {
 
 fn default_eval_every() -> usize {
     10
-}
-
-/// Which diagnostics to compute and how often (DESIGN §3).
-///
-/// Every field has a default, so a file may name only what it changes.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DiagnosticsSpec {
-    /// Compute diagnostics every this many iterations (0: never during training).
-    pub every: usize,
-    /// Number of probe inputs for Lipschitz and divergence estimates.
-    pub probes: usize,
-    /// Perturbation size `ε` of the divergence probes (`‖δ‖₂ = ε`) and of the probe pairs of the
-    /// step Lipschitz estimate.
-    pub epsilon: f64,
-    /// Resolution of the decision-boundary grid (points per side).
-    pub grid: usize,
-    /// Which diagnostics are computed.
-    pub parts: DiagnosticsParts,
-    /// Seed of the probe choice and of every random direction (diagnostics are deterministic).
-    pub seed: u64,
-    /// Random perturbation directions per probe input in the divergence diagnostic.
-    pub random_directions: usize,
-    /// Probe states per layer at which the eigenvalues of `h·J` are computed (at most `probes`).
-    pub eigenvalue_probes: usize,
-    /// Iteration cap of the block power iteration for the worst-case perturbation direction.
-    pub power_iterations: usize,
-    /// Perturbation sizes (max norm, `‖δ‖∞ = ε`) at which robustness is measured.
-    pub robustness_epsilons: Vec<f64>,
-    /// At most this many test points enter the robustness diagnostic.
-    pub robustness_points: usize,
-    /// Training points of the gradient-consistency check (DTO, OTD, finite differences).
-    pub gradient_points: usize,
-    /// Layers (evenly spaced, first and last included) whose DTO gradient is checked against
-    /// finite differences.
-    pub finite_difference_layers: usize,
-    /// Training points whose feature trajectories are reported.
-    pub trajectory_points: usize,
-}
-
-impl Default for DiagnosticsSpec {
-    fn default() -> Self {
-        Self {
-            every: 50,
-            probes: 16,
-            epsilon: 1e-3,
-            grid: 40,
-            parts: DiagnosticsParts::default(),
-            seed: 0,
-            random_directions: 2,
-            eigenvalue_probes: 2,
-            power_iterations: 50,
-            robustness_epsilons: vec![0.0, 0.05, 0.1, 0.2],
-            robustness_points: 128,
-            gradient_points: 16,
-            finite_difference_layers: 4,
-            trajectory_points: 64,
-        }
-    }
-}
-
-/// Switches for the individual diagnostics of [`DiagnosticsSpec`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "one independent switch per diagnostic, as the file spells them"
-)]
-pub struct DiagnosticsParts {
-    /// Singular values of `A(t)`, eigenvalues of `h·J`, the stability region.
-    pub spectrum: bool,
-    /// One-sided Lipschitz estimates and bounds, step Lipschitz constants.
-    pub lipschitz: bool,
-    /// Trajectory divergence of perturbed probe inputs.
-    pub divergence: bool,
-    /// Energy error, symplecticity defect, reversibility.
-    pub structure: bool,
-    /// DTO against OTD and finite differences.
-    pub gradients: bool,
-    /// Accuracy under random and gradient-sign perturbations.
-    pub robustness: bool,
-    /// Predicted class on a grid over the input domain.
-    pub decision_boundary: bool,
-    /// States of data points at every layer, projected to 2D.
-    pub trajectories: bool,
-}
-
-impl Default for DiagnosticsParts {
-    fn default() -> Self {
-        Self {
-            spectrum: true,
-            lipschitz: true,
-            divergence: true,
-            structure: true,
-            gradients: true,
-            robustness: true,
-            decision_boundary: true,
-            trajectories: true,
-        }
-    }
-}
-
-/// One row of the training history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Record {
-    /// Iteration number after the step (1 for the first step).
-    pub iteration: usize,
-    /// Training objective of the batch before the step, regularisers included.
-    pub loss: f64,
-    /// Euclidean norm of the gradient.
-    pub grad_norm: f64,
-    /// Accuracy on the training set, when evaluated at this iteration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub train_accuracy: Option<f64>,
-    /// Accuracy on the test set, when evaluated at this iteration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test_accuracy: Option<f64>,
-}
-
-/// Where a run stopped: parameters, optimiser state and history.
-///
-/// The mini-batch stream is a pure function of `(seeds.batch, iteration)`, so the iteration is
-/// its position and nothing else needs saving to resume bit-exactly.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Checkpoint {
-    /// Iterations performed so far.
-    pub iteration: usize,
-    /// The flat raw parameter buffer (before constraints).
-    pub params: Vec<f64>,
-    /// The optimiser's state.
-    pub optimizer: OptimizerState,
-    /// The loss history.
-    pub history: Vec<Record>,
 }

@@ -1,143 +1,18 @@
-//! Work on a background thread: the workbench hands it the newest job (a snapshot of the model
-//! with its data), the thread computes and sends the result back with a wake-up. Only the
-//! newest job waits: a job that was not started when a newer one arrives is dropped, so the
-//! thread never falls behind training and the UI thread never computes.
+//! The diagnostics the panels show, computed on a background thread from the runner's
+//! snapshots: the workbench hands it the newest job (a snapshot of the model with its data);
+//! a job that was not started when a newer one arrives is dropped ([`Latest`]), so the thread
+//! never falls behind training and the UI thread never computes.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Instant;
 
 use eframe::egui::TextureHandle;
 
 use crate::data::Split;
-use crate::diagnostics::{self, DiagnosticsReport, Projection};
-use crate::experiment::DiagnosticsSpec;
+use crate::diagnostics::{self, DiagnosticsReport, DiagnosticsSpec, Projection};
 use crate::train::Snapshot;
-
-/// The slot holding the next job, and whether the owner is gone.
-struct Slot<J> {
-    job: Option<(u64, J)>,
-    closed: bool,
-}
-
-/// A background thread that computes `R` from jobs `J`, newest job first.
-pub struct Background<J, R> {
-    slot: Arc<(Mutex<Slot<J>>, Condvar)>,
-    results: Receiver<(u64, Result<R, String>)>,
-    thread: Option<JoinHandle<()>>,
-    next_id: u64,
-    pending: Option<u64>,
-}
-
-impl<J, R> std::fmt::Debug for Background<J, R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Background")
-            .field("pending", &self.pending)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<J: Send + 'static, R: Send + 'static> Background<J, R> {
-    /// Starts a thread named `name` that runs `compute` on each job and calls `waker` after
-    /// each result.
-    pub fn spawn(
-        name: &str,
-        compute: impl Fn(J) -> Result<R, String> + Send + 'static,
-        waker: Arc<dyn Fn() + Send + Sync>,
-    ) -> std::io::Result<Self> {
-        let slot = Arc::new((
-            Mutex::new(Slot {
-                job: None,
-                closed: false,
-            }),
-            Condvar::new(),
-        ));
-        let (sender, results) = std::sync::mpsc::channel();
-        let thread_slot = Arc::clone(&slot);
-        let thread = std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || worker_loop(&thread_slot, &compute, &sender, &*waker))?;
-        Ok(Self {
-            slot,
-            results,
-            thread: Some(thread),
-            next_id: 0,
-            pending: None,
-        })
-    }
-
-    /// Replaces the waiting job (if any) by `job`.
-    pub fn submit(&mut self, job: J) {
-        let (lock, wake) = &*self.slot;
-        let mut slot = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        self.next_id += 1;
-        slot.job = Some((self.next_id, job));
-        self.pending = Some(self.next_id);
-        wake.notify_all();
-    }
-
-    /// The newest finished result, if one arrived since the last call.
-    pub fn poll(&mut self) -> Option<Result<R, String>> {
-        let mut newest = None;
-        while let Ok((id, result)) = self.results.try_recv() {
-            if self.pending == Some(id) {
-                self.pending = None;
-            }
-            newest = Some(result);
-        }
-        newest
-    }
-
-    /// Whether a job was submitted whose result has not arrived yet.
-    #[must_use]
-    pub fn is_busy(&self) -> bool {
-        self.pending.is_some()
-    }
-}
-
-fn worker_loop<J, R>(
-    slot: &(Mutex<Slot<J>>, Condvar),
-    compute: &impl Fn(J) -> Result<R, String>,
-    sender: &Sender<(u64, Result<R, String>)>,
-    waker: &(dyn Fn() + Send + Sync),
-) {
-    let (lock, wake) = slot;
-    loop {
-        let (id, job) = {
-            let mut guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
-            loop {
-                if guard.closed {
-                    return;
-                }
-                if let Some(job) = guard.job.take() {
-                    break job;
-                }
-                guard = wake.wait(guard).unwrap_or_else(PoisonError::into_inner);
-            }
-        };
-        let result = compute(job);
-        if sender.send((id, result)).is_err() {
-            return;
-        }
-        waker();
-    }
-}
-
-impl<J, R> Drop for Background<J, R> {
-    fn drop(&mut self) {
-        let (lock, wake) = &*self.slot;
-        if let Ok(mut slot) = lock.lock() {
-            slot.closed = true;
-            slot.job = None;
-        }
-        wake.notify_all();
-        // Not joined: a long computation may still be running; it ends on its own and its
-        // result goes nowhere.
-        drop(self.thread.take());
-    }
-}
+use crate::train::background::{Latest, Waker};
 
 // ------------------------------------------------------------------------------------------------
 // Diagnostics of the current model.
@@ -167,7 +42,7 @@ pub struct DiagnosticsResult {
 /// The diagnostics the panels show, and the background thread that computes them from the
 /// runner's snapshots.
 pub struct DiagnosticsState {
-    background: Result<Background<DiagnosticsJob, DiagnosticsResult>, String>,
+    background: Result<Latest<DiagnosticsJob, DiagnosticsResult>, String>,
     /// The newest report of the current model.
     pub report: Option<Arc<DiagnosticsReport>>,
     /// The newest report of each run (by run number), for overlays.
@@ -204,8 +79,8 @@ impl std::fmt::Debug for DiagnosticsState {
 
 impl DiagnosticsState {
     /// Starts the diagnostics thread (`flowlab-diagnostics`); `waker` asks for a frame.
-    pub fn new(waker: Arc<dyn Fn() + Send + Sync>) -> Self {
-        let background = Background::spawn(
+    pub fn new(waker: Waker) -> Self {
+        let background = Latest::spawn(
             "flowlab-diagnostics",
             |job: DiagnosticsJob| {
                 let report = diagnostics::compute_with_projection(
@@ -214,13 +89,13 @@ impl DiagnosticsState {
                     &job.spec,
                     job.projection.as_ref(),
                 );
-                Ok(DiagnosticsResult {
+                DiagnosticsResult {
                     report,
                     generation: job.generation,
                     run: job.run,
-                })
+                }
             },
-            waker,
+            Some(waker),
         )
         .map_err(|e| format!("could not start the diagnostics thread: {e}"));
         Self {
@@ -279,7 +154,7 @@ impl DiagnosticsState {
     /// Whether a computation is on its way.
     #[must_use]
     pub fn is_busy(&self) -> bool {
-        self.background.as_ref().is_ok_and(Background::is_busy)
+        self.background.as_ref().is_ok_and(Latest::is_busy)
     }
 
     /// Computes the diagnostics of `snapshot` (replacing a computation that has not started).
@@ -341,7 +216,7 @@ impl DiagnosticsState {
         let Ok(background) = &mut self.background else {
             return false;
         };
-        let Some(Ok(result)) = background.poll() else {
+        let Some(result) = background.poll() else {
             return false;
         };
         if result.generation != self.generation {
@@ -358,41 +233,5 @@ impl DiagnosticsState {
         }
         self.report = Some(report);
         true
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[test]
-    fn results_come_back_and_only_the_newest_waiting_job_runs() {
-        let mut bg = Background::spawn(
-            "flowlab-test-background",
-            |x: u32| {
-                std::thread::sleep(Duration::from_millis(20));
-                Ok(x * 2)
-            },
-            Arc::new(|| {}),
-        )
-        .expect("thread");
-        for x in 0..10 {
-            bg.submit(x);
-        }
-        let start = Instant::now();
-        let mut last = None;
-        while start.elapsed() < Duration::from_secs(5) {
-            if let Some(r) = bg.poll() {
-                last = Some(r);
-            }
-            if last == Some(Ok(18)) && !bg.is_busy() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!(last, Some(Ok(18)));
-        assert!(!bg.is_busy());
     }
 }

@@ -11,7 +11,6 @@ mod frame;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Ui};
@@ -23,47 +22,25 @@ use super::plots::PlotContext;
 use super::screenshot::{self, Capture, Pending, Phase, ScreenshotMode, ScreenshotRequest};
 use super::theme::{PREFERENCES_KEY, Preferences, Theme};
 use super::worker::{RunState, Worker};
-use crate::experiment::{self, Experiment, Record};
+use crate::experiment::{self, BuildError, Experiment, Plan, Problem, Problems, Record};
+use crate::train::background::{NoResult, OneShot, Waker};
 use crate::train::{Session, SessionError, Snapshot};
 
 /// What a figure export thread sends back: the folder and what was written, or the error.
-type FiguresResult = (PathBuf, crate::report::Figures);
+type FiguresResult = Result<(PathBuf, crate::report::Figures), crate::report::Error>;
 
-/// Work on a named background thread whose result the UI picks up when it is ready (it asks
-/// for a repaint when it finishes, so the result shows without waiting for input).
-pub(crate) struct Background<T> {
-    receiver: Receiver<Result<T, String>>,
-}
+/// What an .npz export thread sends back: the path written, or why not.
+type NpzResult = Result<PathBuf, NpzError>;
 
-impl<T: Send + 'static> Background<T> {
-    /// Starts `work` on a thread called `name`.
-    pub(crate) fn spawn(
-        name: &str,
-        ctx: &egui::Context,
-        work: impl FnOnce() -> Result<T, String> + Send + 'static,
-    ) -> Result<Self, String> {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let repaint = ctx.clone();
-        std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || {
-                let _ = sender.send(work());
-                repaint.request_repaint();
-            })
-            .map_err(|e| format!("could not start a thread: {e}"))?;
-        Ok(Self { receiver })
-    }
-
-    /// The result, once it is there.
-    pub(crate) fn poll(&self) -> Option<Result<T, String>> {
-        match self.receiver.try_recv() {
-            Ok(result) => Some(result),
-            Err(std::sync::mpsc::TryRecvError::Empty) => None,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                Some(Err("the background thread stopped without a result".into()))
-            }
-        }
-    }
+/// Why an .npz export failed: the model copy could not be built, or the archive not written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum NpzError {
+    /// The copy of the model.
+    #[error("{0}")]
+    Session(#[from] SessionError),
+    /// The archive.
+    #[error("{0}")]
+    Report(#[from] crate::report::Error),
 }
 
 /// How long `logic` may spend handling training events per frame.
@@ -106,11 +83,16 @@ enum Confirm {
     DiscardChanges(Then),
 }
 
-/// A model ready to become current, with its experiment (checkpoint removed).
-struct Prepared {
+/// A model being prepared on a background thread (data generated or read, parameters drawn or
+/// restored from the checkpoint), and what becomes current with it.
+struct Preparing {
+    job: OneShot<Result<Session, BuildError>>,
+    /// The experiment (without checkpoint) and its plan.
     spec: Experiment,
-    problems: Vec<String>,
-    session: Result<Session, String>,
+    plan: Plan,
+    /// The document that comes with it (opening a file, New); `None` for an edit of the current
+    /// one.
+    document: Option<Document>,
 }
 
 /// The workbench.
@@ -120,19 +102,25 @@ pub struct Workbench {
     layout: Layout,
     document: Document,
     spec: Experiment,
-    /// The part of the experiment the current model was built from (see [`model_part`]).
-    model_spec: Option<Experiment>,
-    problems: Vec<String>,
-    build_error: Option<String>,
+    /// What [`experiment::check`] made of `spec`.
+    checked: Result<Plan, Problems>,
+    /// The part of the experiment the current model was built from (see [`model_part`]), and
+    /// its plan.
+    model_spec: Option<(Experiment, Plan)>,
+    /// Why the model of a valid experiment could not be built.
+    build_error: Option<BuildError>,
+    /// A model on its way.
+    preparing: Option<Preparing>,
+    waker: Waker,
     worker: Worker,
     diagnostics: DiagnosticsState,
     confirm: Option<Confirm>,
     banner: Option<Banner>,
     capture: Capture,
     /// A figure export in progress.
-    figures: Option<Background<FiguresResult>>,
-    /// An .npz export in progress: the path written, or why not.
-    npz: Option<Background<PathBuf>>,
+    figures: Option<OneShot<FiguresResult>>,
+    /// An .npz export in progress.
+    npz: Option<OneShot<NpzResult>>,
     screenshot: Option<ScreenshotMode>,
     title: String,
     allow_close: bool,
@@ -224,17 +212,20 @@ impl Workbench {
         super::theme::install_fonts(ctx);
         super::theme::install_text_sizes(ctx);
         let repaint = ctx.clone();
-        let waker: Arc<dyn Fn() + Send + Sync> =
+        let waker: Waker =
             Arc::new(move || repaint.request_repaint_after(Duration::from_millis(15)));
+        let exp = document::default_experiment();
         let mut app = Self {
             ctx: ctx.clone(),
             prefs,
             layout,
             document: Document::default(),
-            spec: document::default_experiment(),
+            checked: experiment::check(&exp),
+            spec: exp.clone(),
             model_spec: None,
-            problems: Vec::new(),
             build_error: None,
+            preparing: None,
+            waker: Arc::clone(&waker),
             worker: Worker::new(Arc::clone(&waker)),
             diagnostics: DiagnosticsState::new(Arc::clone(&waker)),
             confirm: None,
@@ -249,9 +240,8 @@ impl Workbench {
             frame_started: None,
             frame_work: None,
         };
-        let exp = document::default_experiment();
-        let prepared = Self::prepare(exp.clone(), None);
-        app.commit(prepared, Document::untitled(None, &exp));
+        let document = Document::untitled(None, &exp);
+        app.prepare(exp, None, Some(document));
         app
     }
 
@@ -266,14 +256,25 @@ impl Workbench {
 
     /// The validator's problems of the experiment.
     #[must_use]
-    pub fn problems(&self) -> &[String] {
-        &self.problems
+    pub fn problems(&self) -> &[Problem] {
+        self.checked.as_ref().err().map_or(&[], Problems::as_slice)
     }
 
     /// Why the model could not be built although the experiment is valid.
     #[must_use]
-    pub fn build_error(&self) -> Option<&str> {
-        self.build_error.as_deref()
+    pub fn build_error(&self) -> Option<&BuildError> {
+        self.build_error.as_ref()
+    }
+
+    /// Whether a model is being prepared (its data generated or read) on a background thread.
+    #[must_use]
+    pub fn is_preparing(&self) -> bool {
+        self.preparing.is_some()
+    }
+
+    /// Whether the experiment is valid and its model built (Train may start).
+    fn is_ready(&self) -> bool {
+        self.checked.is_ok() && self.build_error.is_none() && self.preparing.is_none()
     }
 
     /// The run state.
@@ -326,7 +327,7 @@ impl Workbench {
 
     /// The run's failure, while the failed model is current.
     #[must_use]
-    pub fn failure(&self) -> Option<&str> {
+    pub fn failure(&self) -> Option<&super::worker::Failure> {
         self.worker.failure()
     }
 
@@ -371,55 +372,115 @@ impl Workbench {
     // ----------------------------------------------------------------------------------------
     // Models.
 
-    /// Builds a model for `exp` (which may carry a checkpoint), data relative to `base`.
-    /// A checkpoint that does not fit is an error; other build failures leave a document
-    /// without a model that the user can fix.
-    fn prepare(mut exp: Experiment, base: Option<&Path>) -> Prepared {
-        let problems = experiment::problems(&exp);
-        let session = if problems.is_empty() {
-            Session::new(&exp, base, 1).map_err(|e| match e {
-                SessionError::Checkpoint(m) => format!("checkpoint: {m}"),
-                other => other.to_string(),
-            })
-        } else {
-            Err(String::new())
+    /// Checks `exp` (which may carry a checkpoint) and, when it is valid, prepares its model on
+    /// a background thread (data relative to `base`); [`Workbench::poll_preparing`] makes it
+    /// current when it is ready. `document` comes with it (opening a file, New); `None` keeps
+    /// the current document (an edit). A newer preparation replaces one in flight.
+    fn prepare(&mut self, exp: Experiment, base: Option<PathBuf>, document: Option<Document>) {
+        let checked = experiment::check(&exp);
+        let mut spec = exp;
+        spec.checkpoint = None;
+        self.preparing = None;
+        let plan = match checked {
+            Ok(plan) => plan,
+            Err(problems) => {
+                self.commit(spec, Err(problems), document, None);
+                return;
+            }
         };
-        exp.checkpoint = None;
-        Prepared {
-            spec: exp,
-            problems,
-            session,
+        if document.is_none() {
+            // An edit: the composer shows the new settings at once; the model follows.
+            self.spec.clone_from(&spec);
+            self.checked = Ok(plan.clone());
+        }
+        let (job_plan, job_base) = (plan.clone(), base.clone());
+        let job = OneShot::spawn(
+            "flowlab-prepare",
+            Some(Arc::clone(&self.waker)),
+            move || job_plan.session(job_base.as_deref(), 1),
+        );
+        if let Ok(job) = job {
+            self.preparing = Some(Preparing {
+                job,
+                spec,
+                plan,
+                document,
+            });
+        } else {
+            // The system refused a thread: build the model on this one.
+            let session = plan.session(base.as_deref(), 1);
+            self.commit(spec, Ok(plan), document, Some(session));
         }
     }
 
-    /// Makes a prepared model current.
-    fn commit(&mut self, prepared: Prepared, document: Document) {
-        self.document = document;
-        self.spec = prepared.spec;
-        self.problems = prepared.problems;
+    /// Makes a prepared model current once it is ready. A file whose checkpoint does not fit its
+    /// model is not opened: everything stays as it was and the banner says why.
+    fn poll_preparing(&mut self) {
+        let Some(result) = self.preparing.as_ref().and_then(|p| p.job.poll()) else {
+            return;
+        };
+        let Some(Preparing {
+            spec,
+            plan,
+            document,
+            ..
+        }) = self.preparing.take()
+        else {
+            return;
+        };
+        let opening = document.as_ref().and_then(|d| d.path.clone());
+        match result {
+            Ok(Err(BuildError::Session(error @ SessionError::Checkpoint(_))))
+                if opening.is_some() =>
+            {
+                let path = opening.unwrap_or_default();
+                self.error(format!(
+                    "Could not open the file: {error}: {}",
+                    path.display()
+                ));
+            }
+            Ok(session) => self.commit(spec, Ok(plan), document, Some(session)),
+            Err(NoResult) => self.error(format!(
+                "Could not prepare the model: {NoResult} (a bug in flowlab)"
+            )),
+        }
+    }
+
+    /// Makes `spec` current with what [`experiment::check`] made of it and its model (`None`
+    /// when it has problems).
+    fn commit(
+        &mut self,
+        spec: Experiment,
+        checked: Result<Plan, Problems>,
+        document: Option<Document>,
+        session: Option<Result<Session, BuildError>>,
+    ) {
+        if let Some(document) = document {
+            self.document = document;
+        }
+        self.spec = spec;
         self.build_error = None;
         self.model_spec = None;
-        match prepared.session {
-            Ok(session) => {
-                self.model_spec = Some(model_part(&self.spec));
+        match (session, &checked) {
+            (Some(Ok(session)), Ok(plan)) => {
+                self.model_spec = Some((model_part(&self.spec), plan.clone()));
                 self.worker.install(session, run_label(&self.spec));
             }
-            Err(error) => {
-                if !error.is_empty() {
-                    self.build_error = Some(error);
-                }
+            (Some(Err(error)), _) => {
+                self.build_error = Some(error);
                 self.worker.clear();
             }
+            _ => self.worker.clear(),
         }
+        self.checked = checked;
         self.diagnostics.reset_model();
         self.request_diagnostics_now();
     }
 
     /// Rebuilds the model from the edited experiment (fresh parameters from the seed).
     fn rebuild(&mut self) {
-        let prepared = Self::prepare(self.spec.clone(), self.document.base_dir.as_deref());
-        let document = std::mem::take(&mut self.document);
-        self.commit(prepared, document);
+        let base = self.document.base_dir.clone();
+        self.prepare(self.spec.clone(), base, None);
     }
 
     /// Applies the composer's edit: at once if it leaves the model as it is or no run would be
@@ -428,20 +489,21 @@ impl Workbench {
         if draft == self.spec {
             return;
         }
-        let same_model = self
-            .model_spec
-            .as_ref()
-            .is_some_and(|m| *m == model_part(&draft));
+        let same_model = self.preparing.is_none()
+            && self
+                .model_spec
+                .as_ref()
+                .is_some_and(|(m, _)| *m == model_part(&draft));
         if same_model {
             let iterations = draft.train.iterations;
             let iterations_changed = iterations != self.spec.train.iterations;
             let diagnostics_changed = draft.diagnostics != self.spec.diagnostics;
             self.spec = draft;
-            self.problems = experiment::problems(&self.spec);
+            self.checked = experiment::check(&self.spec);
             if iterations_changed && iterations > 0 {
                 self.worker.set_total_iterations(iterations);
             }
-            if diagnostics_changed && self.problems.is_empty() {
+            if diagnostics_changed && self.checked.is_ok() {
                 self.request_diagnostics_now();
             }
             return;
@@ -457,23 +519,28 @@ impl Workbench {
     // ----------------------------------------------------------------------------------------
     // Diagnostics.
 
-    /// Asks for diagnostics of the current model's newest snapshot.
+    /// Asks for diagnostics of the current model's newest snapshot (with the checked
+    /// diagnostics settings; none while they have problems).
     fn request_diagnostics_now(&mut self) {
-        if let (Some(snapshot), Some(split)) = (self.worker.snapshot(), self.worker.split()) {
+        if let (Some(snapshot), Some(split), Ok(plan)) =
+            (self.worker.snapshot(), self.worker.split(), &self.checked)
+        {
             let run = self.worker.current_run().map(|r| r.number);
             self.diagnostics
-                .request(snapshot, split, &self.spec.diagnostics, run);
+                .request(snapshot, split, &plan.diagnostics, run);
         }
     }
 
     /// Asks for diagnostics when the newest snapshot is due (see
     /// [`DiagnosticsState::request_if_due`]).
     fn on_snapshots(&mut self) {
-        if let (Some(snapshot), Some(split)) = (self.worker.snapshot(), self.worker.split()) {
+        if let (Some(snapshot), Some(split), Ok(plan)) =
+            (self.worker.snapshot(), self.worker.split(), &self.checked)
+        {
             let run = self.worker.current_run().map(|r| r.number);
             let training = self.worker.state() == RunState::Running;
             self.diagnostics
-                .request_if_due(snapshot, split, &self.spec.diagnostics, run, training);
+                .request_if_due(snapshot, split, &plan.diagnostics, run, training);
         }
     }
 
@@ -481,17 +548,19 @@ impl Workbench {
     // The frame.
 
     fn screenshot_logic(&mut self, ctx: &egui::Context) {
+        let ready = self.is_ready();
         let Some(mode) = &mut self.screenshot else {
             return;
         };
         mode.frames += 1;
         match mode.phase {
             Phase::Starting => {
-                if mode.frames >= 3 {
+                let prepared =
+                    self.preparing.is_none() || mode.since.elapsed() > screenshot::TRAINING_TIMEOUT;
+                if mode.frames >= 3 && prepared {
                     // The run ends exactly at the requested iteration (its count is set to it),
                     // so the picture does not depend on how fast frames are drawn.
                     let target = mode.request.after_iterations;
-                    let ready = self.problems.is_empty() && self.build_error.is_none();
                     if ready && target > self.worker.iteration() {
                         self.worker.set_total_iterations(target);
                     }
@@ -673,6 +742,7 @@ impl eframe::App for Workbench {
         }
         self.file_drops(ctx);
         self.close_request(ctx);
+        self.poll_preparing();
         let (snapshots, more) = self.worker.poll(EVENT_BUDGET);
         if more {
             ctx.request_repaint();

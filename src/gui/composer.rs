@@ -12,7 +12,7 @@ use eframe::egui::{self, Grid, RichText, TextEdit, Ui};
 
 use super::widgets::{problems_ui, row};
 use crate::data::Split;
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, Problem};
 
 /// What the composer asks the workbench to do (things it cannot do inside a frame).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,15 +23,15 @@ pub enum ComposerAction {
 
 /// What the composer shows besides the experiment.
 pub struct ComposerContext<'a> {
-    /// The validator's problems (each starts with the setting it is about).
-    pub problems: &'a [String],
+    /// The validator's problems (each names the setting it is about).
+    pub problems: &'a [Problem],
     /// Why the model could not be built although the experiment is valid (data, lift).
-    pub build_error: Option<&'a str>,
+    pub build_error: Option<String>,
     /// The data of the current model, for the thumbnail.
     pub split: Option<&'a Split>,
 }
 
-/// Sections and the settings (prefixes of problem messages) they show problems for.
+/// Sections and the settings (paths into the document) they show problems for.
 const SECTIONS: [(&str, &[&str]); 6] = [
     ("Data", &["data", "train.seeds.data"]),
     (
@@ -39,6 +39,7 @@ const SECTIONS: [(&str, &[&str]); 6] = [
         &[
             "model.field",
             "model.activation",
+            "model.activation2",
             "model.width",
             "model.hidden",
             "model.layers",
@@ -48,39 +49,41 @@ const SECTIONS: [(&str, &[&str]); 6] = [
             "model.init_scale",
         ],
     ),
-    ("Constraints", &["model.constraint"]),
+    ("Constraints", &["model.constraint", "model.constraint2"]),
     ("Integrator and gradient", &["integrator", "gradient"]),
     ("Training", &["train"]),
     ("Diagnostics", &["diagnostics"]),
 ];
 
-fn problems_of<'a>(problems: &'a [String], section: &str) -> Vec<&'a str> {
-    let prefixes = SECTIONS
+/// The problems of the section named `section`, as the composer shows them ("path: message").
+fn problems_of(problems: &[Problem], section: &str) -> Vec<String> {
+    let paths = SECTIONS
         .iter()
         .find(|(name, _)| *name == section)
         .map_or(&[][..], |(_, p)| *p);
     problems
         .iter()
-        .filter(|p| prefixes.iter().any(|prefix| p.starts_with(prefix)))
-        .filter(|p| section == "Data" || !p.starts_with("train.seeds.data"))
-        .map(String::as_str)
+        .filter(|p| paths.iter().any(|path| p.is_under(path)))
+        .filter(|p| section == "Data" || !p.is_under("train.seeds.data"))
+        .map(ToString::to_string)
         .collect()
 }
 
-fn unsorted_problems(problems: &[String]) -> Vec<&str> {
+/// The problems no section shows (the format version).
+fn unsorted_problems(problems: &[Problem]) -> Vec<String> {
     problems
         .iter()
         .filter(|p| {
             !SECTIONS
                 .iter()
-                .any(|(_, prefixes)| prefixes.iter().any(|prefix| p.starts_with(prefix)))
+                .any(|(_, paths)| paths.iter().any(|path| p.is_under(path)))
         })
-        .map(String::as_str)
+        .map(ToString::to_string)
         .collect()
 }
 
 /// A collapsible section titled with its problem count; `body` draws a two-column grid.
-fn section(ui: &mut Ui, title: &str, problems: &[&str], body: impl FnOnce(&mut Ui)) {
+fn section(ui: &mut Ui, title: &str, problems: &[String], body: impl FnOnce(&mut Ui)) {
     let header = if problems.is_empty() {
         RichText::new(title).strong()
     } else {
@@ -136,8 +139,8 @@ pub fn composer_ui(
         });
     let unsorted = unsorted_problems(cx.problems);
     problems_ui(ui, &unsorted);
-    if let Some(error) = cx.build_error {
-        problems_ui(ui, &[error]);
+    if let Some(error) = &cx.build_error {
+        problems_ui(ui, std::slice::from_ref(error));
     }
 
     section(ui, "Data", &problems_of(cx.problems, "Data"), |ui| {
@@ -204,12 +207,17 @@ mod tests {
 
     #[test]
     fn problems_go_to_their_section() {
+        let problem = |path: &str, message: &str| Problem {
+            path: path.into(),
+            message: message.into(),
+            value: None,
+        };
         let problems = vec![
-            "model.width: must be at least 1 (got 0)".to_string(),
-            "model.constraint: Skew needs a square matrix".to_string(),
-            "integrator: symplectic".to_string(),
-            "train.seeds.data: whatever".to_string(),
-            "format_version: old".to_string(),
+            problem("model.width", "must be at least 1 (got 0)"),
+            problem("model.constraint", "Skew needs a square matrix"),
+            problem("integrator", "symplectic"),
+            problem("train.seeds.data", "whatever"),
+            problem("format_version", "old"),
         ];
         assert_eq!(problems_of(&problems, "Architecture").len(), 1);
         assert_eq!(problems_of(&problems, "Constraints").len(), 1);

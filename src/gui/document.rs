@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::DEFAULT_EXPERIMENT;
-use crate::experiment::{self, Experiment};
+use crate::experiment::{self, DEFAULT_EXPERIMENT, Experiment};
 
 /// The open file and what was last saved to (or read from) it.
 #[derive(Clone, Debug, Default)]
@@ -98,16 +97,6 @@ fn minimal_experiment() -> Experiment {
         model: (field: ResNet, activation: Tanh, width: 2, layers: 16, final_time: 1.6), \
         integrator: Euler, train: (optimizer: Adam(lr: 0.01), iterations: 100))";
     experiment::from_ron_str(MINIMAL).unwrap_or_else(|e| panic!("built-in experiment: {e}"))
-}
-
-/// Reads an experiment file; the error is the loader's message (with line and column).
-pub fn load(path: &Path) -> Result<Experiment, String> {
-    experiment::load(path).map_err(|e| e.to_string())
-}
-
-/// Writes an experiment file atomically; the error names the file.
-pub fn save(exp: &Experiment, path: &Path) -> Result<(), String> {
-    experiment::save(exp, path).map_err(|e| e.to_string())
 }
 
 /// The folder holding the experiment templates: `experiments/` in the working directory, or the

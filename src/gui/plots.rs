@@ -12,7 +12,8 @@ use super::panels::PaneKind;
 use super::theme::Preferences;
 use super::worker::{Run, Worker};
 use crate::data::Split;
-use crate::experiment::{Experiment, Record};
+use crate::experiment::Experiment;
+use crate::train::Record;
 
 /// At most this many points per line (long runs are thinned evenly for drawing).
 const MAX_LINE_POINTS: usize = 4000;

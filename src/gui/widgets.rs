@@ -119,7 +119,7 @@ pub fn seed_row(ui: &mut Ui, label: &str, tip: &str, value: &mut u64) -> Respons
 }
 
 /// The validator's messages, one per line, in the problem colour.
-pub fn problems_ui(ui: &mut Ui, problems: &[&str]) {
+pub fn problems_ui(ui: &mut Ui, problems: &[String]) {
     let color = problem_color(ui);
     for problem in problems {
         ui.add(egui::Label::new(RichText::new(format!("⚠ {problem}")).color(color)).wrap());

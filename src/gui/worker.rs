@@ -14,13 +14,12 @@ use std::time::{Duration, Instant};
 
 use super::palette::OKABE_ITO;
 use crate::data::Split;
-use crate::experiment::Record;
+use crate::train::{
+    ChannelSink, FinishReason, Record, RunControl, Runner, RunnerOptions, Session, Snapshot,
+    TrainError, TrainEvent,
+};
 use state::Clock;
 pub use state::{Run, RunState};
-
-use crate::train::{
-    ChannelSink, FinishReason, RunControl, Runner, RunnerOptions, Session, Snapshot, TrainEvent,
-};
 
 /// Room in the event channel; steps beyond it are dropped (the history is refreshed from the
 /// session when the run gives it back).
@@ -30,6 +29,18 @@ const CHANNEL_CAPACITY: usize = 4096;
 /// large model with an implicit integrator can take a while).
 const RECLAIM_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Why the current model's run failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Failure {
+    /// Training failed (diverged, an implicit solve did not converge); the last good parameters
+    /// are kept.
+    #[error("{0}")]
+    Run(TrainError),
+    /// The trainer thread ended without giving its session back.
+    #[error("the trainer thread panicked (a bug in flowlab)")]
+    TrainerPanicked,
+}
+
 /// The trainer bridge: session or runner, events, state, runs.
 pub struct Worker {
     waker: Arc<dyn Fn() + Send + Sync>,
@@ -37,7 +48,7 @@ pub struct Worker {
     runner: Option<Runner>,
     events: Option<Receiver<TrainEvent>>,
     state: RunState,
-    failure: Option<String>,
+    failure: Option<Failure>,
     iteration: usize,
     total: usize,
     snapshot: Option<Arc<Snapshot>>,
@@ -99,10 +110,10 @@ impl Worker {
         self.total
     }
 
-    /// The message of the last failure, while the failed model is current.
+    /// The last failure, while the failed model is current.
     #[must_use]
-    pub fn failure(&self) -> Option<&str> {
-        self.failure.as_deref()
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
     }
 
     /// The newest copy of the model (the initial one before training).
@@ -190,7 +201,7 @@ impl Worker {
     pub fn install(&mut self, session: Session, label: String) {
         self.discard_current();
         self.iteration = session.iteration();
-        self.total = session.experiment().train.iterations;
+        self.total = session.training().iterations;
         self.snapshot = Some(session.snapshot());
         self.split = Some(Arc::new(session.split().clone()));
         self.state = if self.iteration > 0 && self.iteration >= self.total {
@@ -340,11 +351,10 @@ impl Worker {
             control.pause();
         }
         // The workbench analyses snapshots on its own thread (which also serves models with no
-        // run: a reopened checkpoint, a fresh initialisation), so the runner's is not needed.
+        // run: a reopened checkpoint, a fresh initialisation).
         let options = RunnerOptions {
             snapshot_every: 1,
             snapshot_interval: Duration::from_millis(100),
-            diagnostics: false,
         };
         match Runner::spawn(session, sink, control, options) {
             Ok(runner) => {
@@ -432,7 +442,7 @@ impl Worker {
                     run.history.push(record);
                 }
             }
-            TrainEvent::Metrics { .. } | TrainEvent::Diagnostics(_) => {}
+            TrainEvent::Metrics { .. } => {}
             TrainEvent::Snapshot(snapshot) => {
                 *t.iteration = (*t.iteration).max(snapshot.iteration);
                 *t.snapshot = Some(Arc::clone(&snapshot));
@@ -460,7 +470,7 @@ impl Worker {
                 if let Some(run) = t.run.as_deref_mut() {
                     run.outcome = Some(format!("failed: {error}"));
                 }
-                *t.failure = Some(error);
+                *t.failure = Some(Failure::Run(error));
             }
         }
     }
@@ -480,7 +490,7 @@ impl Worker {
             self.session = Some(session);
         } else {
             self.state = RunState::Failed;
-            self.failure = Some("the trainer thread panicked (a bug in flowlab)".into());
+            self.failure = Some(Failure::TrainerPanicked);
         }
         if self.state.is_active() {
             // The thread ended without saying why (its channel closed).
@@ -553,7 +563,7 @@ impl Worker {
 /// The parts of the worker an event changes (borrowed apart from the event receiver).
 struct HandleTarget<'a> {
     state: &'a mut RunState,
-    failure: &'a mut Option<String>,
+    failure: &'a mut Option<Failure>,
     iteration: &'a mut usize,
     total: &'a mut usize,
     snapshot: &'a mut Option<Arc<Snapshot>>,

@@ -17,7 +17,6 @@ use thiserror::Error;
 
 use crate::model::kernels::Aligned;
 
-use crate::experiment::{GradientSpec, IntegratorSpec};
 use crate::model::Field;
 use crate::model::field::Role;
 use crate::model::params::{LayerGrad, LayerParams};
@@ -98,18 +97,6 @@ pub enum Gradient {
 }
 
 impl Gradient {
-    /// From a validated spec.
-    #[must_use]
-    pub fn from_spec(spec: &GradientSpec) -> Self {
-        match spec {
-            GradientSpec::Dto => Self::Dto,
-            GradientSpec::Partner => Self::Partner,
-            GradientSpec::Backward(m) => {
-                Self::Backward(Tableau::of_spec(m).unwrap_or_else(Tableau::euler))
-            }
-        }
-    }
-
     /// Name for summaries.
     #[must_use]
     pub fn name(&self) -> String {
@@ -122,24 +109,6 @@ impl Gradient {
 }
 
 impl Integrator {
-    /// From a validated spec.
-    #[must_use]
-    pub fn from_spec(spec: &IntegratorSpec) -> Self {
-        match spec {
-            IntegratorSpec::SymplecticEulerA => Self::Splitting(Splitting::SymplecticEulerA),
-            IntegratorSpec::SymplecticEulerB => Self::Splitting(Splitting::SymplecticEulerB),
-            IntegratorSpec::StormerVerlet => Self::Splitting(Splitting::StormerVerlet),
-            IntegratorSpec::ImplicitMidpoint {
-                tolerance,
-                max_iterations,
-            } => Self::ImplicitMidpoint {
-                tolerance: *tolerance,
-                max_iterations: *max_iterations,
-            },
-            other => Self::Explicit(Tableau::of_spec(other).unwrap_or_else(Tableau::euler)),
-        }
-    }
-
     /// Name for summaries.
     #[must_use]
     pub fn name(&self) -> String {

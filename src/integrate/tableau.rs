@@ -1,7 +1,5 @@
 //! Butcher tableaus of explicit Runge–Kutta methods.
 
-use crate::experiment::{IntegratorSpec, TableauSpec};
-
 /// An explicit Runge–Kutta method `(A, b, c)` with `A` strictly lower triangular.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tableau {
@@ -22,7 +20,8 @@ pub struct Tableau {
 }
 
 impl Tableau {
-    /// Builds a tableau from rows of `A`, `b` and `c`.
+    /// Builds a tableau from rows of `A` (strictly lower triangular; a row may stop before the
+    /// diagonal), `b` and `c`.
     #[must_use]
     pub fn new(name: &str, a: &[&[f64]], b: &[f64], c: &[f64], order: u32) -> Self {
         let s = b.len();
@@ -76,49 +75,6 @@ impl Tableau {
             &[0.0, 0.5, 0.5, 1.0],
             4,
         )
-    }
-
-    /// From a tableau in a file (assumed validated: square, strictly lower triangular).
-    #[must_use]
-    pub fn from_spec(spec: &TableauSpec) -> Self {
-        let s = spec.b.len();
-        let mut a = vec![0.0; s * s];
-        for (i, row) in spec.a.iter().enumerate().take(s) {
-            for (j, &v) in row.iter().enumerate().take(s) {
-                a[i * s + j] = v;
-            }
-        }
-        let c = spec
-            .c
-            .clone()
-            .unwrap_or_else(|| (0..s).map(|i| a[i * s..(i + 1) * s].iter().sum()).collect());
-        Self {
-            name: if spec.name.is_empty() {
-                "custom tableau".into()
-            } else {
-                spec.name.clone()
-            },
-            stages: s,
-            a,
-            b: spec.b.clone(),
-            c,
-            order: spec.order,
-            partner: None,
-        }
-        .with_partner()
-    }
-
-    /// The tableau of an explicit Runge–Kutta integrator spec, `None` for other integrators.
-    #[must_use]
-    pub fn of_spec(spec: &IntegratorSpec) -> Option<Self> {
-        match spec {
-            IntegratorSpec::Euler => Some(Self::euler()),
-            IntegratorSpec::ExplicitMidpoint => Some(Self::explicit_midpoint()),
-            IntegratorSpec::Heun => Some(Self::heun()),
-            IntegratorSpec::Rk4 => Some(Self::rk4()),
-            IntegratorSpec::Tableau(t) => Some(Self::from_spec(t)),
-            _ => None,
-        }
     }
 
     /// `a_ij`.

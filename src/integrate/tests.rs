@@ -5,8 +5,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::*;
-use crate::experiment::FieldKind;
 use crate::model::Activation;
+use crate::model::FieldKind;
 use crate::model::params::{LayoutShape, ParamLayout};
 
 struct Setup {

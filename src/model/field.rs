@@ -24,7 +24,42 @@ use super::kernels::{
     transpose_apply_add, transpose_apply_onto,
 };
 use super::params::{LayerGrad, LayerParams};
-use crate::experiment::FieldKind;
+use serde::{Deserialize, Serialize};
+
+/// The vector field `f(z; θ)` of the network's ODE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FieldKind {
+    /// `f(z) = σ(A z + b)`, `A` square (He et al. 2016).
+    ResNet,
+    /// `f(z) = −Aᵀσ(A z + b)`, `A ∈ R^{m×d}` (Celledoni et al. 2020).
+    GradientFlow,
+    /// `z' = A₁ᵀσ₁(A₁p + b₁)`, `p' = −A₂ᵀσ₂(A₂z + b₂)` (Chang et al. 2018).
+    Hamiltonian,
+    /// The Hamiltonian field with `A₁ = A₂`, `b₁ = b₂`, `σ₁ = σ₂`.
+    HamiltonianShared,
+    /// `z'' = −Aᵀσ(Az + b)`, i.e. `z' = p`, `p' = −Aᵀσ(Az + b)`.
+    SecondOrder,
+}
+
+impl FieldKind {
+    /// All fields, in the order a user interface lists them.
+    pub const ALL: [Self; 5] = [
+        Self::ResNet,
+        Self::GradientFlow,
+        Self::Hamiltonian,
+        Self::HamiltonianShared,
+        Self::SecondOrder,
+    ];
+
+    /// Whether the state is a pair `(z, p)` with a separable Hamiltonian structure.
+    #[must_use]
+    pub fn is_hamiltonian(self) -> bool {
+        matches!(
+            self,
+            Self::Hamiltonian | Self::HamiltonianShared | Self::SecondOrder
+        )
+    }
+}
 
 /// What a part computes.
 #[derive(Clone, Copy, Debug, PartialEq)]

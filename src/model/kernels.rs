@@ -13,6 +13,10 @@
 // accumulators to live in registers.
 #![allow(clippy::inline_always)]
 
+/// Samples per block: the unit of work of one thread and of the reverse sweep. The kernels are
+/// compiled a second time for a full block (constant row offsets), so the block size lives here.
+pub const BLOCK: usize = 128;
+
 /// One SIMD vector of f64 (`wide` picks AVX-512, AVX2/FMA, NEON or scalar code at compile time).
 #[cfg(target_feature = "avx512f")]
 pub(crate) type V = wide::f64x8;
@@ -733,9 +737,9 @@ fn outer_sum<const P: usize, const SUB: bool>(
     }
 }
 
-/// The sample count of a full block ([`crate::model::network::BLOCK`]), for which the kernels
-/// are compiled with constant row offsets.
-const FULL_BLOCK: usize = crate::model::network::BLOCK;
+/// The sample count of a full block ([`BLOCK`]), for which the kernels are compiled with
+/// constant row offsets.
+const FULL_BLOCK: usize = BLOCK;
 
 #[inline(always)]
 fn outer_row_tiles<const P: usize, const SUB: bool>(

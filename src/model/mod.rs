@@ -1,16 +1,13 @@
-//! The network: activations, vector fields, constraints, parameters, lift and head.
+//! The pieces of the network's ODE: activations, vector fields, constraints, the flat parameter
+//! buffer and the small dense kernels they run on (with the block size).
 
 pub mod activation;
 pub mod constraint;
-pub mod engine;
 pub mod field;
 pub mod kernels;
-pub mod network;
 pub mod params;
 
 pub use activation::Activation;
 pub use constraint::Constraint;
-pub use engine::{BatchResult, Engine};
-pub use field::Field;
-pub use network::Network;
+pub use field::{Field, FieldKind};
 pub use params::ParamLayout;

@@ -1,6 +1,7 @@
 //! A diagnostics report as files: the whole report as a versioned JSON document
-//! ([`report_json`], `diagnostics.json`), one CSV per series ([`write_diagnostics`]) and the
-//! one-line entries of a run's diagnostics history ([`history_line`], `diagnostics.jsonl`).
+//! ([`report_json`], `diagnostics.json`) and one CSV per series ([`write_diagnostics`]). The
+//! one-line entries of a run's diagnostics history (`diagnostics.jsonl`) are
+//! [`super::history`]'s.
 //!
 //! # CSV files
 //!
@@ -34,7 +35,7 @@ use serde::Serialize;
 use super::Error;
 use crate::data::Split;
 use crate::diagnostics::{
-    Bound, BoundSide, DiagnosticsReport, Projection, Rigor, StabilityRegion, in_stability_region,
+    Bound, BoundSide, DiagnosticsReport, Rigor, StabilityRegion, in_stability_region,
 };
 
 /// Version of the diagnostics JSON documents: `diagnostics.json`, `flowlab diagnose --json`
@@ -43,14 +44,14 @@ pub const DIAGNOSTICS_FORMAT_VERSION: u32 = 1;
 
 /// A report wrapped with its format, version and experiment.
 #[derive(Serialize)]
-struct Document<'a, R: Serialize> {
+pub(super) struct Document<'a, R: Serialize> {
     /// `flowlab-diagnostics` (a whole report) or `flowlab-diagnostics-history` (a line of
     /// `diagnostics.jsonl`, without the bulky per-point arrays).
-    format: &'static str,
-    format_version: u32,
-    experiment: &'a str,
-    iteration: usize,
-    report: R,
+    pub(super) format: &'static str,
+    pub(super) format_version: u32,
+    pub(super) experiment: &'a str,
+    pub(super) iteration: usize,
+    pub(super) report: R,
 }
 
 /// The whole report as a pretty-printed JSON document: `{"format": "flowlab-diagnostics",
@@ -63,128 +64,6 @@ pub fn report_json(experiment: &str, report: &DiagnosticsReport) -> serde_json::
         iteration: report.iteration,
         report,
     })
-}
-
-/// One line of `diagnostics.jsonl` (format `flowlab-diagnostics-history`): the report without
-/// what grows with the grid or the probes (eigenvalues of `h·J`, the stability boundary,
-/// per-probe divergence curves, the grid's classes, the trajectories' paths).
-pub fn history_line(experiment: &str, report: &DiagnosticsReport) -> serde_json::Result<String> {
-    let mut value = serde_json::to_value(report)?;
-    let mut remove = |pointer: &str, keys: &[&str]| {
-        if let Some(serde_json::Value::Object(object)) = value.pointer_mut(pointer) {
-            for key in keys {
-                object.remove(*key);
-            }
-        }
-    };
-    remove("/spectrum/value", &["jacobian_eigenvalues"]);
-    remove("/spectrum/value/stability", &["boundary"]);
-    remove(
-        "/divergence/value",
-        &["random_per_probe", "worst_case_per_probe", "rows"],
-    );
-    remove("/decision_boundary/value", &["classes", "confidence"]);
-    remove("/trajectories/value", &["paths", "rows", "labels"]);
-    if let Some(serde_json::Value::Array(matrices)) = value.pointer_mut("/spectrum/value/matrices")
-    {
-        for matrix in matrices
-            .iter_mut()
-            .filter_map(serde_json::Value::as_object_mut)
-        {
-            matrix.remove("eigenvalues");
-        }
-    }
-    serde_json::to_string(&Document {
-        format: "flowlab-diagnostics-history",
-        format_version: DIAGNOSTICS_FORMAT_VERSION,
-        experiment,
-        iteration: report.iteration,
-        report: value,
-    })
-}
-
-/// The part of an earlier diagnostics history that a resumed run continues.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct HistoryPrefix {
-    /// The kept lines, exactly as they were written (without line breaks).
-    pub lines: Vec<String>,
-    /// Iteration of the last kept line.
-    pub last_iteration: Option<usize>,
-    /// The feature-trajectory projection of the first kept line that has one: a run draws its
-    /// trajectories in one projection, resumed or not.
-    pub projection: Option<Projection>,
-}
-
-/// Reads the history a run of `experiment` wrote (`diagnostics.jsonl`) up to and including
-/// iteration `resumed_at`, the checkpoint a run resumes from; later lines (of a run that went on
-/// past the checkpoint) are left out. Empty lines are skipped; any other line that is not a
-/// `flowlab-diagnostics-history` entry of this version and experiment, in increasing
-/// iterations, is an error naming the line.
-pub fn history_prefix(
-    path: &Path,
-    experiment: &str,
-    resumed_at: usize,
-) -> Result<HistoryPrefix, Error> {
-    let text = fs::read_to_string(path).map_err(|error| Error::Io {
-        path: path.to_owned(),
-        operation: "read",
-        error,
-    })?;
-    let mut prefix = HistoryPrefix::default();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let problem = |problem: String| Error::History {
-            path: path.to_owned(),
-            line: index + 1,
-            problem,
-        };
-        let value: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| problem(format!("not JSON ({e})")))?;
-        if value["format"] != "flowlab-diagnostics-history" {
-            return Err(problem(format!(
-                "format is {}, expected \"flowlab-diagnostics-history\"",
-                value["format"]
-            )));
-        }
-        if value["format_version"] != DIAGNOSTICS_FORMAT_VERSION {
-            return Err(problem(format!(
-                "format_version is {}, this flowlab writes {DIAGNOSTICS_FORMAT_VERSION}",
-                value["format_version"]
-            )));
-        }
-        if value["experiment"] != experiment {
-            return Err(problem(format!(
-                "written for the experiment {}, not \"{experiment}\"",
-                value["experiment"]
-            )));
-        }
-        let iteration = value["iteration"]
-            .as_u64()
-            .and_then(|i| usize::try_from(i).ok())
-            .ok_or_else(|| problem("no iteration number".to_owned()))?;
-        if prefix.last_iteration.is_some_and(|last| iteration <= last) {
-            return Err(problem(format!(
-                "iteration {iteration} does not follow iteration {}",
-                prefix.last_iteration.unwrap_or_default()
-            )));
-        }
-        if iteration > resumed_at {
-            break;
-        }
-        if prefix.projection.is_none()
-            && let Some(projection) = value.pointer("/report/trajectories/value/projection")
-        {
-            prefix.projection = Some(
-                serde_json::from_value(projection.clone())
-                    .map_err(|e| problem(format!("unreadable projection ({e})")))?,
-            );
-        }
-        prefix.lines.push(line.to_owned());
-        prefix.last_iteration = Some(iteration);
-    }
-    Ok(prefix)
 }
 
 /// One CSV table: a header and rows of cells.

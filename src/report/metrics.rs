@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use super::Error;
-use crate::experiment::Record;
+use crate::train::Record;
 
 /// The header line of the metrics CSV (without its line end).
 pub const METRICS_HEADER: &str = "iteration,loss,grad_norm,train_accuracy,test_accuracy";

@@ -4,7 +4,7 @@
 //! # Metrics CSV ([`write_metrics_csv`])
 //!
 //! One header line `iteration,loss,grad_norm,train_accuracy,test_accuracy`, then one row per
-//! [`Record`](crate::experiment::Record) of the history. An accuracy that was not evaluated at
+//! [`Record`](crate::train::Record) of the history. An accuracy that was not evaluated at
 //! that iteration is an empty cell. Floats are written with Rust's shortest representation that
 //! reads back to the same `f64` (never an exponent: `0.0001`, not `1e-4`).
 //!
@@ -54,8 +54,10 @@
 //! The NPZ reader of `ndarray-npy` cannot read unicode arrays; Rust code that wants the metadata
 //! can build it from the session it exported.
 
+pub mod check;
 pub mod diagnostics;
 pub mod figures;
+pub mod history;
 pub mod metrics;
 pub mod npz;
 pub mod summary;
@@ -65,11 +67,10 @@ use std::path::PathBuf;
 
 use crate::integrate::StepError;
 
-pub use diagnostics::{
-    DIAGNOSTICS_FORMAT_VERSION, HistoryPrefix, history_line, history_prefix, report_json,
-    write_diagnostics,
-};
+pub use check::check_summary;
+pub use diagnostics::{DIAGNOSTICS_FORMAT_VERSION, report_json, write_diagnostics};
 pub use figures::{Figures, SkippedFigure, write_figures};
+pub use history::{HistoryPrefix, HistoryRecorder, earlier_history, history_line, history_prefix};
 pub use metrics::{METRICS_HEADER, metrics_csv_string, write_metrics_csv};
 pub use npz::export_npz;
 pub use summary::{diagnostics_summary, failed_parts};

@@ -11,20 +11,19 @@ use ndarray_npy::{NpzWriter, WriteNpyError, WriteNpyExt};
 use serde_json::{Value, json};
 
 use super::Error;
-use crate::experiment::HeadSpec;
-use crate::model::Network;
-use crate::train::Session;
+use crate::experiment::Plan;
+use crate::train::{HeadSpec, Network, Session};
 
 /// Version of the archive's layout (the keys and the `meta` fields), stored in `meta`.
 pub const NPZ_FORMAT_VERSION: u32 = 1;
 
-/// Writes the NPZ archive of `session` at its current iteration to `path`, replacing the file if
-/// it exists.
+/// Writes the NPZ archive of `session` (built from `plan`) at its current iteration to `path`,
+/// replacing the file if it exists.
 ///
 /// Everything is computed before the file is opened: a failed evaluation (an implicit solve that
 /// does not converge) writes nothing.
-pub fn export_npz(session: &mut Session, path: &Path) -> Result<(), Error> {
-    let bytes = archive(session, path)?;
+pub fn export_npz(session: &mut Session, plan: &Plan, path: &Path) -> Result<(), Error> {
+    let bytes = archive(session, plan, path)?;
     fs::write(path, bytes).map_err(|error| Error::Io {
         path: path.to_owned(),
         operation: "write",
@@ -33,7 +32,7 @@ pub fn export_npz(session: &mut Session, path: &Path) -> Result<(), Error> {
 }
 
 /// The whole archive in memory; `path` only names the file in errors.
-fn archive(session: &mut Session, path: &Path) -> Result<Vec<u8>, Error> {
+fn archive(session: &mut Session, plan: &Plan, path: &Path) -> Result<Vec<u8>, Error> {
     let evaluate_error = |error| Error::Evaluate {
         path: path.to_owned(),
         error,
@@ -61,7 +60,10 @@ fn archive(session: &mut Session, path: &Path) -> Result<Vec<u8>, Error> {
         writer: NpzWriter::new(Cursor::new(Vec::new())),
         path,
     };
-    archive.add("meta", &UnicodeScalar(&format!("{:#}", meta(session))))?;
+    archive.add(
+        "meta",
+        &UnicodeScalar(&format!("{:#}", meta(session, plan))),
+    )?;
     archive.add("x", &x)?;
     archive.add("y", &y)?;
     archive.add("z", &states.slice(s![.., .., ..d]).as_standard_layout())?;
@@ -127,8 +129,7 @@ fn class_index(label: usize) -> i64 {
 }
 
 /// The JSON description stored under `meta` (fields listed in the module documentation).
-fn meta(session: &Session) -> Value {
-    let exp = session.experiment();
+fn meta(session: &Session, plan: &Plan) -> Value {
     let network = session.network();
     let train = &session.split().train;
     let layout = &network.layout;
@@ -155,9 +156,9 @@ fn meta(session: &Session) -> Value {
         "format": "flowlab-npz",
         "format_version": NPZ_FORMAT_VERSION,
         "flowlab_version": env!("CARGO_PKG_VERSION"),
-        "experiment": exp.name,
+        "experiment": plan.name,
         "iteration": session.iteration(),
-        "data": exp.data.source.name(),
+        "data": plan.data.source.name(),
         "train_points": train.len(),
         "inputs": network.inputs,
         "classes": network.classes,
@@ -178,9 +179,9 @@ fn meta(session: &Session) -> Value {
         "lift": format!("{:?}", network.lift),
         "head": format!("{:?}", network.head),
         "loss": loss_in_words(network),
-        "weight_decay": exp.train.weight_decay,
-        "time_smoothness": exp.train.time_smoothness,
-        "optimizer": exp.train.optimizer.name(),
+        "weight_decay": plan.training.regularizer.weight_decay,
+        "time_smoothness": plan.training.regularizer.time_smoothness,
+        "optimizer": plan.training.optimizer.name(),
         "params": params,
     })
 }

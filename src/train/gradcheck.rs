@@ -2,14 +2,13 @@
 //! backward and central finite differences, compared per parameter block.
 
 use std::fmt;
-use std::path::Path;
 
 use serde::Serialize;
 
+use super::engine::Engine;
 use super::regularizer::Regularizer;
 use super::session::{Session, SessionError};
-use crate::experiment::{Experiment, GradientSpec, IntegratorSpec};
-use crate::model::{Engine, Network};
+use crate::integrate::{Gradient, Integrator, Tableau};
 
 /// At most this many training points enter the check (finite differences cost two passes per
 /// parameter).
@@ -110,49 +109,35 @@ impl Objective {
     }
 }
 
-/// Compares the gradient methods on an experiment at its checkpoint (or initial) parameters.
-pub fn gradcheck(
-    exp: &Experiment,
-    base_dir: Option<&Path>,
-) -> Result<GradcheckReport, SessionError> {
-    let session = Session::new(exp, base_dir, 1)?;
+/// Compares the gradient methods on the session's model at its current parameters (the
+/// checkpoint's, or the initial ones); `experiment` names it in the report. The backward OTD
+/// solve uses the integrator's own tableau when it is an explicit Runge–Kutta method, RK4
+/// otherwise.
+pub fn gradcheck(session: &Session, experiment: &str) -> Result<GradcheckReport, SessionError> {
     let split = session.split();
     let raw = session.params().to_vec();
     let points = split.train.len().min(MAX_POINTS);
     let rows: Vec<usize> = (0..points).collect();
     let (x, labels) = (split.train.x.view(), &split.train.labels);
-    let inputs = split.train.n_features();
-    let classes = split.train.n_classes;
-    let backward_spec = match &exp.integrator {
-        spec @ (IntegratorSpec::Euler
-        | IntegratorSpec::ExplicitMidpoint
-        | IntegratorSpec::Heun
-        | IntegratorSpec::Rk4
-        | IntegratorSpec::Tableau(_)) => spec.clone(),
-        _ => IntegratorSpec::Rk4,
+    let backward_tableau = match &session.network().integrator {
+        Integrator::Explicit(tableau) => tableau.clone(),
+        _ => Tableau::rk4(),
     };
-    let objective_for = |gradient: GradientSpec| -> Result<Objective, SessionError> {
-        let mut variant = exp.clone();
-        variant.gradient = gradient;
-        let network =
-            Network::new(&variant, inputs, classes).map_err(|e| SessionError::Invalid(vec![e]))?;
-        let h = network.h;
+    let objective_for = |gradient: Gradient| -> Result<Objective, SessionError> {
+        let mut network = session.network().clone();
+        network.gradient = gradient;
         Ok(Objective {
             engine: Engine::new(network, 1).map_err(|e| SessionError::Threads {
                 threads: 1,
                 message: e.to_string(),
             })?,
-            regularizer: Regularizer {
-                weight_decay: exp.train.weight_decay,
-                time_smoothness: exp.train.time_smoothness,
-                h,
-            },
+            regularizer: session.training().regularizer,
         })
     };
-    let mut dto = objective_for(GradientSpec::Dto)?;
+    let mut dto = objective_for(Gradient::Dto)?;
     let g_dto = dto.gradient(&raw, x, labels, &rows);
-    let g_partner = objective_for(GradientSpec::Partner)?.gradient(&raw, x, labels, &rows);
-    let mut backward = objective_for(GradientSpec::Backward(backward_spec))?;
+    let g_partner = objective_for(Gradient::Partner)?.gradient(&raw, x, labels, &rows);
+    let mut backward = objective_for(Gradient::Backward(backward_tableau))?;
     let backward_method = backward.engine.network().gradient.name();
     let g_backward = backward.gradient(&raw, x, labels, &rows);
     let g_fd: Vec<f64> = (0..raw.len())
@@ -183,7 +168,7 @@ pub fn gradcheck(
     let total = compare("all", 0..raw.len());
     let objective = dto.value(&raw, x, labels, &rows);
     Ok(GradcheckReport {
-        experiment: exp.name.clone(),
+        experiment: experiment.to_owned(),
         points,
         backward_method,
         objective,

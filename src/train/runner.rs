@@ -7,8 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::session::{Evaluation, Session, Snapshot, StepReport};
-use crate::diagnostics::{DiagnosticsReport, RunAnalysis};
+use super::session::{Evaluation, Session, Snapshot, StepReport, TrainError};
 
 /// Why a run ended without failing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,10 +39,6 @@ pub enum TrainEvent {
     },
     /// A copy of the model (for diagnostics and views).
     Snapshot(Arc<Snapshot>),
-    /// Structure diagnostics of a snapshot, computed on the runner's analysis thread when
-    /// [`RunnerOptions::diagnostics`] is set (every `diagnostics.every` iterations of the
-    /// experiment, skipped while the previous one is still being computed, and at the end).
-    Diagnostics(Arc<DiagnosticsReport>),
     /// The run ended.
     Finished {
         /// Why.
@@ -53,8 +48,8 @@ pub enum TrainEvent {
     },
     /// The run failed; the session keeps the last finite parameters.
     Failed {
-        /// The message, naming the iteration.
-        error: String,
+        /// What went wrong, naming the iteration.
+        error: TrainError,
         /// Iterations done successfully.
         iteration: usize,
     },
@@ -206,9 +201,6 @@ pub struct RunnerOptions {
     pub snapshot_every: usize,
     /// ... and at most this often in wall time.
     pub snapshot_interval: Duration,
-    /// Compute the experiment's diagnostics on a second thread (`flowlab-analysis`) and report
-    /// them as [`TrainEvent::Diagnostics`]; training never waits for them but at the end.
-    pub diagnostics: bool,
 }
 
 impl Default for RunnerOptions {
@@ -216,7 +208,6 @@ impl Default for RunnerOptions {
         Self {
             snapshot_every: 1,
             snapshot_interval: Duration::from_millis(100),
-            diagnostics: false,
         }
     }
 }
@@ -279,41 +270,21 @@ pub fn run_loop(
 ) {
     sink.send(TrainEvent::Started {
         iteration: session.iteration(),
-        total: session.experiment().train.iterations,
+        total: session.training().iterations,
     });
-    let mut analyst = options
-        .diagnostics
-        .then(|| Analyst::spawn(session))
-        .flatten();
-    let every = session.experiment().diagnostics.every;
     let mut last_snapshot = Instant::now();
-    let finish = |session: &Session, sink: &mut dyn EventSink, analyst: Option<Analyst>| {
-        let snapshot = session.snapshot();
-        sink.send(TrainEvent::Snapshot(Arc::clone(&snapshot)));
-        if let Some(analyst) = analyst {
-            for report in analyst.finish(snapshot) {
-                sink.send(TrainEvent::Diagnostics(report));
-            }
-        }
-    };
     loop {
-        if let Some(analyst) = &mut analyst {
-            while let Some(report) = analyst.poll() {
-                sink.send(TrainEvent::Diagnostics(report));
-            }
-        }
-        if control.is_stopped() {
-            finish(session, sink, analyst);
+        let reason = if control.is_stopped() {
+            Some(FinishReason::Stopped)
+        } else if session.is_finished() {
+            Some(FinishReason::Completed)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            sink.send(TrainEvent::Snapshot(session.snapshot()));
             sink.send(TrainEvent::Finished {
-                reason: FinishReason::Stopped,
-                iteration: session.iteration(),
-            });
-            return;
-        }
-        if session.is_finished() {
-            finish(session, sink, analyst);
-            sink.send(TrainEvent::Finished {
-                reason: FinishReason::Completed,
+                reason,
                 iteration: session.iteration(),
             });
             return;
@@ -336,103 +307,19 @@ pub fn run_loop(
                 let due = options.snapshot_every > 0
                     && iteration % options.snapshot_every == 0
                     && last_snapshot.elapsed() >= options.snapshot_interval;
-                let analyse = analyst.as_ref().is_some_and(Analyst::idle)
-                    && every > 0
-                    && iteration % every == 0;
-                if due || analyse || control.is_paused() {
-                    let snapshot = session.snapshot();
-                    if let Some(analyst) = analyst.as_mut().filter(|_| analyse) {
-                        analyst.offer(Arc::clone(&snapshot));
-                    }
-                    sink.send(TrainEvent::Snapshot(snapshot));
+                if due || control.is_paused() {
+                    sink.send(TrainEvent::Snapshot(session.snapshot()));
                     last_snapshot = Instant::now();
                 }
             }
             Err(error) => {
-                finish(session, sink, analyst);
+                sink.send(TrainEvent::Snapshot(session.snapshot()));
                 sink.send(TrainEvent::Failed {
-                    error: error.to_string(),
+                    error,
                     iteration: session.iteration(),
                 });
                 return;
             }
         }
-    }
-}
-
-/// The runner's analysis thread: computes the diagnostics of one snapshot at a time.
-struct Analyst {
-    snapshots: Option<SyncSender<Arc<Snapshot>>>,
-    reports: Receiver<Arc<DiagnosticsReport>>,
-    handle: JoinHandle<()>,
-    /// Snapshots offered and not yet reported.
-    pending: usize,
-    /// The iteration of the last snapshot the thread took.
-    taken: Option<usize>,
-}
-
-impl Analyst {
-    /// Starts the thread, or `None` when it cannot be started (the run goes on without).
-    fn spawn(session: &Session) -> Option<Self> {
-        let split = session.split().clone();
-        let spec = session.experiment().diagnostics.clone();
-        let (snapshots, inbox) = std::sync::mpsc::sync_channel::<Arc<Snapshot>>(1);
-        let (outbox, reports) = std::sync::mpsc::channel();
-        let handle = std::thread::Builder::new()
-            .name("flowlab-analysis".into())
-            .spawn(move || {
-                let mut analysis = RunAnalysis::default();
-                for snapshot in inbox {
-                    let report = analysis.compute(&snapshot, &split, &spec);
-                    if outbox.send(Arc::new(report)).is_err() {
-                        return;
-                    }
-                }
-            })
-            .ok()?;
-        Some(Self {
-            snapshots: Some(snapshots),
-            reports,
-            handle,
-            pending: 0,
-            taken: None,
-        })
-    }
-
-    /// Whether no snapshot is being analysed.
-    fn idle(&self) -> bool {
-        self.pending == 0
-    }
-
-    /// Hands a snapshot to the thread (dropped if it is busy).
-    fn offer(&mut self, snapshot: Arc<Snapshot>) {
-        let iteration = snapshot.iteration;
-        if let Some(sender) = &self.snapshots
-            && sender.try_send(snapshot).is_ok()
-        {
-            self.pending += 1;
-            self.taken = Some(iteration);
-        }
-    }
-
-    /// A finished report, if any.
-    fn poll(&mut self) -> Option<Arc<DiagnosticsReport>> {
-        let report = self.reports.try_recv().ok()?;
-        self.pending = self.pending.saturating_sub(1);
-        Some(report)
-    }
-
-    /// Analyses the final snapshot (unless the thread already took it: the last iteration was
-    /// a periodic one) and returns every report not yet delivered, in order.
-    fn finish(mut self, last: Arc<Snapshot>) -> Vec<Arc<DiagnosticsReport>> {
-        if let Some(sender) = self.snapshots.take()
-            && self.taken != Some(last.iteration)
-        {
-            let _ = sender.send(last);
-        }
-        let handle = self.handle;
-        let reports: Vec<_> = self.reports.iter().collect();
-        let _ = handle.join();
-        reports
     }
 }

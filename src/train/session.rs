@@ -1,8 +1,6 @@
 //! The training session: the model, the optimiser and the data, one deterministic step at a
-//! time, no threads of its own (the batch may be spread over a fixed pool, see
-//! [`crate::model::Engine`]).
+//! time, no threads of its own (the batch may be spread over a fixed pool, see [`Engine`]).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use rand::SeedableRng;
@@ -10,29 +8,21 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
+use super::checkpoint::{Checkpoint, Record};
+use super::engine::{BatchResult, Engine};
+use super::network::{Architecture, Network, NetworkError};
 use super::optimizer::{self, OptimizerError, OptimizerState};
-use super::regularizer::Regularizer;
-use crate::data::{self, Split};
-use crate::experiment::{self, BatchSpec, Checkpoint, Experiment, Record};
+use super::settings::{BatchSpec, Training};
+use crate::data::Split;
 use crate::integrate::StepError;
-use crate::model::{BatchResult, Engine, Network};
-
-impl From<data::Error> for SessionError {
-    fn from(error: data::Error) -> Self {
-        Self::Data(error)
-    }
-}
 
 /// Why a session could not be created.
 #[derive(Debug, Error)]
 pub enum SessionError {
-    /// The experiment has problems (all listed).
-    #[error("{}", .0.join("\n"))]
-    Invalid(Vec<String>),
-    /// The data could not be generated or read. The data error is part of the message, not
+    /// The architecture does not fit the data. The network error is part of the message, not
     /// `source()`: error chains would print it twice.
-    #[error("data: {0}")]
-    Data(data::Error),
+    #[error("{0}")]
+    Network(NetworkError),
     /// The checkpoint does not fit the model.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
@@ -112,10 +102,9 @@ pub struct Snapshot {
 
 /// A training run in progress.
 pub struct Session {
-    experiment: Experiment,
+    training: Training,
     split: Split,
     engine: Engine,
-    regularizer: Regularizer,
     raw: Vec<f64>,
     eff: Vec<f64>,
     grad_eff: Vec<f64>,
@@ -132,46 +121,27 @@ pub struct Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("name", &self.experiment.name)
             .field("iteration", &self.iteration)
             .finish_non_exhaustive()
     }
 }
 
 impl Session {
-    /// Validates the experiment, loads its data, builds the network and either initialises the
-    /// parameters from the seed or restores the checkpoint. `base_dir` resolves relative data
-    /// paths (the experiment file's folder).
+    /// A session training `architecture` on `split` as `training` says: from the checkpoint
+    /// when there is one, otherwise from initial parameters drawn from the seed. `threads`
+    /// workers share each batch (the result does not depend on their number).
     pub fn new(
-        exp: &Experiment,
-        base_dir: Option<&Path>,
-        threads: usize,
-    ) -> Result<Self, SessionError> {
-        let problems = experiment::validate::problems(exp);
-        if !problems.is_empty() {
-            return Err(SessionError::Invalid(problems));
-        }
-        let split = data::load(&exp.data, exp.train.seeds.data, base_dir)?;
-        Self::with_split(exp, split, threads)
-    }
-
-    /// [`Session::new`] on data already loaded for `exp` (the same data source and seed): no
-    /// file is read again, so a copy of a session sees exactly its data.
-    pub fn with_split(
-        exp: &Experiment,
+        architecture: &Architecture,
+        training: &Training,
+        checkpoint: Option<&Checkpoint>,
         split: Split,
         threads: usize,
     ) -> Result<Self, SessionError> {
-        let problems = experiment::validate::problems(exp);
-        if !problems.is_empty() {
-            return Err(SessionError::Invalid(problems));
-        }
         let inputs = split.train.n_features();
         let classes = split.train.n_classes;
-        let network =
-            Network::new(exp, inputs, classes).map_err(|e| SessionError::Invalid(vec![e]))?;
+        let network = Network::new(architecture, inputs, classes).map_err(SessionError::Network)?;
         let p = network.layout.len();
-        let (raw, optimizer, iteration, history) = match &exp.checkpoint {
+        let (raw, optimizer, iteration, history) = match checkpoint {
             Some(cp) => {
                 if cp.params.len() != p {
                     return Err(SessionError::Checkpoint(format!(
@@ -180,7 +150,7 @@ impl Session {
                     )));
                 }
                 cp.optimizer
-                    .check(&exp.train.optimizer, p)
+                    .check(&training.optimizer, p)
                     .map_err(|e| SessionError::Checkpoint(e.to_string()))?;
                 (
                     cp.params.clone(),
@@ -190,16 +160,11 @@ impl Session {
                 )
             }
             None => (
-                network.init_params(exp.model.init_scale, exp.train.seeds.init),
-                exp.train.optimizer.init_state(p),
+                network.init_params(training.init_scale, training.init_seed),
+                training.optimizer.init_state(p),
                 0,
                 Vec::new(),
             ),
-        };
-        let regularizer = Regularizer {
-            weight_decay: exp.train.weight_decay,
-            time_smoothness: exp.train.time_smoothness,
-            h: network.h,
         };
         let engine = Engine::new(network, threads).map_err(|e| SessionError::Threads {
             threads,
@@ -208,13 +173,10 @@ impl Session {
         let mut eff = vec![0.0; p];
         engine.network().effective(&raw, &mut eff);
         let train_rows = (0..split.train.len()).collect();
-        let mut experiment = exp.clone();
-        experiment.checkpoint = None;
         Ok(Self {
-            experiment,
+            training: training.clone(),
             split,
             engine,
-            regularizer,
             raw,
             eff,
             grad_eff: vec![0.0; p],
@@ -229,10 +191,10 @@ impl Session {
         })
     }
 
-    /// The experiment (without checkpoint).
+    /// How the session trains.
     #[must_use]
-    pub fn experiment(&self) -> &Experiment {
-        &self.experiment
+    pub fn training(&self) -> &Training {
+        &self.training
     }
 
     /// The network.
@@ -253,10 +215,10 @@ impl Session {
         self.iteration
     }
 
-    /// Whether the experiment's iteration count has been reached.
+    /// Whether the run has reached its iteration count.
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        self.iteration >= self.experiment.train.iterations
+        self.iteration >= self.training.iterations
     }
 
     /// The loss history.
@@ -293,22 +255,20 @@ impl Session {
         })
     }
 
-    /// The experiment with a checkpoint of the current state, ready to save and resume.
+    /// A checkpoint of the current state, to save with the experiment and resume.
     #[must_use]
-    pub fn to_experiment(&self) -> Experiment {
-        let mut exp = self.experiment.clone();
-        exp.checkpoint = Some(Checkpoint {
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
             iteration: self.iteration,
             params: self.raw.clone(),
             optimizer: self.optimizer.clone(),
             history: self.history.clone(),
-        });
-        exp
+        }
     }
 
-    /// Extends the run to `iterations` in total (the command line's `--iterations`).
+    /// Sets the iterations the run trains to in total (the workbench's Iterations).
     pub fn set_total_iterations(&mut self, iterations: usize) {
-        self.experiment.train.iterations = iterations;
+        self.training.iterations = iterations;
     }
 
     /// Rows of the training set used by the next step: all of them, or the next mini-batch of
@@ -316,7 +276,7 @@ impl Session {
     /// `(seeds.batch, stream e)`, so the batch sequence is a pure function of the iteration.
     fn select_batch(&mut self) {
         let n = self.train_rows.len();
-        match self.experiment.train.batch {
+        match self.training.batch {
             BatchSpec::Full => {
                 self.batch_rows.clone_from(&self.train_rows);
             }
@@ -326,7 +286,7 @@ impl Session {
                 let epoch = self.iteration / per_epoch;
                 let index = self.iteration % per_epoch;
                 if self.permutation.as_ref().is_none_or(|(e, _)| *e != epoch) {
-                    let mut rng = ChaCha8Rng::seed_from_u64(self.experiment.train.seeds.batch);
+                    let mut rng = ChaCha8Rng::seed_from_u64(self.training.batch_seed);
                     rng.set_stream(epoch as u64);
                     let mut perm = self.train_rows.clone();
                     perm.shuffle(&mut rng);
@@ -347,10 +307,9 @@ impl Session {
         let iteration = self.iteration + 1;
         self.select_batch();
         let Self {
-            experiment,
+            training,
             split,
             engine,
-            regularizer,
             raw,
             eff,
             grad_eff,
@@ -366,6 +325,7 @@ impl Session {
             .evaluate(eff, x, labels, batch_rows, Some(grad_eff))
             .map_err(|source| TrainError::Step { iteration, source })?;
         engine.network().pullback(raw, grad_eff, grad);
+        let regularizer = &training.regularizer;
         let objective = result.loss + regularizer.apply(&engine.network().layout, raw, grad);
         if !objective.is_finite() {
             return Err(TrainError::Diverged {
@@ -381,7 +341,7 @@ impl Session {
         }
         let grad_norm = grad.iter().map(|g| g * g).sum::<f64>().sqrt();
         previous.copy_from_slice(raw);
-        let spec = &experiment.train.optimizer;
+        let spec = &training.optimizer;
         let mut trial_eff = vec![0.0; if spec.needs_objective() { raw.len() } else { 0 }];
         let mut scratch_grad = vec![0.0; trial_eff.len()];
         let mut objective_at = |trial: &[f64]| -> Option<f64> {
@@ -412,7 +372,7 @@ impl Session {
             train_accuracy: None,
             test_accuracy: None,
         };
-        let every = self.experiment.train.eval_every.max(1);
+        let every = self.training.eval_every.max(1);
         let mut evaluation = None;
         if iteration.is_multiple_of(every) || self.is_finished() || iteration == 1 {
             let e = self
@@ -471,9 +431,10 @@ impl Session {
         self.engine
             .network()
             .pullback(&self.raw, &grad_eff, &mut grad);
-        let reg = self
-            .regularizer
-            .apply(&self.engine.network().layout, &self.raw, &mut grad);
+        let reg =
+            self.training
+                .regularizer
+                .apply(&self.engine.network().layout, &self.raw, &mut grad);
         Ok((r.loss + reg, grad))
     }
 }

@@ -16,7 +16,7 @@ impl Workbench {
         if self.confirm.is_some() {
             return false;
         }
-        let ready = self.problems.is_empty() && self.build_error.is_none();
+        let ready = self.is_ready();
         match command {
             UiCommand::Train => ready && self.worker.can_train(),
             UiCommand::Step => ready && self.worker.can_step(),
@@ -36,15 +36,18 @@ impl Workbench {
         if self.confirm.is_some() {
             return "answer the question first".into();
         }
-        if !self.problems.is_empty() {
+        if let Err(problems) = &self.checked {
             return format!(
                 "the experiment has {} problem{}; see the composer",
-                self.problems.len(),
-                if self.problems.len() == 1 { "" } else { "s" }
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
             );
         }
         if let Some(error) = &self.build_error {
-            return error.clone();
+            return error.to_string();
+        }
+        if self.preparing.is_some() {
+            return "the model is being prepared".into();
         }
         match command {
             UiCommand::Train | UiCommand::Step

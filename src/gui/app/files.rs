@@ -1,42 +1,29 @@
 //! Files and exports: every operation takes a path; dialogs only produce it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use eframe::egui;
 
-use super::{Background, Banner, Confirm, Then, Workbench};
+use super::{Banner, Confirm, NpzError, Then, Workbench};
 use crate::data::{CsvSpec, DataSource};
 use crate::gui::document::{self, Document};
 use crate::gui::panels::PaneKind;
+use crate::train::background::OneShot;
 
 impl Workbench {
     // ----------------------------------------------------------------------------------------
     // Files.
 
-    /// Opens an experiment file. On failure (a syntax error with its line and column, a
-    /// checkpoint that does not fit) nothing changes and the error is shown and returned.
-    pub fn open_path(&mut self, path: &Path) -> Result<(), String> {
-        let result = document::load(path).and_then(|exp| {
-            let prepared = Self::prepare(exp, path.parent());
-            match &prepared.session {
-                Err(e) if e.starts_with("checkpoint:") => Err(format!("{e}: {}", path.display())),
-                _ => Ok(prepared),
-            }
-        });
-        match result {
-            Ok(prepared) => {
-                let document = Document::opened(path, &{
-                    let mut saved = prepared.spec.clone();
-                    saved.checkpoint = prepared
-                        .session
-                        .as_ref()
-                        .ok()
-                        .filter(|s| s.iteration() > 0)
-                        .map(crate::train::Session::to_experiment)
-                        .and_then(|e| e.checkpoint);
-                    saved
-                });
-                self.commit(prepared, document);
+    /// Opens an experiment file: it becomes current once its model is prepared (on a
+    /// background thread). A file that cannot be read or parsed (the error has its line and
+    /// column) is refused at once; one whose checkpoint does not fit its model when the model is
+    /// ready. Either way nothing changes and the banner says why.
+    pub fn open_path(&mut self, path: &Path) -> Result<(), crate::experiment::Error> {
+        match crate::experiment::load(path) {
+            Ok(exp) => {
+                let document = Document::opened(path, &exp);
+                self.prepare(exp, path.parent().map(Path::to_owned), Some(document));
                 self.prefs.remember(path);
                 self.banner = None;
                 Ok(())
@@ -52,31 +39,30 @@ impl Workbench {
     }
 
     /// A new untitled document from a template file (or the built-in default).
-    pub(super) fn new_document(&mut self, template: Option<&Path>) -> Result<(), String> {
+    pub(super) fn new_document(
+        &mut self,
+        template: Option<&Path>,
+    ) -> Result<(), crate::experiment::Error> {
         let exp = match template {
-            Some(path) => document::load(path)?,
+            Some(path) => crate::experiment::load(path)?,
             None => document::default_experiment(),
         };
-        let base = template.and_then(Path::parent);
-        let prepared = Self::prepare(exp, base);
-        let document = Document::untitled(base.map(Path::to_owned), &prepared.spec);
-        self.commit(prepared, document);
+        let base = template.and_then(Path::parent).map(Path::to_owned);
+        let document = Document::untitled(base.clone(), &exp);
+        self.prepare(exp, base, Some(document));
         self.banner = None;
         Ok(())
     }
 
     /// Saves the experiment with its checkpoint (parameters, optimiser state, history) to
     /// `path`. A run in progress goes on from where it was.
-    pub fn save_to(&mut self, path: &Path) -> Result<(), String> {
+    pub fn save_to(&mut self, path: &Path) -> Result<(), crate::experiment::Error> {
         self.rebase_csv(path);
         let mut exp = self.spec.clone();
         if self.worker.iteration() > 0 {
-            exp.checkpoint = self
-                .worker
-                .with_session(|s| s.to_experiment().checkpoint)
-                .flatten();
+            exp.checkpoint = self.worker.with_session(|s| s.checkpoint());
         }
-        match document::save(&exp, path) {
+        match crate::experiment::save(&exp, path) {
             Ok(()) => {
                 self.document.saved_to(path, &exp);
                 self.prefs.remember(path);
@@ -108,8 +94,9 @@ impl Workbench {
             ..csv.clone()
         };
         self.spec.data.source = DataSource::Csv(csv.clone());
-        if let Some(model) = &mut self.model_spec {
-            model.data.source = DataSource::Csv(csv);
+        if let Some((model, plan)) = &mut self.model_spec {
+            model.data.source = DataSource::Csv(csv.clone());
+            plan.data.source = DataSource::Csv(csv);
         }
     }
 
@@ -198,44 +185,50 @@ impl Workbench {
     /// a copy of the model as it is now (a run in progress goes on); the banner says when the
     /// file is written.
     pub fn export_npz(&mut self, path: PathBuf) {
-        let (Some(exp), Some(split)) = (
-            self.worker.with_session(|s| s.to_experiment()),
+        let plan = self.model_spec.as_ref().map(|(_, plan)| plan.clone());
+        let (Some(mut plan), Some(checkpoint), Some(split)) = (
+            plan,
+            self.worker.with_session(|s| s.checkpoint()),
             self.worker.split().cloned(),
         ) else {
             self.error("Export failed: there is no model to export".into());
             return;
         };
-        let started = Background::spawn("flowlab-export", &self.ctx, move || {
-            let mut session = crate::train::Session::with_split(&exp, (*split).clone(), 1)
-                .map_err(|e| e.to_string())?;
-            crate::report::export_npz(&mut session, &path).map_err(|e| e.to_string())?;
-            Ok(path)
+        plan.checkpoint = Some(checkpoint);
+        let started = OneShot::spawn("flowlab-export", Some(Arc::clone(&self.waker)), move || {
+            let mut session = plan.session_on((*split).clone(), 1)?;
+            crate::report::export_npz(&mut session, &plan, &path)?;
+            Ok::<_, NpzError>(path)
         });
         match started {
             Ok(export) => {
                 self.npz = Some(export);
                 self.info("Writing the archive…".into());
             }
-            Err(e) => self.error(format!("Export failed: {e}")),
+            Err(e) => self.error(format!("Export failed: could not start a thread: {e}")),
         }
     }
 
     /// Reports an .npz export that finished.
     pub(super) fn poll_npz(&mut self) {
-        if let Some(result) = self.npz.as_ref().and_then(Background::poll) {
+        if let Some(result) = self.npz.as_ref().and_then(OneShot::poll) {
             self.npz = None;
             match result {
-                Ok(path) => self.info(format!("Wrote {}", path.display())),
+                Ok(Ok(path)) => self.info(format!("Wrote {}", path.display())),
+                Ok(Err(e)) => self.error(format!("Export failed: {e}")),
                 Err(e) => self.error(format!("Export failed: {e}")),
             }
         }
     }
 
     /// Writes the current run's history as CSV.
-    pub fn export_metrics(&mut self, path: &Path) -> Result<(), String> {
-        let result = crate::report::write_metrics_csv(self.worker.history(), path)
-            .map_err(|e| e.to_string());
-        self.report_export(result, path)
+    pub fn export_metrics(&mut self, path: &Path) -> Result<(), crate::report::Error> {
+        let result = crate::report::write_metrics_csv(self.worker.history(), path);
+        match &result {
+            Ok(()) => self.info(format!("Wrote {}", path.display())),
+            Err(e) => self.error(format!("Export failed: {e}")),
+        }
+        result
     }
 
     /// Draws the figures of the newest diagnostics and the current history into `dir` (SVG and
@@ -250,28 +243,31 @@ impl Workbench {
             return;
         };
         let history = self.worker.history().to_vec();
-        let started = Background::spawn("flowlab-figures", &self.ctx, move || {
-            crate::report::write_figures(&report, &history, &split, &dir)
-                .map(|figures| (dir, figures))
-                .map_err(|e| e.to_string())
-        });
+        let started = OneShot::spawn(
+            "flowlab-figures",
+            Some(Arc::clone(&self.waker)),
+            move || {
+                crate::report::write_figures(&report, &history, &split, &dir)
+                    .map(|figures| (dir, figures))
+            },
+        );
         match started {
             Ok(figures) => {
                 self.figures = Some(figures);
                 self.info("Drawing the figures…".into());
             }
-            Err(e) => self.error(format!("Export failed: {e}")),
+            Err(e) => self.error(format!("Export failed: could not start a thread: {e}")),
         }
     }
 
     /// Reports a figure export that finished.
     pub(super) fn poll_figures(&mut self) {
-        let Some(result) = self.figures.as_ref().and_then(Background::poll) else {
+        let Some(result) = self.figures.as_ref().and_then(OneShot::poll) else {
             return;
         };
         self.figures = None;
         match result {
-            Ok((dir, figures)) => {
+            Ok(Ok((dir, figures))) => {
                 let mut text = format!(
                     "Wrote {} figure files to {}",
                     figures.written.len(),
@@ -288,20 +284,9 @@ impl Workbench {
                 }
                 self.info(text);
             }
+            Ok(Err(e)) => self.error(format!("Export failed: {e}")),
             Err(e) => self.error(format!("Export failed: {e}")),
         }
-    }
-
-    pub(super) fn report_export(
-        &mut self,
-        result: Result<(), String>,
-        path: &Path,
-    ) -> Result<(), String> {
-        match &result {
-            Ok(()) => self.info(format!("Wrote {}", path.display())),
-            Err(e) => self.error(format!("Export failed: {e}")),
-        }
-        result
     }
 }
 

@@ -197,12 +197,18 @@ impl Workbench {
     pub(super) fn status_ui(&self, ui: &mut Ui) {
         ui.horizontal(|ui| {
             let state = self.worker.state();
-            let color = match state {
-                RunState::Failed | RunState::Invalid => crate::gui::widgets::problem_color(ui),
-                RunState::Running => ui.visuals().selection.bg_fill,
-                _ => ui.visuals().text_color(),
-            };
-            ui.label(RichText::new(state.label()).color(color).strong());
+            if self.preparing.is_some() {
+                // No spinner: an animation would ask for frames all the time.
+                ui.label(RichText::new("preparing …").strong())
+                    .on_hover_text("generating or reading the data and drawing the parameters");
+            } else {
+                let color = match state {
+                    RunState::Failed | RunState::Invalid => crate::gui::widgets::problem_color(ui),
+                    RunState::Running => ui.visuals().selection.bg_fill,
+                    _ => ui.visuals().text_color(),
+                };
+                ui.label(RichText::new(state.label()).color(color).strong());
+            }
             ui.separator();
             ui.label(format!(
                 "iteration {} / {}",
@@ -346,8 +352,8 @@ impl Workbench {
                         ui,
                         &mut draft,
                         &ComposerContext {
-                            problems: &self.problems,
-                            build_error: self.build_error.as_deref(),
+                            problems: self.problems(),
+                            build_error: self.build_error.as_ref().map(ToString::to_string),
                             split: split.as_deref(),
                         },
                     );

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui::Color32;
 
-use crate::experiment::Record;
+use crate::train::Record;
 
 /// Where the current model stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

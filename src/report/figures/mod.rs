@@ -51,7 +51,7 @@ use crate::data::Split;
 use crate::diagnostics::{
     DiagnosticsReport, Divergence, GradientConsistency, Lipschitz, Outcome, Robustness, Spectrum,
 };
-use crate::experiment::Record;
+use crate::train::Record;
 
 /// The figures written and the ones left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

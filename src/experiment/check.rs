@@ -1,117 +1,263 @@
-//! Checking an experiment: every problem it has, in words a user understands.
+//! Checking an experiment: the one place a document is validated. [`check`] turns an
+//! [`Experiment`] into a [`Plan`] of the engine's own types, or lists every [`Problem`] it has.
 //!
-//! Each problem names the setting it is about, as a path into the document
-//! (`model.width: must be at least 1 (got 0)`), so a command line can print them and a user
-//! interface can put them next to the right control. All problems are listed, not just the first.
+//! Each problem names the setting it is about, as a path into the document (`model.width`,
+//! `integrator.Tableau.b`: the paths a study or the composer uses), says what is wrong in words
+//! a user understands and, where one value is to blame, gives it. All problems are listed, not
+//! just the first.
 //!
-//! Checks that need the model's parameter layout (the length of a checkpoint's parameters) are
-//! done where the layout is known, not here.
+//! Checks that need the data (a zero-padding lift narrower than a CSV file's features) or the
+//! model's parameter layout (the length of a checkpoint's parameters) are done where those are
+//! known, when the session is built.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
-use super::io::Error;
+use super::plan::Plan;
 use super::spec::{
-    BatchSpec, Checkpoint, DiagnosticsSpec, Experiment, FORMAT_VERSION, FieldKind, GradientSpec,
-    HeadSpec, IntegratorSpec, LiftSpec, ModelSpec, TableauSpec, TrainSpec,
+    Experiment, FORMAT_VERSION, GradientSpec, IntegratorSpec, ModelSpec, TableauSpec, TrainSpec,
 };
 use crate::data::DataSpec;
-use crate::model::{Activation, Constraint};
+use crate::diagnostics::DiagnosticsSpec;
+use crate::integrate::{Gradient, Integrator, Splitting, Tableau};
+use crate::model::{Activation, Constraint, Field, FieldKind};
 use crate::train::optimizer::{OptimizerSpec, OptimizerState};
+use crate::train::regularizer::Regularizer;
+use crate::train::{Architecture, BatchSpec, Checkpoint, HeadSpec, LiftSpec, Training};
 
 /// Tolerance on `Σ b = 1` for a Butcher tableau (the weights of a method given in decimal, such
 /// as RK4's sixths, do not sum to exactly 1 in floating point).
 const WEIGHT_SUM_TOLERANCE: f64 = 1e-12;
 
-/// Every problem of the experiment, in words a user understands, each naming the setting (e.g.
-/// "model.width: must be at least 1 (got 0)"). Empty means valid.
-pub fn problems(exp: &Experiment) -> Vec<String> {
+/// One thing wrong with an experiment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The setting, as a path into the document: `model.width`, `integrator.Tableau.b`,
+    /// `train.optimizer`.
+    pub path: String,
+    /// What is wrong, in words ("must be at least 1 (got 0)").
+    pub message: String,
+    /// The value to blame as the file would spell it, when there is one (`0`, `NaN`).
+    pub value: Option<String>,
+}
+
+impl Problem {
+    /// Whether the problem is about the setting `path` or one inside it (`model.constraint`
+    /// covers `model.constraint.gamma` but not `model.constraint2`).
+    #[must_use]
+    pub fn is_under(&self, path: &str) -> bool {
+        self.path
+            .strip_prefix(path)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    }
+}
+
+impl Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Every problem of an experiment, in the order of the document.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Problems(Vec<Problem>);
+
+impl Problems {
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The problems, in the order of the document.
+    pub fn iter(&self) -> std::slice::Iter<'_, Problem> {
+        self.0.iter()
+    }
+
+    /// The problems as a slice, in the order of the document.
+    #[must_use]
+    pub fn as_slice(&self) -> &[Problem] {
+        &self.0
+    }
+
+    fn push(&mut self, path: &str, message: impl Display, value: Option<String>) {
+        self.0.push(Problem {
+            path: path.to_owned(),
+            message: message.to_string(),
+            value,
+        });
+    }
+
+    fn add(&mut self, path: &str, message: impl Display) {
+        self.push(path, message, None);
+    }
+
+    fn add_value(&mut self, path: &str, message: impl Display, value: impl Display) {
+        self.push(path, message, Some(value.to_string()));
+    }
+
+    /// Adds "must be at least 1 (got 0)" when `value` is zero.
+    fn at_least_one(&mut self, path: &str, value: usize) {
+        if value == 0 {
+            self.add_value(path, "must be at least 1 (got 0)", value);
+        }
+    }
+
+    /// Adds a problem when `value` is negative or not finite (NaN, infinite).
+    fn non_negative(&mut self, path: &str, value: f64) {
+        if !value.is_finite() {
+            self.add_value(
+                path,
+                format!("must be a finite number (got {value})"),
+                value,
+            );
+        } else if value < 0.0 {
+            self.add_value(path, format!("must not be negative (got {value})"), value);
+        }
+    }
+
+    /// Adds a problem when `value` is zero, negative or not finite.
+    fn positive(&mut self, path: &str, value: f64) {
+        if !value.is_finite() {
+            self.add_value(
+                path,
+                format!("must be a finite number (got {value})"),
+                value,
+            );
+        } else if value <= 0.0 {
+            self.add_value(path, format!("must be greater than 0 (got {value})"), value);
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Problems {
+    type Item = &'a Problem;
+    type IntoIter = std::slice::Iter<'a, Problem>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// One line of summary, then one line per problem.
+impl Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [] => f.write_str("invalid experiment"),
+            [one] => write!(f, "invalid experiment: {one}"),
+            many => {
+                write!(f, "invalid experiment ({} problems):", many.len())?;
+                for problem in many {
+                    write!(f, "\n  - {problem}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Problems {}
+
+/// Checks an experiment: the [`Plan`] of engine types it describes, or every problem it has.
+///
+/// ```
+/// use flowlab::experiment::{check, from_ron_str};
+///
+/// let mut exp = from_ron_str(flowlab::experiment::DEFAULT_EXPERIMENT)?;
+/// let plan = check(&exp).expect("the default experiment is valid");
+/// assert_eq!(plan.architecture.layers, exp.model.layers);
+///
+/// exp.model.width = 0;
+/// let problems = check(&exp).unwrap_err();
+/// let problem = problems.iter().next().expect("one problem");
+/// assert_eq!((problem.path.as_str(), problem.value.as_deref()), ("model.width", Some("0")));
+/// # Ok::<(), flowlab::experiment::Error>(())
+/// ```
+pub fn check(exp: &Experiment) -> Result<Plan, Problems> {
     let mut found = Problems::default();
     if exp.format_version != FORMAT_VERSION {
-        found.add(
+        found.add_value(
             "format_version",
             format!(
                 "this build reads and writes version {FORMAT_VERSION} (got {})",
                 exp.format_version
             ),
+            exp.format_version,
         );
     }
     for problem in exp.data.problems() {
         found.add("data", problem);
     }
-    model_problems(&exp.model, &exp.data, &mut found);
-    integrator_problems(&exp.integrator, exp.model.field, "integrator", &mut found);
-    gradient_problems(&exp.gradient, &mut found);
+    let model = model(&exp.model, &exp.data, &mut found);
+    let integrator = integrator(&exp.integrator, exp.model.field, &mut found);
+    let gradient = gradient(&exp.gradient, &mut found);
     train_problems(&exp.train, &mut found);
     diagnostics_problems(&exp.diagnostics, &mut found);
     if let Some(checkpoint) = &exp.checkpoint {
         checkpoint_problems(checkpoint, &exp.train.optimizer, &mut found);
     }
-    found.0
-}
-
-/// `Ok(())` or `Err(Error::Invalid(all problems))`.
-pub fn validate(exp: &Experiment) -> Result<(), Error> {
-    let found = problems(exp);
-    if found.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Invalid(found))
-    }
-}
-
-/// The problems found so far, each prefixed with its setting.
-#[derive(Default)]
-struct Problems(Vec<String>);
-
-impl Problems {
-    fn add(&mut self, setting: &str, message: impl Display) {
-        self.0.push(format!("{setting}: {message}"));
-    }
-
-    /// Adds "must be at least 1 (got 0)" when `value` is zero.
-    fn at_least_one(&mut self, setting: &str, value: usize) {
-        if value == 0 {
-            self.add(setting, "must be at least 1 (got 0)");
+    match (model, integrator, gradient) {
+        (Some(model), Some(integrator), Some(gradient)) if found.is_empty() => {
+            let h = model.final_time / model.layers as f64;
+            Ok(Plan {
+                name: exp.name.clone(),
+                data: exp.data.clone(),
+                data_seed: exp.train.seeds.data,
+                architecture: Architecture {
+                    field: model.field,
+                    layers: model.layers,
+                    final_time: model.final_time,
+                    lift: model.lift,
+                    head: model.head,
+                    constraints: model.constraints,
+                    integrator,
+                    gradient,
+                },
+                training: training(&exp.train, exp.model.init_scale, h),
+                diagnostics: exp.diagnostics.clone(),
+                checkpoint: exp.checkpoint.clone(),
+            })
         }
-    }
-
-    /// Adds a problem when `value` is negative or not finite (NaN, infinite).
-    fn non_negative(&mut self, setting: &str, value: f64) {
-        if !value.is_finite() {
-            self.add(setting, format!("must be a finite number (got {value})"));
-        } else if value < 0.0 {
-            self.add(setting, format!("must not be negative (got {value})"));
-        }
-    }
-
-    /// Adds a problem when `value` is zero, negative or not finite.
-    fn positive(&mut self, setting: &str, value: f64) {
-        if !value.is_finite() {
-            self.add(setting, format!("must be a finite number (got {value})"));
-        } else if value <= 0.0 {
-            self.add(setting, format!("must be greater than 0 (got {value})"));
-        }
+        _ => Err(found),
     }
 }
 
-fn model_problems(model: &ModelSpec, data: &DataSpec, found: &mut Problems) {
+/// The model section's settings as the engine takes them.
+struct Model {
+    field: Field,
+    layers: usize,
+    final_time: f64,
+    lift: LiftSpec,
+    head: HeadSpec,
+    constraints: [Constraint; 2],
+}
+
+fn model(model: &ModelSpec, data: &DataSpec, found: &mut Problems) -> Option<Model> {
+    let before = found.len();
     let width = model.width;
     let hidden = model.hidden.unwrap_or(width);
     found.at_least_one("model.width", width);
     if model.hidden == Some(0) {
-        found.add(
+        found.add_value(
             "model.hidden",
             "must be at least 1 (got 0); leave it out to use the width",
+            0,
         );
     }
     found.at_least_one("model.layers", model.layers);
     if !model.final_time.is_finite() {
-        found.add(
+        found.add_value(
             "model.final_time",
             format!("must be a finite number (got {})", model.final_time),
+            model.final_time,
         );
     } else if model.final_time <= 0.0 {
-        found.add(
+        found.add_value(
             "model.final_time",
             format!(
                 "must be greater than 0 (got {}): the step h = final_time / layers would be {}",
@@ -122,6 +268,7 @@ fn model_problems(model: &ModelSpec, data: &DataSpec, found: &mut Problems) {
                     "negative"
                 }
             ),
+            model.final_time,
         );
     }
     found.non_negative("model.init_scale", model.init_scale);
@@ -158,18 +305,19 @@ fn model_problems(model: &ModelSpec, data: &DataSpec, found: &mut Problems) {
     }
     if model.field == FieldKind::ResNet {
         if hidden != width && hidden > 0 {
-            found.add(
+            found.add_value(
                 "model.hidden",
                 format!(
                     "the ResNet field's A is square, so hidden must equal width (got hidden \
                      {hidden}, width {width}); leave hidden out"
                 ),
+                hidden,
             );
         }
     } else if hidden != width && hidden > 0 && width > 0 {
         let shape = format!("{hidden}×{width} (hidden {hidden}, width {width})");
         if model.constraint.needs_square() {
-            found.add(
+            found.add_value(
                 "model.constraint",
                 format!(
                     "{} needs a square matrix, but {first_matrix} {} {shape}",
@@ -180,23 +328,46 @@ fn model_problems(model: &ModelSpec, data: &DataSpec, found: &mut Problems) {
                         "is"
                     },
                 ),
+                constraint_variant(&model.constraint),
             );
         }
         if let (Some(constraint2), Some(matrix)) = (&model.constraint2, second_matrix)
             && constraint2.needs_square()
         {
-            found.add(
+            found.add_value(
                 "model.constraint2",
                 format!(
                     "{} needs a square matrix, but {matrix} is {shape}",
                     constraint_variant(constraint2)
                 ),
+                constraint_variant(constraint2),
             );
         }
     }
 
     lift_problems(model.lift, width, data.input_dim(), found);
     head_problems(model.head, data.n_classes(), found);
+    (found.len() == before).then(|| Model {
+        field: Field {
+            kind: model.field,
+            width,
+            hidden,
+            activation: model.activation,
+            activation2: if has_second_matrix {
+                model.activation2.unwrap_or(model.activation)
+            } else {
+                model.activation
+            },
+        },
+        layers: model.layers,
+        final_time: model.final_time,
+        lift: model.lift,
+        head: model.head,
+        constraints: [
+            model.constraint,
+            model.constraint2.unwrap_or(model.constraint),
+        ],
+    })
 }
 
 /// `input_dim`: the number of input features, when the data spec tells it without loading.
@@ -206,12 +377,13 @@ fn lift_problems(lift: LiftSpec, width: usize, input_dim: Option<usize>, found: 
         && let Some(input_dim) = input_dim
         && width < input_dim
     {
-        found.add(
+        found.add_value(
             "model.width",
             format!(
                 "lift Pad appends zeros to the {input_dim} input features, so width must be at \
                  least {input_dim} (got {width}); raise the width or use lift: Linear"
             ),
+            width,
         );
     }
 }
@@ -222,20 +394,22 @@ fn head_problems(head: HeadSpec, classes: Option<usize>, found: &mut Problems) {
         && let Some(classes) = classes
         && classes < 2
     {
-        found.add(
+        found.add_value(
             "model.head",
             format!("SoftmaxCrossEntropy needs at least 2 classes, but the data has {classes}"),
+            "SoftmaxCrossEntropy",
         );
     }
 }
 
-fn activation_problems(activation: Activation, setting: &str, found: &mut Problems) {
+fn activation_problems(activation: Activation, path: &str, found: &mut Problems) {
     if let Activation::LeakyRelu(slope) = activation
         && !slope.is_finite()
     {
-        found.add(
-            setting,
+        found.add_value(
+            path,
             format!("the LeakyRelu slope must be a finite number (got {slope})"),
+            slope,
         );
     }
 }
@@ -251,12 +425,12 @@ fn constraint_variant(constraint: &Constraint) -> &'static str {
     }
 }
 
-fn constraint_problems(constraint: &Constraint, setting: &str, found: &mut Problems) {
+fn constraint_problems(constraint: &Constraint, path: &str, found: &mut Problems) {
     match *constraint {
         Constraint::None | Constraint::Orthogonal => {}
-        Constraint::Skew { gamma } => found.non_negative(&format!("{setting}.gamma"), gamma),
-        Constraint::NegDef { eps } => found.non_negative(&format!("{setting}.eps"), eps),
-        Constraint::SpectralNorm { max } => found.positive(&format!("{setting}.max"), max),
+        Constraint::Skew { gamma } => found.non_negative(&format!("{path}.gamma"), gamma),
+        Constraint::NegDef { eps } => found.non_negative(&format!("{path}.eps"), eps),
+        Constraint::SpectralNorm { max } => found.positive(&format!("{path}.max"), max),
     }
 }
 
@@ -275,56 +449,79 @@ fn integrator_variant(integrator: &IntegratorSpec) -> &'static str {
     }
 }
 
-fn integrator_problems(
-    integrator: &IntegratorSpec,
-    field: FieldKind,
-    setting: &str,
-    found: &mut Problems,
-) {
-    match integrator {
-        IntegratorSpec::Euler
-        | IntegratorSpec::ExplicitMidpoint
-        | IntegratorSpec::Heun
-        | IntegratorSpec::Rk4 => {}
-        IntegratorSpec::Tableau(tableau) => {
-            tableau_problems(tableau, &format!("{setting}.Tableau"), found);
+/// The engine's method of an integrator spec (`path` names the setting, e.g. `integrator`), or
+/// `None` when a tableau given in the file has problems (added to `found`). The settings of the
+/// implicit midpoint rule are checked by [`integrator`], where they are used.
+fn method(spec: &IntegratorSpec, path: &str, found: &mut Problems) -> Option<Integrator> {
+    Some(match spec {
+        IntegratorSpec::Euler => Integrator::Explicit(Tableau::euler()),
+        IntegratorSpec::ExplicitMidpoint => Integrator::Explicit(Tableau::explicit_midpoint()),
+        IntegratorSpec::Heun => Integrator::Explicit(Tableau::heun()),
+        IntegratorSpec::Rk4 => Integrator::Explicit(Tableau::rk4()),
+        IntegratorSpec::Tableau(tableau_spec) => {
+            Integrator::Explicit(tableau(tableau_spec, &format!("{path}.Tableau"), found)?)
         }
-        IntegratorSpec::SymplecticEulerA
-        | IntegratorSpec::SymplecticEulerB
-        | IntegratorSpec::StormerVerlet => {
-            if !field.is_hamiltonian() {
-                found.add(
-                    setting,
-                    format!(
-                        "{} needs a separable Hamiltonian field (Hamiltonian, HamiltonianShared \
-                         or SecondOrder), but model.field is {field:?}",
-                        integrator_variant(integrator)
-                    ),
-                );
-            }
-        }
+        IntegratorSpec::SymplecticEulerA => Integrator::Splitting(Splitting::SymplecticEulerA),
+        IntegratorSpec::SymplecticEulerB => Integrator::Splitting(Splitting::SymplecticEulerB),
+        IntegratorSpec::StormerVerlet => Integrator::Splitting(Splitting::StormerVerlet),
         IntegratorSpec::ImplicitMidpoint {
             tolerance,
             max_iterations,
-        } => {
-            found.positive(&format!("{setting}.tolerance"), *tolerance);
-            if *max_iterations == 0 {
-                found.add(
-                    &format!("{setting}.max_iterations"),
-                    "must be at least 1 (got 0)",
+        } => Integrator::ImplicitMidpoint {
+            tolerance: *tolerance,
+            max_iterations: *max_iterations,
+        },
+    })
+}
+
+fn integrator(spec: &IntegratorSpec, field: FieldKind, found: &mut Problems) -> Option<Integrator> {
+    const PATH: &str = "integrator";
+    let integrator = method(spec, PATH, found)?;
+    match integrator {
+        Integrator::Explicit(_) => {}
+        Integrator::Splitting(_) => {
+            if !field.is_hamiltonian() {
+                found.add_value(
+                    PATH,
+                    format!(
+                        "{} needs a separable Hamiltonian field (Hamiltonian, HamiltonianShared \
+                         or SecondOrder), but model.field is {field:?}",
+                        integrator_variant(spec)
+                    ),
+                    integrator_variant(spec),
                 );
+                return None;
+            }
+        }
+        Integrator::ImplicitMidpoint {
+            tolerance,
+            max_iterations,
+        } => {
+            let before = found.len();
+            found.positive(&format!("{PATH}.tolerance"), tolerance);
+            if max_iterations == 0 {
+                found.add_value(
+                    &format!("{PATH}.max_iterations"),
+                    "must be at least 1 (got 0)",
+                    0,
+                );
+            }
+            if found.len() != before {
+                return None;
             }
         }
     }
+    Some(integrator)
 }
 
-/// Checks a Butcher tableau of an explicit Runge–Kutta method (`setting` names it, e.g.
-/// `integrator.Tableau`).
-fn tableau_problems(tableau: &TableauSpec, setting: &str, found: &mut Problems) {
+/// A Butcher tableau of an explicit Runge–Kutta method given in the file (`path` names it, e.g.
+/// `integrator.Tableau`), or `None` with its problems.
+fn tableau(tableau: &TableauSpec, path: &str, found: &mut Problems) -> Option<Tableau> {
+    let before = found.len();
     let s = tableau.a.len();
-    let a_setting = format!("{setting}.a");
+    let a_path = format!("{path}.a");
     if s == 0 {
-        found.add(&a_setting, "a method needs at least one stage (a is empty)");
+        found.add(&a_path, "a method needs at least one stage (a is empty)");
     }
     let ragged: Vec<String> = tableau
         .a
@@ -335,7 +532,7 @@ fn tableau_problems(tableau: &TableauSpec, setting: &str, found: &mut Problems) 
         .collect();
     if !ragged.is_empty() {
         found.add(
-            &a_setting,
+            &a_path,
             format!(
                 "must be square: {s} rows of {s} entries each ({})",
                 ragged.join(", ")
@@ -355,13 +552,13 @@ fn tableau_problems(tableau: &TableauSpec, setting: &str, found: &mut Problems) 
     }
     if !non_finite.is_empty() {
         found.add(
-            &a_setting,
+            &a_path,
             format!("entries must be finite ({})", non_finite.join(", ")),
         );
     }
     if !upper.is_empty() {
         found.add(
-            &a_setting,
+            &a_path,
             format!(
                 "an explicit method needs a strictly lower triangular a (zero on and above the \
                  diagonal), but {}",
@@ -370,65 +567,81 @@ fn tableau_problems(tableau: &TableauSpec, setting: &str, found: &mut Problems) 
         );
     }
 
-    let b_setting = format!("{setting}.b");
+    let b_path = format!("{path}.b");
     if tableau.b.len() != s {
         found.add(
-            &b_setting,
+            &b_path,
             format!("needs one weight per stage: {s} (got {})", tableau.b.len()),
         );
     }
     if tableau.b.iter().any(|b| !b.is_finite()) {
-        found.add(&b_setting, "weights must be finite");
+        found.add(&b_path, "weights must be finite");
     } else if !tableau.b.is_empty() {
         let sum: f64 = tableau.b.iter().sum();
         if (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
             found.add(
-                &b_setting,
+                &b_path,
                 format!("weights must sum to 1 for a consistent method (they sum to {sum})"),
             );
         }
     }
 
     if let Some(c) = &tableau.c {
-        let c_setting = format!("{setting}.c");
+        let c_path = format!("{path}.c");
         if c.len() != s {
             found.add(
-                &c_setting,
+                &c_path,
                 format!("needs one node per stage: {s} (got {})", c.len()),
             );
         }
         if c.iter().any(|c| !c.is_finite()) {
-            found.add(&c_setting, "nodes must be finite");
+            found.add(&c_path, "nodes must be finite");
         }
     }
     if tableau.order == 0 {
-        found.add(&format!("{setting}.order"), "must be at least 1 (got 0)");
+        found.add_value(&format!("{path}.order"), "must be at least 1 (got 0)", 0);
     }
+    if found.len() != before {
+        return None;
+    }
+    let rows: Vec<&[f64]> = tableau.a.iter().map(Vec::as_slice).collect();
+    // The nodes default to the row sums of a.
+    let c = tableau.c.clone().unwrap_or_else(|| {
+        tableau
+            .a
+            .iter()
+            .map(|row| row.iter().sum::<f64>())
+            .collect()
+    });
+    let name = if tableau.name.is_empty() {
+        "custom tableau"
+    } else {
+        &tableau.name
+    };
+    Some(Tableau::new(name, &rows, &tableau.b, &c, tableau.order))
 }
 
-fn gradient_problems(gradient: &GradientSpec, found: &mut Problems) {
-    let GradientSpec::Backward(method) = gradient else {
-        return;
+fn gradient(gradient: &GradientSpec, found: &mut Problems) -> Option<Gradient> {
+    const PATH: &str = "gradient";
+    let method = match gradient {
+        GradientSpec::Dto => return Some(Gradient::Dto),
+        GradientSpec::Partner => return Some(Gradient::Partner),
+        GradientSpec::Backward(method) => method,
     };
-    match method {
-        IntegratorSpec::Euler
-        | IntegratorSpec::ExplicitMidpoint
-        | IntegratorSpec::Heun
-        | IntegratorSpec::Rk4 => {}
-        IntegratorSpec::Tableau(tableau) => {
-            tableau_problems(tableau, "gradient.Backward.Tableau", found);
+    match self::method(method, &format!("{PATH}.Backward"), found)? {
+        Integrator::Explicit(tableau) => Some(Gradient::Backward(tableau)),
+        Integrator::Splitting(_) | Integrator::ImplicitMidpoint { .. } => {
+            found.add_value(
+                PATH,
+                format!(
+                    "Backward needs an explicit Runge–Kutta method (Euler, ExplicitMidpoint, \
+                     Heun, Rk4 or Tableau), not {}",
+                    integrator_variant(method)
+                ),
+                integrator_variant(method),
+            );
+            None
         }
-        IntegratorSpec::SymplecticEulerA
-        | IntegratorSpec::SymplecticEulerB
-        | IntegratorSpec::StormerVerlet
-        | IntegratorSpec::ImplicitMidpoint { .. } => found.add(
-            "gradient",
-            format!(
-                "Backward needs an explicit Runge–Kutta method (Euler, ExplicitMidpoint, Heun, \
-                 Rk4 or Tableau), not {}",
-                integrator_variant(method)
-            ),
-        ),
     }
 }
 
@@ -438,32 +651,56 @@ fn train_problems(train: &TrainSpec, found: &mut Problems) {
     }
     // iterations = 0 is allowed: the run evaluates the initial (or checkpointed) model only.
     if train.batch == BatchSpec::MiniBatch(0) {
-        found.add("train.batch", "MiniBatch size must be at least 1 (got 0)");
+        found.add_value(
+            "train.batch",
+            "MiniBatch size must be at least 1 (got 0)",
+            "MiniBatch(0)",
+        );
     }
     found.non_negative("train.weight_decay", train.weight_decay);
     found.non_negative("train.time_smoothness", train.time_smoothness);
     found.at_least_one("train.eval_every", train.eval_every);
 }
 
+/// The training settings of a checked document (`h` is the model's step).
+fn training(train: &TrainSpec, init_scale: f64, h: f64) -> Training {
+    Training {
+        optimizer: train.optimizer.clone(),
+        batch: train.batch,
+        iterations: train.iterations,
+        regularizer: Regularizer {
+            weight_decay: train.weight_decay,
+            time_smoothness: train.time_smoothness,
+            h,
+        },
+        init_scale,
+        init_seed: train.seeds.init,
+        batch_seed: train.seeds.batch,
+        eval_every: train.eval_every,
+    }
+}
+
 fn diagnostics_problems(diagnostics: &DiagnosticsSpec, found: &mut Problems) {
     if diagnostics.every > 0 && diagnostics.probes == 0 {
-        found.add(
+        found.add_value(
             "diagnostics.probes",
             format!(
                 "must be at least 1 when diagnostics run (every {}); set every: 0 to turn them \
                  off",
                 diagnostics.every
             ),
+            0,
         );
     }
     found.positive("diagnostics.epsilon", diagnostics.epsilon);
     if diagnostics.grid < 2 {
-        found.add(
+        found.add_value(
             "diagnostics.grid",
             format!(
                 "must be at least 2 points per side (got {})",
                 diagnostics.grid
             ),
+            diagnostics.grid,
         );
     }
 }
@@ -503,12 +740,13 @@ fn checkpoint_problems(checkpoint: &Checkpoint, optimizer: &OptimizerSpec, found
         OptimizerSpec::Armijo { .. } => "Armijo",
     };
     if state_kind != spec_kind {
-        found.add(
+        found.add_value(
             "checkpoint.optimizer",
             format!(
                 "is the state of {state_kind}, but train.optimizer is {spec_kind}; remove the \
                  checkpoint to start afresh"
             ),
+            state_kind,
         );
     }
     for (name, len) in buffers {
@@ -525,28 +763,32 @@ fn checkpoint_problems(checkpoint: &Checkpoint, optimizer: &OptimizerSpec, found
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::io::from_ron_str;
     use crate::experiment::io::tests::{EXAMPLE, FULL};
+    use crate::experiment::io::{Error, from_ron_str};
     use crate::experiment::spec::Record;
 
     fn example() -> Experiment {
         from_ron_str(EXAMPLE).expect("example parses")
     }
 
+    /// The problems of `exp` (none when it checks out).
+    fn problems(exp: &Experiment) -> Vec<Problem> {
+        check(exp).err().map(|found| found.0).unwrap_or_default()
+    }
+
     /// The problems of `exp`, asserting there is at least one.
-    fn problems_of(exp: &Experiment) -> Vec<String> {
+    fn problems_of(exp: &Experiment) -> Vec<Problem> {
         let found = problems(exp);
         assert!(!found.is_empty(), "expected problems in {exp:#?}");
         found
     }
 
-    /// Asserts that one problem starts with `setting: ` and contains every word of `words`.
-    fn assert_problem(found: &[String], setting: &str, words: &[&str]) {
-        let prefix = format!("{setting}: ");
+    /// Asserts that one problem is about `setting` and contains every word of `words`.
+    fn assert_problem(found: &[Problem], setting: &str, words: &[&str]) {
         assert!(
             found
                 .iter()
-                .any(|p| p.starts_with(&prefix) && words.iter().all(|w| p.contains(w))),
+                .any(|p| p.path == setting && words.iter().all(|w| p.message.contains(w))),
             "no problem for {setting} mentioning {words:?} in {found:#?}"
         );
     }
@@ -563,12 +805,12 @@ mod tests {
 
     #[test]
     fn the_examples_are_valid() {
-        assert_eq!(problems(&example()), Vec::<String>::new());
+        assert_eq!(problems(&example()), Vec::<Problem>::new());
         assert_eq!(
             problems(&from_ron_str(FULL).expect("parses")),
-            Vec::<String>::new()
+            Vec::<Problem>::new()
         );
-        assert!(validate(&example()).is_ok());
+        assert!(check(&example()).is_ok());
     }
 
     #[test]
@@ -922,7 +1164,7 @@ mod tests {
             beta2: 0.999,
             eps: 1e-8,
         };
-        let found = problems_of(&exp);
+        let found: Vec<String> = problems_of(&exp).iter().map(ToString::to_string).collect();
         let expected_data: Vec<String> = exp
             .data
             .problems()
@@ -1019,10 +1261,10 @@ mod tests {
         }
         assert_eq!(found.len(), settings.len(), "{found:#?}");
 
-        let Err(Error::Invalid(listed)) = validate(&exp) else {
-            panic!("validate accepts an invalid experiment");
+        let Err(listed) = check(&exp) else {
+            panic!("check accepts an invalid experiment");
         };
-        assert_eq!(listed, found);
+        assert_eq!(listed.0, found);
         let message = Error::Invalid(listed).to_string();
         assert!(
             message.starts_with(&format!(

@@ -5,8 +5,9 @@
 use ndarray::{Array2, Array3, ArrayView2};
 use rayon::prelude::*;
 
-use super::network::{BLOCK, Network, Workspace};
+use super::network::{Network, Workspace};
 use crate::integrate::StepError;
+use crate::model::kernels::BLOCK;
 
 /// Mean loss and accuracy counts of a batch.
 #[derive(Clone, Copy, Debug, PartialEq)]

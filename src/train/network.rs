@@ -1,22 +1,83 @@
 //! The network `x ↦ lift ↦ K steps of the integrator ↦ head`, evaluated on blocks of samples.
 //!
 //! [`Network`] is the checked model; [`Workspace`] holds everything one block of up to
-//! [`BLOCK`] samples needs (trajectory, tape, scratch), allocated once, so the per-layer loops
+//! [`BLOCK`](crate::model::kernels::BLOCK) samples needs (trajectory, tape, scratch), allocated once, so the per-layer loops
 //! never allocate.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::kernels::{Aligned, affine, outer_add, transpose_apply_add};
-use super::params::{LayoutShape, ParamLayout};
-use super::{Activation, Constraint, Field};
-use crate::experiment::{Experiment, FieldKind, HeadSpec, LiftSpec};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
 use crate::integrate::{Gradient, Integrator, Scratch, StepError};
 use crate::model::activation::sigmoid;
+use crate::model::kernels::{Aligned, affine, outer_add, transpose_apply_add};
+use crate::model::params::{LayoutShape, ParamLayout};
+use crate::model::{Activation, Constraint, Field};
 
-/// Samples per block: the unit of work of one thread and of the reverse sweep.
-pub const BLOCK: usize = 128;
+/// How the input `x ∈ R^{n_in}` becomes the initial state `z₀ ∈ R^d`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LiftSpec {
+    /// Append zeros up to width `d` (augmentation; needs `d ≥ n_in`).
+    #[default]
+    Pad,
+    /// A trained affine map `z₀ = W x + b`.
+    Linear,
+}
+
+/// The output layer and its loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HeadSpec {
+    /// Affine map to `C` logits, softmax cross-entropy (`C ≥ 2` classes).
+    #[default]
+    SoftmaxCrossEntropy,
+    /// Affine map, sigmoid, ½ squared error against 0/1 targets (Benning et al. 2019).
+    SigmoidSquaredError,
+    /// Affine map, mean squared error against one-hot targets.
+    LinearMse,
+}
+
+/// A network before it meets its data: the checked settings `experiment::check` builds from a
+/// document. [`Network::new`] adds what the data decides (input features, classes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Architecture {
+    /// The vector field, its widths and activations.
+    pub field: Field,
+    /// Layers `K`.
+    pub layers: usize,
+    /// Final time `T`.
+    pub final_time: f64,
+    /// How inputs become states.
+    pub lift: LiftSpec,
+    /// Output layer and loss.
+    pub head: HeadSpec,
+    /// Constraints on `A` (`A₁`) and `A₂` (the same constraint twice when there is no `A₂`).
+    pub constraints: [Constraint; 2],
+    /// The time stepper.
+    pub integrator: Integrator,
+    /// The gradient method.
+    pub gradient: Gradient,
+}
+
+/// Why an architecture does not fit its data (what only the data can reveal).
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum NetworkError {
+    /// A zero-padding lift narrower than the data.
+    #[error(
+        "model.width: the zero-padding lift needs width ≥ the data's {inputs} input features (got {width}); raise the width or use lift: Linear"
+    )]
+    LiftTooNarrow {
+        /// The state width `d`.
+        width: usize,
+        /// The data's input features.
+        inputs: usize,
+    },
+    /// A dataset without features.
+    #[error("data: the dataset has no input features")]
+    NoInputs,
+}
 
 /// The checked network of an experiment.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,61 +111,54 @@ pub struct Network {
 }
 
 impl Network {
-    /// Builds the network of a validated experiment for data with `inputs` features and
-    /// `classes` classes. Fails with a user-facing message for what only the data can reveal
-    /// (a zero-padding lift narrower than the data).
-    pub fn new(exp: &Experiment, inputs: usize, classes: usize) -> Result<Self, String> {
-        let model = &exp.model;
-        let width = model.width;
-        if model.lift == LiftSpec::Pad && width < inputs {
-            return Err(format!(
-                "model.width: the zero-padding lift needs width ≥ the data's {inputs} input features (got {width}); raise the width or use lift: Linear"
-            ));
+    /// The network of `architecture` for data with `inputs` features and `classes` classes.
+    pub fn new(
+        architecture: &Architecture,
+        inputs: usize,
+        classes: usize,
+    ) -> Result<Self, NetworkError> {
+        let Architecture {
+            field,
+            layers,
+            final_time,
+            lift,
+            head,
+            constraints,
+            integrator,
+            gradient,
+        } = architecture.clone();
+        let width = field.width;
+        if lift == LiftSpec::Pad && width < inputs {
+            return Err(NetworkError::LiftTooNarrow { width, inputs });
         }
         if inputs == 0 {
-            return Err("data: the dataset has no input features".into());
+            return Err(NetworkError::NoInputs);
         }
-        let hidden = model.hidden.unwrap_or(width);
-        let activation2 = model.activation2.unwrap_or(model.activation);
-        let field = Field {
-            kind: model.field,
-            width,
-            hidden,
-            activation: model.activation,
-            activation2: if model.field == FieldKind::Hamiltonian {
-                activation2
-            } else {
-                model.activation
-            },
-        };
-        let outputs = match model.head {
+        let outputs = match head {
             HeadSpec::SigmoidSquaredError if classes == 2 => 1,
             _ => classes,
         };
         let layout = ParamLayout::new(&LayoutShape {
-            layers: model.layers,
+            layers,
             width,
-            hidden,
+            hidden: field.hidden,
             second_matrix: field.second_matrix(),
-            linear_lift_inputs: (model.lift == LiftSpec::Linear).then_some(inputs),
+            linear_lift_inputs: (lift == LiftSpec::Linear).then_some(inputs),
             outputs,
         });
         Ok(Self {
             field,
-            layers: model.layers,
-            final_time: model.final_time,
-            h: model.final_time / model.layers as f64,
-            integrator: Integrator::from_spec(&exp.integrator),
-            gradient: Gradient::from_spec(&exp.gradient),
-            lift: model.lift,
+            layers,
+            final_time,
+            h: final_time / layers as f64,
+            integrator,
+            gradient,
+            lift,
             inputs,
-            head: model.head,
+            head,
             classes,
             outputs,
-            constraints: [
-                model.constraint,
-                model.constraint2.unwrap_or(model.constraint),
-            ],
+            constraints,
             layout,
         })
     }

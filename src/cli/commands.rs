@@ -1,0 +1,367 @@
+//! What each subcommand does: load and check the file, build the session from its plan, and
+//! hand the work to the engine and to `report`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::bad;
+use crate::diagnostics::{self, DiagnosticsReport};
+use crate::experiment::{self, Experiment, Plan};
+use crate::report::{self, HistoryRecorder};
+use crate::train::{EventSink, RunControl, RunnerOptions, Session, TrainEvent, runner};
+
+/// Loads an experiment file; errors are bad input.
+fn load(file: &Path) -> Result<Experiment> {
+    experiment::io::load(file).map_err(bad)
+}
+
+/// Checks an experiment and builds its session (data paths relative to the file's folder);
+/// problems are bad input.
+fn plan_and_session(
+    exp: &Experiment,
+    file: Option<&Path>,
+    threads: usize,
+) -> Result<(Plan, Session)> {
+    let plan = experiment::check(exp).map_err(bad)?;
+    let session = plan
+        .session(file.and_then(Path::parent), threads)
+        .map_err(bad)?;
+    Ok((plan, session))
+}
+
+/// The default output folder of an experiment file: `flowlab-out/<file stem>`.
+fn default_out(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from("flowlab-out").join(stem)
+}
+
+/// Without the `gui` feature, `flowlab [FILE]` trains the file (or the built-in default)
+/// headless and says so.
+#[cfg(not(feature = "gui"))]
+pub(super) fn headless_default(file: Option<&Path>) -> Result<ExitCode> {
+    eprintln!(
+        "flowlab: this build has no graphical workbench (feature `gui`); training {} headless \
+         instead.",
+        file.map_or_else(
+            || "the default experiment".to_string(),
+            |f| f.display().to_string()
+        )
+    );
+    if let Some(f) = file {
+        run(f, None, None, 1, false, false)
+    } else {
+        let exp = experiment::from_ron_str(experiment::DEFAULT_EXPERIMENT).map_err(bad)?;
+        train_and_write(
+            &exp,
+            None,
+            Path::new("flowlab-out/default"),
+            1,
+            false,
+            false,
+        )
+    }
+}
+
+/// `flowlab run`: trains to the end (`iterations` overrides the file's count) and writes the
+/// outputs.
+pub(super) fn run(
+    file: &Path,
+    out: Option<PathBuf>,
+    iterations: Option<usize>,
+    threads: usize,
+    quiet: bool,
+    figures: bool,
+) -> Result<ExitCode> {
+    let mut exp = load(file)?;
+    if let Some(n) = iterations {
+        exp.train.iterations = n;
+    }
+    let out = out.unwrap_or_else(|| default_out(file));
+    train_and_write(&exp, Some(file), &out, threads, quiet, figures)
+}
+
+/// Progress bar sink for the command line; remembers a failure.
+struct ProgressSink {
+    bar: ProgressBar,
+    failure: Option<String>,
+    started: Instant,
+}
+
+impl ProgressSink {
+    fn new(total: usize, quiet: bool) -> Self {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {per_sec} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        };
+        Self {
+            bar,
+            failure: None,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl EventSink for ProgressSink {
+    fn send(&mut self, event: TrainEvent) {
+        match event {
+            TrainEvent::Started { iteration, total } => {
+                self.bar.set_length(total as u64);
+                self.bar.set_position(iteration as u64);
+                self.started = Instant::now();
+            }
+            TrainEvent::Step(report) => {
+                let r = &report.record;
+                self.bar.set_position(r.iteration as u64);
+                let acc = r
+                    .train_accuracy
+                    .map(|a| format!("  train acc {:.1}%", 100.0 * a))
+                    .unwrap_or_default();
+                let test = r
+                    .test_accuracy
+                    .map(|a| format!("  test acc {:.1}%", 100.0 * a))
+                    .unwrap_or_default();
+                if r.train_accuracy.is_some() || r.iteration % 10 == 0 {
+                    self.bar
+                        .set_message(format!("loss {:.4e}{acc}{test}", r.loss));
+                }
+            }
+            TrainEvent::Failed { error, .. } => self.failure = Some(error.to_string()),
+            TrainEvent::Finished { .. } => self.bar.finish(),
+            TrainEvent::Metrics { .. } | TrainEvent::Snapshot(_) => {}
+        }
+    }
+}
+
+fn train_and_write(
+    exp: &Experiment,
+    file: Option<&Path>,
+    out: &Path,
+    threads: usize,
+    quiet: bool,
+    figures: bool,
+) -> Result<ExitCode> {
+    let (plan, mut session) = plan_and_session(exp, file, threads)?;
+    let mut sink = ProgressSink::new(plan.training.iterations, quiet);
+    let final_report = train_recording(&plan, &mut session, &mut sink, out, file)?;
+    let elapsed = sink.started.elapsed().as_secs_f64();
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut saved = exp.with_checkpoint(session.checkpoint());
+    if let Some(dir) = file.and_then(Path::parent) {
+        experiment::io::rebase_paths(&mut saved, dir, out);
+    }
+    experiment::io::save(&saved, &out.join("experiment.ron"))?;
+    report::write_metrics_csv(session.history(), &out.join("metrics.csv"))?;
+    report::export_npz(&mut session, &plan, &out.join("params.npz"))?;
+    if !quiet {
+        if let Some(last) = session.history().last() {
+            eprintln!(
+                "iteration {}: loss {:.4e}{}{} ({elapsed:.1} s)",
+                last.iteration,
+                last.loss,
+                last.train_accuracy
+                    .map(|a| format!(", train accuracy {:.1}%", 100.0 * a))
+                    .unwrap_or_default(),
+                last.test_accuracy
+                    .map(|a| format!(", test accuracy {:.1}%", 100.0 * a))
+                    .unwrap_or_default(),
+            );
+        }
+        eprintln!(
+            "wrote experiment.ron, metrics.csv, params.npz{} to {}",
+            if plan.diagnostics.every > 0 {
+                ", diagnostics.jsonl"
+            } else {
+                ""
+            },
+            out.display()
+        );
+    }
+    if figures {
+        let report = final_report.unwrap_or_else(|| {
+            diagnostics::compute(&session.snapshot(), session.split(), &plan.diagnostics)
+        });
+        write_figures_of(&report, &session, &out.join("figures"), quiet)?;
+    }
+    if let Some(failure) = sink.failure {
+        eprintln!("error: {failure}");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Forwards every event to the progress bar and snapshots to the history recorder.
+struct RecordingSink<'a> {
+    progress: &'a mut ProgressSink,
+    recorder: &'a mut HistoryRecorder,
+}
+
+impl EventSink for RecordingSink<'_> {
+    fn send(&mut self, event: TrainEvent) {
+        if let TrainEvent::Snapshot(snapshot) = &event {
+            // Waits while the recorder is one snapshot behind, so the history is complete.
+            self.recorder.record(std::sync::Arc::clone(snapshot));
+        }
+        self.progress.send(event);
+    }
+}
+
+/// Trains to the end. With `diagnostics.every > 0` the first snapshot, one every `every`
+/// iterations and the last go to a [`HistoryRecorder`] writing `out/diagnostics.jsonl`;
+/// returns the report of the final parameters when one was computed. A failure of the history
+/// is a warning: the training results are still written.
+fn train_recording(
+    plan: &Plan,
+    session: &mut Session,
+    sink: &mut ProgressSink,
+    out: &Path,
+    file: Option<&Path>,
+) -> Result<Option<DiagnosticsReport>> {
+    let every = plan.diagnostics.every;
+    let control = RunControl::new();
+    if every == 0 {
+        let options = RunnerOptions {
+            snapshot_every: 0,
+            ..RunnerOptions::default()
+        };
+        runner::run_loop(session, sink, &control, options);
+        return Ok(None);
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let earlier = report::earlier_history(
+        &plan.name,
+        session.iteration(),
+        out,
+        file.and_then(Path::parent),
+    )
+    .unwrap_or_else(|e| {
+        eprintln!("warning: starting a new diagnostics history: {e}");
+        report::HistoryPrefix::default()
+    });
+    let mut recorder = HistoryRecorder::start(
+        &plan.name,
+        session.split().clone(),
+        plan.diagnostics.clone(),
+        &out.join("diagnostics.jsonl"),
+        earlier,
+    )?;
+    let mut recording = RecordingSink {
+        progress: sink,
+        recorder: &mut recorder,
+    };
+    recording.send(TrainEvent::Snapshot(session.snapshot()));
+    // The recorder computes the diagnostics of every snapshot (and holds training back when it
+    // lags, so the history is complete).
+    let options = RunnerOptions {
+        snapshot_every: every,
+        snapshot_interval: Duration::ZERO,
+    };
+    runner::run_loop(session, &mut recording, &control, options);
+    match recorder.finish() {
+        Ok(last) => Ok(last.filter(|r| r.iteration == session.iteration())),
+        Err(e) => {
+            eprintln!("warning: the diagnostics history is incomplete: {e:#}");
+            Ok(None)
+        }
+    }
+}
+
+/// `flowlab check`: the summary of a valid experiment.
+pub(super) fn check(file: &Path) -> Result<ExitCode> {
+    let exp = load(file)?;
+    let (plan, session) = plan_and_session(&exp, Some(file), 1)?;
+    print!("{}", report::check_summary(&plan, &session));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `flowlab export --npz`.
+pub(super) fn export(file: &Path, npz: &Path) -> Result<ExitCode> {
+    let exp = load(file)?;
+    let (plan, mut session) = plan_and_session(&exp, Some(file), 1)?;
+    report::export_npz(&mut session, &plan, npz)?;
+    eprintln!("wrote {}", npz.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `flowlab gradcheck`: DTO, OTD partner, OTD backward and finite differences per block.
+pub(super) fn gradcheck(file: &Path, json: bool) -> Result<ExitCode> {
+    let exp = load(file)?;
+    let (plan, session) = plan_and_session(&exp, Some(file), 1)?;
+    let report = crate::train::gradcheck::gradcheck(&session, &plan.name).map_err(bad)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `flowlab diagnose`: the report of the file's checkpoint (or initial parameters) as a summary
+/// or JSON, optionally with tables and figures.
+pub(super) fn diagnose(
+    file: &Path,
+    json: bool,
+    out: Option<&Path>,
+    figures: bool,
+) -> Result<ExitCode> {
+    let exp = load(file)?;
+    let (plan, session) = plan_and_session(&exp, Some(file), 1)?;
+    let report = diagnostics::compute(&session.snapshot(), session.split(), &plan.diagnostics);
+    if json {
+        println!("{}", report::report_json(&plan.name, &report)?);
+    } else {
+        print!(
+            "{}",
+            report::diagnostics_summary(&plan.name, &report, session.split())
+        );
+    }
+    if let Some(dir) = out {
+        let written = report::write_diagnostics(&plan.name, &report, session.split(), dir)?;
+        eprintln!("wrote {} files to {}", written.len(), dir.display());
+    }
+    if figures {
+        let dir = out.map_or_else(|| default_out(file), Path::to_path_buf);
+        write_figures_of(&report, &session, &dir.join("figures"), false)?;
+    }
+    let failed = report::failed_parts(&report);
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: diagnostics failed: {}", failed.join("; "));
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// Writes the figures of a report and says what was written and what was left out.
+fn write_figures_of(
+    report: &DiagnosticsReport,
+    session: &Session,
+    dir: &Path,
+    quiet: bool,
+) -> Result<()> {
+    let figures = report::write_figures(report, session.history(), session.split(), dir)?;
+    if !quiet {
+        eprintln!(
+            "wrote {} figures (SVG and PNG) to {}",
+            figures.written.len() / 2,
+            dir.display()
+        );
+        for skipped in &figures.skipped {
+            eprintln!("  no {} figure: {}", skipped.name, skipped.reason);
+        }
+    }
+    Ok(())
+}

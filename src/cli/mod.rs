@@ -1,0 +1,204 @@
+//! The command line (DESIGN §6): a thin parser and dispatcher for `run`, `check`, `gradcheck`,
+//! `diagnose` and `export` (in [`commands`]); without a subcommand the workbench opens.
+//!
+//! Exit codes: 0 success, 1 a run that failed (e.g. diverged), 2 bad input.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// flowlab: a workbench for structure-preserving deep learning.
+#[derive(Debug, Parser)]
+#[command(name = "flowlab", version, about, long_about = None)]
+pub struct Cli {
+    /// An experiment file to open (without a subcommand).
+    pub file: Option<PathBuf>,
+    /// Open the workbench, save a PNG of its window to PATH and exit (for README images and
+    /// tests).
+    #[cfg(feature = "gui")]
+    #[arg(long, value_name = "PATH")]
+    pub screenshot: Option<PathBuf>,
+    /// With --screenshot: train this many iterations first, with the plots live.
+    #[cfg(feature = "gui")]
+    #[arg(long, value_name = "N", requires = "screenshot", default_value_t = 0)]
+    pub after_iterations: usize,
+    /// With --screenshot: the window's inner size in points, e.g. 1280x800.
+    #[cfg(feature = "gui")]
+    #[arg(long, value_name = "WxH", requires = "screenshot", value_parser = parse_window_size)]
+    pub window_size: Option<[f32; 2]>,
+    /// What to do; without a subcommand the workbench opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train an experiment headless; resumes it if the file has a checkpoint.
+    Run {
+        /// The experiment file.
+        file: PathBuf,
+        /// Folder for experiment.ron (with checkpoint), metrics.csv and params.npz.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Train until this many iterations in total (overrides the file).
+        #[arg(long)]
+        iterations: Option<usize>,
+        /// Worker threads for the batch (results do not depend on it).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        /// Also write SVG and PNG figures of the trained model to DIR/figures.
+        #[arg(long)]
+        figures: bool,
+    },
+    /// Validate an experiment and print a summary.
+    Check {
+        /// The experiment file.
+        file: PathBuf,
+    },
+    /// Compare DTO, OTD partner, OTD backward and central finite differences per block.
+    Gradcheck {
+        /// The experiment file.
+        file: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compute the structure diagnostics of the model (at the file's checkpoint, or at the
+    /// initial parameters) and print a summary.
+    Diagnose {
+        /// The experiment file.
+        file: PathBuf,
+        /// Print the report as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+        /// Write diagnostics.json and one CSV per series to this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write SVG and PNG figures to DIR/figures (default flowlab-out/<file stem>/figures).
+        #[arg(long)]
+        figures: bool,
+    },
+    /// Write the trained (or initial) model, trajectories and gradients as .npz.
+    Export {
+        /// The experiment file.
+        file: PathBuf,
+        /// Where to write the .npz.
+        #[arg(long)]
+        npz: PathBuf,
+    },
+}
+
+/// Bad input (exit 2) as opposed to a failed run (exit 1).
+#[derive(Debug)]
+pub(crate) struct BadInput(anyhow::Error);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Marks an error as bad input (exit 2).
+pub(crate) fn bad(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(e.into()))
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main_with(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Some(Command::Run {
+            file,
+            out,
+            iterations,
+            threads,
+            quiet,
+            figures,
+        }) => commands::run(&file, out, iterations, threads, quiet, figures),
+        Some(Command::Check { file }) => commands::check(&file),
+        Some(Command::Gradcheck { file, json }) => commands::gradcheck(&file, json),
+        Some(Command::Diagnose {
+            file,
+            json,
+            out,
+            figures,
+        }) => commands::diagnose(&file, json, out.as_deref(), figures),
+        Some(Command::Export { file, npz }) => commands::export(&file, &npz),
+        #[cfg(feature = "gui")]
+        None => workbench(
+            cli.file,
+            cli.screenshot,
+            cli.after_iterations,
+            cli.window_size,
+        ),
+        #[cfg(not(feature = "gui"))]
+        None => commands::headless_default(cli.file.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<BadInput>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// Opens the workbench on `file` (or the default experiment); with `screenshot`, trains
+/// `after_iterations` iterations, saves a PNG of the window there and exits.
+#[cfg(feature = "gui")]
+fn workbench(
+    file: Option<PathBuf>,
+    screenshot: Option<PathBuf>,
+    after_iterations: usize,
+    window_size: Option<[f32; 2]>,
+) -> anyhow::Result<ExitCode> {
+    let started = std::time::SystemTime::now();
+    let request = screenshot.map(|path| crate::gui::ScreenshotRequest {
+        path,
+        after_iterations,
+        window_size,
+    });
+    let target = request.as_ref().map(|r| r.path.clone());
+    crate::gui::run(file, request)?;
+    if let Some(path) = target {
+        let written = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified >= started);
+        if !written {
+            anyhow::bail!("the screenshot was not written: {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `1280x800` into a window size in points.
+#[cfg(feature = "gui")]
+fn parse_window_size(text: &str) -> Result<[f32; 2], String> {
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<f32>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 200.0)
+    };
+    match text.split_once(['x', 'X']) {
+        Some((w, h)) => match (parse(w), parse(h)) {
+            (Some(w), Some(h)) => Ok([w, h]),
+            _ => Err(format!(
+                "{text:?}: width and height must be numbers of at least 200"
+            )),
+        },
+        None => Err(format!("{text:?}: expected WIDTHxHEIGHT, e.g. 1280x800")),
+    }
+}
