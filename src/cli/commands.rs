@@ -41,13 +41,12 @@ fn default_out(file: &Path) -> PathBuf {
     PathBuf::from("flowlab-out").join(stem)
 }
 
-/// Without the `gui` feature, `flowlab [FILE]` trains the file (or the built-in default)
-/// headless and says so.
-#[cfg(not(feature = "gui"))]
+/// Without a subcommand, trains the file (or the built-in default) headless and says so (a
+/// binary without the `gui` feature; one with it opens the workbench instead).
 pub(super) fn headless_default(file: Option<&Path>) -> Result<ExitCode> {
     eprintln!(
-        "flowlab: this build has no graphical workbench (feature `gui`); training {} headless \
-         instead.",
+        "flowlab: no subcommand and no graphical workbench (feature `gui`); training {} \
+         headless instead.",
         file.map_or_else(
             || "the default experiment".to_string(),
             |f| f.display().to_string()

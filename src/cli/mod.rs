@@ -112,7 +112,9 @@ pub(crate) fn bad(e: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(BadInput(e.into()))
 }
 
-/// Runs the command line; returns the process exit code.
+/// Runs a subcommand; returns the process exit code. Without a subcommand the file (or the
+/// built-in default experiment) is trained headless: the binary opens the workbench instead
+/// when it has one (`main.rs`).
 pub fn main_with(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Some(Command::Run {
@@ -132,16 +134,14 @@ pub fn main_with(cli: Cli) -> ExitCode {
             figures,
         }) => commands::diagnose(&file, json, out.as_deref(), figures),
         Some(Command::Export { file, npz }) => commands::export(&file, &npz),
-        #[cfg(feature = "gui")]
-        None => workbench(
-            cli.file,
-            cli.screenshot,
-            cli.after_iterations,
-            cli.window_size,
-        ),
-        #[cfg(not(feature = "gui"))]
         None => commands::headless_default(cli.file.as_deref()),
     };
+    exit_code(result)
+}
+
+/// The exit code of a command's result: its own on success; on failure the error is printed,
+/// and the code is 2 for bad input, 1 otherwise.
+pub fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -153,34 +153,6 @@ pub fn main_with(cli: Cli) -> ExitCode {
             }
         }
     }
-}
-
-/// Opens the workbench on `file` (or the default experiment); with `screenshot`, trains
-/// `after_iterations` iterations, saves a PNG of the window there and exits.
-#[cfg(feature = "gui")]
-fn workbench(
-    file: Option<PathBuf>,
-    screenshot: Option<PathBuf>,
-    after_iterations: usize,
-    window_size: Option<[f32; 2]>,
-) -> anyhow::Result<ExitCode> {
-    let started = std::time::SystemTime::now();
-    let request = screenshot.map(|path| crate::gui::ScreenshotRequest {
-        path,
-        after_iterations,
-        window_size,
-    });
-    let target = request.as_ref().map(|r| r.path.clone());
-    crate::gui::run(file, request)?;
-    if let Some(path) = target {
-        let written = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .is_ok_and(|modified| modified >= started);
-        if !written {
-            anyhow::bail!("the screenshot was not written: {}", path.display());
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Parses `1280x800` into a window size in points.

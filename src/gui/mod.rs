@@ -44,8 +44,24 @@ pub const INITIAL_WINDOW_SIZE: [f32; 2] = [1440.0, 900.0];
 /// Opens the workbench on `file` (or the default experiment) and runs until the window closes.
 ///
 /// With `screenshot`, the workbench trains `after_iterations` iterations with the plots live,
-/// saves a PNG of the window to the request's path and exits.
+/// saves a PNG of the window to the request's path and exits; an error if no PNG was written.
 pub fn run(file: Option<PathBuf>, screenshot: Option<ScreenshotRequest>) -> anyhow::Result<()> {
+    let started = std::time::SystemTime::now();
+    let target = screenshot.as_ref().map(|r| r.path.clone());
+    open_window(file, screenshot)?;
+    if let Some(path) = target {
+        let written = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified >= started);
+        if !written {
+            anyhow::bail!("the screenshot was not written: {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// The window of [`run`].
+fn open_window(file: Option<PathBuf>, screenshot: Option<ScreenshotRequest>) -> anyhow::Result<()> {
     let size = screenshot
         .as_ref()
         .and_then(|s| s.window_size)
