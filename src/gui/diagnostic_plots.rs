@@ -6,8 +6,8 @@ use super::palette::{BLUE, DARK_YELLOW, GREEN, ORANGE, PURPLE, SKY, VERMILLION, 
 use eframe::egui::{self, Color32, RichText, Ui};
 use egui_plot::{LineStyle, Plot};
 
-mod curves;
-mod geometry;
+pub(super) mod curves;
+pub(super) mod geometry;
 
 use super::lines::Lines;
 use super::panels::PaneKind;
@@ -137,7 +137,7 @@ fn header_ui(ui: &mut Ui, report: &DiagnosticsReport, busy: bool, extra: &str) {
 }
 
 /// Draws the part `select` picks from the report with `draw`, or says why there is none.
-fn part_ui<T>(
+pub(super) fn part_ui<T>(
     ui: &mut Ui,
     kind: PaneKind,
     cx: &mut PlotContext<'_>,
@@ -163,28 +163,6 @@ fn part_ui<T>(
             let reason = other.reason().unwrap_or_default();
             empty_ui(ui, kind, &format!("Not available: {reason}"));
         }
-    }
-}
-
-/// Draws a diagnostics panel.
-pub fn diagnostics_pane_ui(ui: &mut Ui, kind: PaneKind, cx: &mut PlotContext<'_>) {
-    match kind {
-        PaneKind::SingularValues => {
-            part_ui(ui, kind, cx, |r| &r.spectrum, curves::singular_values_ui);
-        }
-        PaneKind::Eigenvalues => part_ui(ui, kind, cx, |r| &r.spectrum, geometry::eigenvalues_ui),
-        PaneKind::Lipschitz => part_ui(ui, kind, cx, |r| &r.lipschitz, curves::lipschitz_ui),
-        PaneKind::Divergence => part_ui(ui, kind, cx, |r| &r.divergence, curves::divergence_ui),
-        PaneKind::Energy => part_ui(ui, kind, cx, |r| &r.structure, curves::structure_ui),
-        PaneKind::GradientConsistency => {
-            part_ui(ui, kind, cx, |r| &r.gradients, curves::gradients_ui);
-        }
-        PaneKind::Robustness => part_ui(ui, kind, cx, |r| &r.robustness, curves::robustness_ui),
-        PaneKind::Trajectories => {
-            part_ui(ui, kind, cx, |r| &r.trajectories, geometry::trajectories_ui);
-        }
-        PaneKind::DecisionBoundary => geometry::decision_boundary_ui(ui, cx),
-        PaneKind::Loss | PaneKind::Accuracy | PaneKind::Runs => {}
     }
 }
 

@@ -1,26 +1,34 @@
-//! The Okabe–Ito colours (distinguishable with every common colour-vision deficiency), shared by
-//! classes, runs and diagnostic lines. The figures use the same colours (`report::figures`).
+//! The shared Okabe–Ito palette ([`crate::report::palette`]) as egui colours: classes, runs and
+//! diagnostic lines have the colours they have in the figures.
 
 use eframe::egui::Color32;
 
-/// Blue.
-pub const BLUE: Color32 = Color32::from_rgb(0, 114, 178);
-/// Orange.
-pub const ORANGE: Color32 = Color32::from_rgb(230, 159, 0);
-/// Bluish green.
-pub const GREEN: Color32 = Color32::from_rgb(0, 158, 115);
-/// Reddish purple.
-pub const PURPLE: Color32 = Color32::from_rgb(204, 121, 167);
-/// Vermillion.
-pub const VERMILLION: Color32 = Color32::from_rgb(213, 94, 0);
-/// Sky blue.
-pub const SKY: Color32 = Color32::from_rgb(86, 180, 233);
-/// Yellow (for dark backgrounds).
-pub const YELLOW: Color32 = Color32::from_rgb(240, 228, 66);
-/// A darkened yellow that stays readable on light backgrounds.
-pub const DARK_YELLOW: Color32 = Color32::from_rgb(120, 110, 0);
-/// Neutral grey (the palette's black would vanish on the dark theme).
-pub const GREY: Color32 = Color32::from_rgb(120, 120, 120);
+use crate::report::palette::{self, Rgb};
 
-/// The palette in the order classes and runs take it.
-pub const OKABE_ITO: [Color32; 8] = [BLUE, ORANGE, GREEN, PURPLE, VERMILLION, SKY, YELLOW, GREY];
+/// A colour of the shared palette as egui draws it.
+const fn color(c: Rgb) -> Color32 {
+    Color32::from_rgb(c.0, c.1, c.2)
+}
+
+/// Blue.
+pub const BLUE: Color32 = color(palette::BLUE);
+/// Orange.
+pub const ORANGE: Color32 = color(palette::ORANGE);
+/// Bluish green.
+pub const GREEN: Color32 = color(palette::GREEN);
+/// Reddish purple.
+pub const PURPLE: Color32 = color(palette::PURPLE);
+/// Vermillion.
+pub const VERMILLION: Color32 = color(palette::VERMILLION);
+/// Sky blue.
+pub const SKY: Color32 = color(palette::SKY);
+/// Yellow (for dark backgrounds).
+pub const YELLOW: Color32 = color(palette::YELLOW);
+/// A darkened yellow that stays readable on light backgrounds.
+pub const DARK_YELLOW: Color32 = color(palette::DARK_YELLOW);
+
+/// The colour of class (or run) `index`, in the order of [`palette::OKABE_ITO`].
+#[must_use]
+pub fn nth(index: usize) -> Color32 {
+    color(palette::nth(index))
+}

@@ -6,8 +6,8 @@ use eframe::egui::{self, Color32, RichText, Ui};
 use egui_plot::{Corner, HoverPosition, LineStyle, MarkerShape, Plot, PlotPoint, Points};
 
 use super::analysis::DiagnosticsState;
+use super::diagnostic_plots::{curves, geometry, part_ui};
 use super::lines::{Lines, Room};
-use super::palette::OKABE_ITO;
 use super::panels::PaneKind;
 use super::theme::Preferences;
 use super::worker::{Run, Worker};
@@ -21,7 +21,7 @@ const MAX_LINE_POINTS: usize = 4000;
 /// The colour of class `class`.
 #[must_use]
 pub fn class_color(class: usize) -> Color32 {
-    OKABE_ITO[class % OKABE_ITO.len()]
+    super::palette::nth(class)
 }
 
 /// What the panels read (and the few preferences they toggle).
@@ -36,13 +36,28 @@ pub struct PlotContext<'a> {
     pub diagnostics: &'a mut DiagnosticsState,
 }
 
-/// Draws panel `kind`.
+/// Draws panel `kind`: the one place a panel meets what it shows. A diagnostics panel draws
+/// its part of the newest report ([`part_ui`] says why when there is none).
 pub fn pane_ui(ui: &mut Ui, kind: PaneKind, cx: &mut PlotContext<'_>) {
     match kind {
         PaneKind::Loss => loss_ui(ui, cx),
         PaneKind::Accuracy => accuracy_ui(ui, cx),
         PaneKind::Runs => runs_ui(ui, cx.worker),
-        _ => super::diagnostic_plots::diagnostics_pane_ui(ui, kind, cx),
+        PaneKind::SingularValues => {
+            part_ui(ui, kind, cx, |r| &r.spectrum, curves::singular_values_ui);
+        }
+        PaneKind::Eigenvalues => part_ui(ui, kind, cx, |r| &r.spectrum, geometry::eigenvalues_ui),
+        PaneKind::Lipschitz => part_ui(ui, kind, cx, |r| &r.lipschitz, curves::lipschitz_ui),
+        PaneKind::Divergence => part_ui(ui, kind, cx, |r| &r.divergence, curves::divergence_ui),
+        PaneKind::Energy => part_ui(ui, kind, cx, |r| &r.structure, curves::structure_ui),
+        PaneKind::GradientConsistency => {
+            part_ui(ui, kind, cx, |r| &r.gradients, curves::gradients_ui);
+        }
+        PaneKind::Robustness => part_ui(ui, kind, cx, |r| &r.robustness, curves::robustness_ui),
+        PaneKind::Trajectories => {
+            part_ui(ui, kind, cx, |r| &r.trajectories, geometry::trajectories_ui);
+        }
+        PaneKind::DecisionBoundary => geometry::decision_boundary_ui(ui, cx),
     }
 }
 

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use super::palette::OKABE_ITO;
 use crate::data::Split;
 use crate::train::{
     ChannelSink, FinishReason, Record, RunControl, Runner, RunnerOptions, Session, Snapshot,
@@ -247,7 +246,7 @@ impl Worker {
     fn open_run(&mut self, history: Vec<Record>) {
         let number = self.next_number;
         self.next_number += 1;
-        let color = OKABE_ITO[(number - 1) % OKABE_ITO.len()];
+        let color = super::palette::nth(number - 1);
         self.runs.push(Run {
             number,
             label: self.label.clone(),

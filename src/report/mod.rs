@@ -60,6 +60,7 @@ pub mod figures;
 pub mod history;
 pub mod metrics;
 pub mod npz;
+pub mod palette;
 pub mod summary;
 
 use std::io;

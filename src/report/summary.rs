@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use crate::data::Split;
 use crate::diagnostics::{
-    Bound, BoundSide, DiagnosticsReport, Outcome, ProjectionMethod, Rigor, in_stability_region,
+    Bound, BoundSide, DecisionBoundary, DiagnosticsReport, Divergence, FeatureTrajectories,
+    GradientConsistency, Lipschitz, Outcome, ProjectionMethod, Rigor, Robustness, Spectrum,
+    Structure, Timings, in_stability_region,
 };
 
 /// `name: reason` of every part that failed.
@@ -134,21 +136,31 @@ fn bound_verdict(values: &[f64], bound: &Bound, times: &[f64]) -> String {
     )
 }
 
+/// The summary's lines: a label column and the text.
+#[derive(Default)]
+struct Summary(String);
+
+impl Summary {
+    fn row(&mut self, label: &str, text: impl std::fmt::Display) {
+        let _ = writeln!(self.0, "  {label:<14}{text}");
+    }
+
+    /// The rows of one part: `rows` of its data when computed, otherwise one row saying why not.
+    fn part<T>(&mut self, label: &str, outcome: &Outcome<T>, rows: impl FnOnce(&mut Self, &T)) {
+        match outcome {
+            Outcome::Computed(value) => rows(self, value),
+            other => self.row(label, absent(other).unwrap_or_default()),
+        }
+    }
+}
+
 /// A readable summary of a diagnostics report: the key numbers of every part, which bounds
 /// hold, and why a part is missing.
 #[must_use]
 pub fn diagnostics_summary(experiment: &str, report: &DiagnosticsReport, split: &Split) -> String {
-    let mut s = String::new();
-    let mut row = |label: &str, text: String| {
-        let _ = writeln!(s, "  {label:<14}{text}");
-    };
+    let mut summary = Summary::default();
     let model = &report.model;
-    let at = if report.iteration == 0 {
-        "initial parameters".to_owned()
-    } else {
-        format!("iteration {}", report.iteration)
-    };
-    row(
+    summary.row(
         "model",
         format!(
             "{}, {}, K = {}, T = {}, h = {}, state dimension {}",
@@ -160,326 +172,311 @@ pub fn diagnostics_summary(experiment: &str, report: &DiagnosticsReport, split: 
             model.state_dim
         ),
     );
+    summary.part("spectrum", &report.spectrum, |s, sp| {
+        spectrum_rows(s, sp, &model.integrator);
+    });
+    summary.part("lipschitz", &report.lipschitz, lipschitz_rows);
+    summary.part("divergence", &report.divergence, divergence_rows);
+    summary.part("structure", &report.structure, structure_rows);
+    summary.part("gradients", &report.gradients, gradients_rows);
+    summary.part("robustness", &report.robustness, robustness_rows);
+    summary.part("boundary", &report.decision_boundary, |s, b| {
+        boundary_rows(s, b, split.train.n_classes);
+    });
+    summary.part("trajectories", &report.trajectories, trajectories_rows);
+    time_row(&mut summary, &report.elapsed_secs);
+    let at = if report.iteration == 0 {
+        "initial parameters".to_owned()
+    } else {
+        format!("iteration {}", report.iteration)
+    };
+    format!("diagnostics of \"{experiment}\" at {at}\n{}", summary.0)
+}
 
-    match &report.spectrum {
-        Outcome::Computed(sp) => {
-            for (i, m) in sp.matrices.iter().enumerate() {
-                let (norm_lo, norm_hi) = finite_range(&m.norm);
-                let (mu_lo, mu_hi) = finite_range(&m.smallest);
-                row(
-                    if i == 0 { "spectrum" } else { "" },
-                    format!(
-                        "{name} ({}×{}): ‖{name}‖₂ in [{}, {}], μ* in [{}, {}] over the layers",
-                        m.rows,
-                        m.cols,
-                        num(norm_lo),
-                        num(norm_hi),
-                        num(mu_lo),
-                        num(mu_hi),
-                        name = m.name
-                    ),
-                );
-            }
-            let eigenvalues: Vec<&[f64; 2]> = sp.jacobian_eigenvalues.iter().flatten().collect();
-            let inside = eigenvalues
-                .iter()
-                .filter(|w| in_stability_region(&sp.stability, ***w))
-                .count();
-            if !eigenvalues.is_empty() {
-                row(
-                    "",
-                    format!(
-                        "h·J: {inside} of {} eigenvalues ({} probe states per layer) inside the \
-                         stability region of {}",
-                        eigenvalues.len(),
-                        sp.eigenvalue_probes,
-                        model.integrator
-                    ),
-                );
-            }
-        }
-        other => row("spectrum", absent(other).unwrap_or_default()),
+fn spectrum_rows(s: &mut Summary, sp: &Spectrum, integrator: &str) {
+    for (i, m) in sp.matrices.iter().enumerate() {
+        let (norm_lo, norm_hi) = finite_range(&m.norm);
+        let (mu_lo, mu_hi) = finite_range(&m.smallest);
+        s.row(
+            if i == 0 { "spectrum" } else { "" },
+            format!(
+                "{name} ({}×{}): ‖{name}‖₂ in [{}, {}], μ* in [{}, {}] over the layers",
+                m.rows,
+                m.cols,
+                num(norm_lo),
+                num(norm_hi),
+                num(mu_lo),
+                num(mu_hi),
+                name = m.name
+            ),
+        );
     }
+    let eigenvalues: Vec<&[f64; 2]> = sp.jacobian_eigenvalues.iter().flatten().collect();
+    let inside = eigenvalues
+        .iter()
+        .filter(|w| in_stability_region(&sp.stability, ***w))
+        .count();
+    if !eigenvalues.is_empty() {
+        s.row(
+            "",
+            format!(
+                "h·J: {inside} of {} eigenvalues ({} probe states per layer) inside the \
+                 stability region of {integrator}",
+                eigenvalues.len(),
+                sp.eigenvalue_probes,
+            ),
+        );
+    }
+}
 
-    match &report.lipschitz {
-        Outcome::Computed(l) => {
-            let (lo, hi) = finite_range(&l.one_sided);
-            let peak = arg_max(&l.one_sided)
-                .and_then(|(k, _)| l.times.get(k))
-                .map_or_else(String::new, |t| format!(" (max at t = {})", num(*t)));
-            row(
-                "lipschitz",
-                format!(
-                    "ν̂ (estimate: max over the probe states) in [{}, {}]{peak}",
-                    num(lo),
-                    num(hi)
-                ),
-            );
-            for bound in &l.one_sided_bounds {
-                row("", bound_verdict(&l.one_sided, bound, &l.times));
-            }
-            let step_peak = arg_max(&l.step).map_or_else(String::new, |(k, v)| {
-                format!(
-                    "{} at t = {}",
-                    num(v),
-                    num(l.times.get(k).copied().unwrap_or(f64::NAN))
-                )
-            });
-            row(
+fn lipschitz_rows(s: &mut Summary, l: &Lipschitz) {
+    let (lo, hi) = finite_range(&l.one_sided);
+    let peak = arg_max(&l.one_sided)
+        .and_then(|(k, _)| l.times.get(k))
+        .map_or_else(String::new, |t| format!(" (max at t = {})", num(*t)));
+    s.row(
+        "lipschitz",
+        format!(
+            "ν̂ (estimate: max over the probe states) in [{}, {}]{peak}",
+            num(lo),
+            num(hi)
+        ),
+    );
+    for bound in &l.one_sided_bounds {
+        s.row("", bound_verdict(&l.one_sided, bound, &l.times));
+    }
+    let step_peak = arg_max(&l.step).map_or_else(String::new, |(k, v)| {
+        format!(
+            "{} at t = {}",
+            num(v),
+            num(l.times.get(k).copied().unwrap_or(f64::NAN))
+        )
+    });
+    s.row(
+        "",
+        format!(
+            "L̂ (estimate: step, {} probe pairs) max {step_peak}",
+            l.pairs
+        ),
+    );
+    match (&l.step_bound, &l.step_bound_missing) {
+        (Some(bound), _) => s.row("", bound_verdict(&l.step, bound, &l.times)),
+        (None, Some(reason)) => s.row("", format!("no rigorous step bound: {reason}")),
+        (None, None) => {}
+    }
+    if let Some(c) = &l.step_size_condition {
+        let (_, worst) = finite_range(&c.values);
+        if c.violated.is_empty() {
+            s.row(
                 "",
                 format!(
-                    "L̂ (estimate: step, {} probe pairs) max {step_peak}",
-                    l.pairs
+                    "h‖A_k‖₂² max σ' ≤ {}: holds at every layer (max {})",
+                    num(c.limit),
+                    num(worst)
                 ),
             );
-            match (&l.step_bound, &l.step_bound_missing) {
-                (Some(bound), _) => row("", bound_verdict(&l.step, bound, &l.times)),
-                (None, Some(reason)) => row("", format!("no rigorous step bound: {reason}")),
-                (None, None) => {}
-            }
-            if let Some(c) = &l.step_size_condition {
-                let (_, worst) = finite_range(&c.values);
-                if c.violated.is_empty() {
-                    row(
-                        "",
-                        format!(
-                            "h‖A_k‖₂² max σ' ≤ {}: holds at every layer (max {})",
-                            num(c.limit),
-                            num(worst)
-                        ),
-                    );
-                } else {
-                    row(
-                        "",
-                        format!(
-                            "h‖A_k‖₂² max σ' ≤ {}: VIOLATED at {} layers ({}; max {}): explicit \
-                             Euler may expand distances there",
-                            num(c.limit),
-                            c.violated.len(),
-                            at_times(&c.violated, &l.times),
-                            num(worst)
-                        ),
-                    );
-                }
-            }
-        }
-        other => row("lipschitz", absent(other).unwrap_or_default()),
-    }
-
-    match &report.divergence {
-        Outcome::Computed(d) => {
-            let last = |v: &[f64]| num(v.last().copied().unwrap_or(f64::NAN));
-            row(
-                "divergence",
-                format!(
-                    "ε = {}, {} probes × {} random directions; amplification at T: worst case \
-                     median {} max {}, random median {} max {}",
-                    num(d.epsilon),
-                    d.probes,
-                    d.random_directions,
-                    last(&d.worst_case.median),
-                    last(&d.worst_case.max),
-                    last(&d.random.median),
-                    last(&d.random.max)
-                ),
-            );
-            row(
+        } else {
+            s.row(
                 "",
                 format!(
-                    "end-to-end Lipschitz ≈ {} (estimate: power iteration, {} iterations{}){}",
-                    num(d.end_to_end_lipschitz),
-                    d.power_iterations,
-                    if d.power_converged {
-                        ", converged"
-                    } else {
-                        ", not converged"
-                    },
-                    d.end_to_end_bound
-                        .map(|b| format!("; rigorous bound {}", num(b)))
-                        .unwrap_or_default()
+                    "h‖A_k‖₂² max σ' ≤ {}: VIOLATED at {} layers ({}; max {}): explicit \
+                     Euler may expand distances there",
+                    num(c.limit),
+                    c.violated.len(),
+                    at_times(&c.violated, &l.times),
+                    num(worst)
                 ),
             );
-            let measured: Vec<f64> = d
-                .worst_case
-                .max
+        }
+    }
+}
+
+fn divergence_rows(s: &mut Summary, d: &Divergence) {
+    let last = |v: &[f64]| num(v.last().copied().unwrap_or(f64::NAN));
+    s.row(
+        "divergence",
+        format!(
+            "ε = {}, {} probes × {} random directions; amplification at T: worst case \
+             median {} max {}, random median {} max {}",
+            num(d.epsilon),
+            d.probes,
+            d.random_directions,
+            last(&d.worst_case.median),
+            last(&d.worst_case.max),
+            last(&d.random.median),
+            last(&d.random.max)
+        ),
+    );
+    s.row(
+        "",
+        format!(
+            "end-to-end Lipschitz ≈ {} (estimate: power iteration, {} iterations{}){}",
+            num(d.end_to_end_lipschitz),
+            d.power_iterations,
+            if d.power_converged {
+                ", converged"
+            } else {
+                ", not converged"
+            },
+            d.end_to_end_bound
+                .map(|b| format!("; rigorous bound {}", num(b)))
+                .unwrap_or_default()
+        ),
+    );
+    let measured: Vec<f64> = d
+        .worst_case
+        .max
+        .iter()
+        .zip(&d.random.max)
+        .map(|(a, b)| a.max(*b))
+        .collect();
+    for bound in &d.bounds {
+        s.row("", bound_verdict(&measured, bound, &d.times));
+    }
+}
+
+fn structure_rows(s: &mut Summary, st: &Structure) {
+    s.part("energy", &st.energy, |s, e| {
+        let (_, absolute) = finite_range(&e.absolute_max);
+        let (_, relative) = finite_range(&e.relative_max);
+        s.row(
+            "energy",
+            format!(
+                "|ΔH| per step max {} (relative {}), accumulated over the layers {}",
+                num(absolute),
+                num(relative),
+                num(e.accumulated_max)
+            ),
+        );
+    });
+    s.part("symplecticity", &st.symplecticity, |s, sy| {
+        let (_, worst) = finite_range(&sy.defect_max);
+        s.row(
+            "symplecticity",
+            format!(
+                "defect max |MᵀΩM − Ω| = {} over layers and probes",
+                num(worst)
+            ),
+        );
+    });
+    s.part("reversibility", &st.reversibility, |s, r| {
+        let (_, worst) = finite_range(&r.error_max);
+        s.row(
+            "reversibility",
+            format!(
+                "back from y_K with −h: ‖ŷ₀ − y₀‖/‖y₀‖ ≤ {}, ‖ŷ_k − y_k‖ ≤ {}",
+                num(r.input_relative_max),
+                num(worst)
+            ),
+        );
+    });
+}
+
+fn gradients_rows(s: &mut Summary, g: &GradientConsistency) {
+    let worst = |v: &[f64]| num(finite_range(v).1);
+    let checked: Vec<f64> = g
+        .dto_vs_finite_differences
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
+    s.row(
+        "gradients",
+        format!(
+            "max over layers ({} points): partner vs DTO {}, {} vs DTO {}, DTO vs finite \
+             differences {} ({} layers checked)",
+            g.points,
+            worst(&g.partner_vs_dto),
+            g.backward_method,
+            worst(&g.backward_vs_dto),
+            worst(&checked),
+            checked.len()
+        ),
+    );
+}
+
+fn robustness_rows(s: &mut Summary, r: &Robustness) {
+    let percent = |v: &[f64]| -> String {
+        v.iter()
+            .map(|a| format!("{:>6.1}%", 100.0 * a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    s.row(
+        "robustness",
+        format!(
+            "{} set, {} points; ε = {}",
+            r.set,
+            r.points,
+            r.epsilons
                 .iter()
-                .zip(&d.random.max)
-                .map(|(a, b)| a.max(*b))
-                .collect();
-            for bound in &d.bounds {
-                row("", bound_verdict(&measured, bound, &d.times));
-            }
-        }
-        other => row("divergence", absent(other).unwrap_or_default()),
-    }
+                .map(|e| num(*e))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    s.row("", format!("random signs  {}", percent(&r.random)));
+    s.row("", format!("FGSM          {}", percent(&r.gradient_sign)));
+}
 
-    match &report.structure {
-        Outcome::Computed(st) => {
-            match &st.energy {
-                Outcome::Computed(e) => {
-                    let (_, absolute) = finite_range(&e.absolute_max);
-                    let (_, relative) = finite_range(&e.relative_max);
-                    row(
-                        "energy",
-                        format!(
-                            "|ΔH| per step max {} (relative {}), accumulated over the layers {}",
-                            num(absolute),
-                            num(relative),
-                            num(e.accumulated_max)
-                        ),
-                    );
-                }
-                other => row("energy", absent(other).unwrap_or_default()),
-            }
-            match &st.symplecticity {
-                Outcome::Computed(sy) => {
-                    let (_, worst) = finite_range(&sy.defect_max);
-                    row(
-                        "symplecticity",
-                        format!(
-                            "defect max |MᵀΩM − Ω| = {} over layers and probes",
-                            num(worst)
-                        ),
-                    );
-                }
-                other => row("symplecticity", absent(other).unwrap_or_default()),
-            }
-            match &st.reversibility {
-                Outcome::Computed(r) => {
-                    let (_, worst) = finite_range(&r.error_max);
-                    row(
-                        "reversibility",
-                        format!(
-                            "back from y_K with −h: ‖ŷ₀ − y₀‖/‖y₀‖ ≤ {}, ‖ŷ_k − y_k‖ ≤ {}",
-                            num(r.input_relative_max),
-                            num(worst)
-                        ),
-                    );
-                }
-                other => row("reversibility", absent(other).unwrap_or_default()),
-            }
+fn boundary_rows(s: &mut Summary, b: &DecisionBoundary, classes: usize) {
+    let mut counts = vec![0_usize; classes.max(1)];
+    for &c in &b.classes {
+        if let Some(count) = counts.get_mut(c) {
+            *count += 1;
         }
-        other => row("structure", absent(other).unwrap_or_default()),
     }
+    let total = b.classes.len().max(1) as f64;
+    let shares: Vec<String> = counts
+        .iter()
+        .map(|&c| format!("{:.0}%", 100.0 * c as f64 / total))
+        .collect();
+    let axes: Vec<String> = b
+        .features
+        .iter()
+        .zip(&b.ranges)
+        .map(|(j, r)| format!("x{j} ∈ [{}, {}]", num(r[0]), num(r[1])))
+        .collect();
+    s.row(
+        "boundary",
+        format!(
+            "{} grid points over {}{}; predicted class shares {}",
+            b.classes.len(),
+            axes.join(" × "),
+            if b.fixed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} other features at their mean)", b.fixed.len())
+            },
+            shares.join(" / ")
+        ),
+    );
+}
 
-    match &report.gradients {
-        Outcome::Computed(g) => {
-            let worst = |v: &[f64]| num(finite_range(v).1);
-            let checked: Vec<f64> = g
-                .dto_vs_finite_differences
-                .iter()
-                .flatten()
-                .copied()
-                .collect();
-            row(
-                "gradients",
-                format!(
-                    "max over layers ({} points): partner vs DTO {}, {} vs DTO {}, DTO vs finite \
-                     differences {} ({} layers checked)",
-                    g.points,
-                    worst(&g.partner_vs_dto),
-                    g.backward_method,
-                    worst(&g.backward_vs_dto),
-                    worst(&checked),
-                    checked.len()
-                ),
-            );
+fn trajectories_rows(s: &mut Summary, t: &FeatureTrajectories) {
+    let projection = match (&t.projection.method, t.projection.explained_variance) {
+        (ProjectionMethod::PrincipalComponents { source }, Some(share)) => format!(
+            "principal axes of the {source} ({:.0}% + {:.0}% of the variance)",
+            100.0 * share[0],
+            100.0 * share[1]
+        ),
+        (ProjectionMethod::PrincipalComponents { source }, None) => {
+            format!("principal axes of the {source}")
         }
-        other => row("gradients", absent(other).unwrap_or_default()),
-    }
+        (ProjectionMethod::Direct, _) => "the state coordinates".to_owned(),
+    };
+    s.row(
+        "trajectories",
+        format!(
+            "{} training points × {} states, drawn in {projection}",
+            t.paths.len(),
+            t.times.len()
+        ),
+    );
+}
 
-    match &report.robustness {
-        Outcome::Computed(r) => {
-            let percent = |v: &[f64]| -> String {
-                v.iter()
-                    .map(|a| format!("{:>6.1}%", 100.0 * a))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            row(
-                "robustness",
-                format!(
-                    "{} set, {} points; ε = {}",
-                    r.set,
-                    r.points,
-                    r.epsilons
-                        .iter()
-                        .map(|e| num(*e))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
-            row("", format!("random signs  {}", percent(&r.random)));
-            row("", format!("FGSM          {}", percent(&r.gradient_sign)));
-        }
-        other => row("robustness", absent(other).unwrap_or_default()),
-    }
-
-    match &report.decision_boundary {
-        Outcome::Computed(b) => {
-            let classes = split.train.n_classes.max(1);
-            let mut counts = vec![0_usize; classes];
-            for &c in &b.classes {
-                if let Some(count) = counts.get_mut(c) {
-                    *count += 1;
-                }
-            }
-            let total = b.classes.len().max(1) as f64;
-            let shares: Vec<String> = counts
-                .iter()
-                .map(|&c| format!("{:.0}%", 100.0 * c as f64 / total))
-                .collect();
-            let axes: Vec<String> = b
-                .features
-                .iter()
-                .zip(&b.ranges)
-                .map(|(j, r)| format!("x{j} ∈ [{}, {}]", num(r[0]), num(r[1])))
-                .collect();
-            row(
-                "boundary",
-                format!(
-                    "{} grid points over {}{}; predicted class shares {}",
-                    b.classes.len(),
-                    axes.join(" × "),
-                    if b.fixed.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({} other features at their mean)", b.fixed.len())
-                    },
-                    shares.join(" / ")
-                ),
-            );
-        }
-        other => row("boundary", absent(other).unwrap_or_default()),
-    }
-
-    match &report.trajectories {
-        Outcome::Computed(t) => {
-            let projection = match (&t.projection.method, t.projection.explained_variance) {
-                (ProjectionMethod::PrincipalComponents { source }, Some(share)) => format!(
-                    "principal axes of the {source} ({:.0}% + {:.0}% of the variance)",
-                    100.0 * share[0],
-                    100.0 * share[1]
-                ),
-                (ProjectionMethod::PrincipalComponents { source }, None) => {
-                    format!("principal axes of the {source}")
-                }
-                (ProjectionMethod::Direct, _) => "the state coordinates".to_owned(),
-            };
-            row(
-                "trajectories",
-                format!(
-                    "{} training points × {} states, drawn in {projection}",
-                    t.paths.len(),
-                    t.times.len()
-                ),
-            );
-        }
-        other => row("trajectories", absent(other).unwrap_or_default()),
-    }
-
-    let e = &report.elapsed_secs;
-    row(
+fn time_row(s: &mut Summary, e: &Timings) {
+    s.row(
         "time",
         format!(
             "{} s (probes {}, spectrum {}, Lipschitz {}, divergence {}, structure {}, gradients \
@@ -496,7 +493,6 @@ pub fn diagnostics_summary(experiment: &str, report: &DiagnosticsReport, split: 
             num(e.trajectories)
         ),
     );
-    format!("diagnostics of \"{experiment}\" at {at}\n{s}")
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::gui::plots::{PlotContext, hover_text, x_axis};
 /// The legend's corner of the plots against t.
 const TOP: Corner = Corner::RightTop;
 
-pub(super) fn singular_values_ui(
+pub(in crate::gui) fn singular_values_ui(
     ui: &mut Ui,
     spectrum: &crate::diagnostics::Spectrum,
     report: &DiagnosticsReport,
@@ -63,7 +63,7 @@ pub(super) fn singular_values_ui(
     );
 }
 
-pub(super) fn lipschitz_ui(
+pub(in crate::gui) fn lipschitz_ui(
     ui: &mut Ui,
     lipschitz: &crate::diagnostics::Lipschitz,
     report: &DiagnosticsReport,
@@ -118,7 +118,7 @@ pub(super) fn lipschitz_ui(
     );
 }
 
-pub(super) fn divergence_ui(
+pub(in crate::gui) fn divergence_ui(
     ui: &mut Ui,
     divergence: &crate::diagnostics::Divergence,
     report: &DiagnosticsReport,
@@ -173,7 +173,7 @@ pub(super) fn divergence_ui(
     lines.show(ui, plot, TOP, Room::Vertical);
 }
 
-pub(super) fn structure_ui(
+pub(in crate::gui) fn structure_ui(
     ui: &mut Ui,
     structure: &crate::diagnostics::Structure,
     report: &DiagnosticsReport,
@@ -241,7 +241,7 @@ pub(super) fn structure_ui(
     );
 }
 
-pub(super) fn gradients_ui(
+pub(in crate::gui) fn gradients_ui(
     ui: &mut Ui,
     gradients: &crate::diagnostics::GradientConsistency,
     report: &DiagnosticsReport,
@@ -293,7 +293,7 @@ pub(super) fn gradients_ui(
     lines.show(ui, plot, TOP, Room::Vertical);
 }
 
-pub(super) fn robustness_ui(
+pub(in crate::gui) fn robustness_ui(
     ui: &mut Ui,
     robustness: &crate::diagnostics::Robustness,
     report: &DiagnosticsReport,

@@ -15,7 +15,7 @@ use crate::gui::plots::{
     PlotContext, class_color, class_names, data_points, empty_ui, hover_text, x_axis,
 };
 
-pub(super) fn eigenvalues_ui(
+pub(in crate::gui) fn eigenvalues_ui(
     ui: &mut Ui,
     spectrum: &crate::diagnostics::Spectrum,
     report: &DiagnosticsReport,
@@ -125,7 +125,7 @@ pub(super) fn eigenvalues_ui(
         });
 }
 
-pub(super) fn trajectories_ui(
+pub(in crate::gui) fn trajectories_ui(
     ui: &mut Ui,
     trajectories: &crate::diagnostics::FeatureTrajectories,
     report: &DiagnosticsReport,
@@ -311,7 +311,7 @@ impl BoundaryPlacement {
     }
 }
 
-pub(super) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
+pub(in crate::gui) fn decision_boundary_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
     let Some(split) = cx.worker.split().cloned() else {
         empty_ui(
             ui,

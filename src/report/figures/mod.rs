@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 use canvas::{Dash, Figure, LinePanel, Marker, Panel, Series, reference, render, zip};
 use plotters::style::BLACK;
-use style::{BLUE, GREEN, GREY, ORANGE, PALETTE, PURPLE, SKY, VERMILLION, subscript_of, tick};
+use style::{BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, class_color, subscript_of, tick};
 
 use super::Error;
 use crate::data::Split;
@@ -215,7 +215,8 @@ fn singular_values(spectrum: &Spectrum) -> Result<Figure<'static>, String> {
                         _ if i + 1 == count => format!("σ{} = μ* (smallest)", subscript(i + 1)),
                         _ => format!("σ{}", subscript(i + 1)),
                     };
-                    series.push(Series::line(label, curve(i), PALETTE[i]).marked(Marker::Circle));
+                    series
+                        .push(Series::line(label, curve(i), class_color(i)).marked(Marker::Circle));
                 }
             } else {
                 for i in 1..count - 1 {

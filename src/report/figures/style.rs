@@ -1,33 +1,29 @@
-//! The look of the figures: the Okabe–Ito palette, the embedded font, sizes, the two
-//! renderings (SVG and PNG) and how labels are typeset.
+//! The look of the figures: the Okabe–Ito palette (the workbench's, [`crate::report::palette`]),
+//! the embedded font, sizes, the two renderings (SVG and PNG) and how labels are typeset.
 
 use std::sync::OnceLock;
 
 use plotters::prelude::*;
 
-/// Okabe–Ito colours in the order series and classes use them (black last).
-pub(super) const PALETTE: [RGBColor; 8] = [
-    RGBColor(0, 114, 178),   // blue
-    RGBColor(213, 94, 0),    // vermillion
-    RGBColor(0, 158, 115),   // bluish green
-    RGBColor(204, 121, 167), // reddish purple
-    RGBColor(230, 159, 0),   // orange
-    RGBColor(86, 180, 233),  // sky blue
-    RGBColor(240, 228, 66),  // yellow
-    RGBColor(0, 0, 0),       // black
-];
-pub(super) const BLUE: RGBColor = PALETTE[0];
-pub(super) const VERMILLION: RGBColor = PALETTE[1];
-pub(super) const GREEN: RGBColor = PALETTE[2];
-pub(super) const PURPLE: RGBColor = PALETTE[3];
-pub(super) const ORANGE: RGBColor = PALETTE[4];
-pub(super) const SKY: RGBColor = PALETTE[5];
-/// Reference lines and neutral legend samples.
-pub(super) const GREY: RGBColor = RGBColor(110, 110, 110);
+use crate::report::palette::{self, Rgb};
 
-/// The colour of class `c`.
+/// A colour of the shared palette as plotters draws it.
+const fn rgb(color: Rgb) -> RGBColor {
+    RGBColor(color.0, color.1, color.2)
+}
+
+pub(super) const BLUE: RGBColor = rgb(palette::BLUE);
+pub(super) const VERMILLION: RGBColor = rgb(palette::VERMILLION);
+pub(super) const GREEN: RGBColor = rgb(palette::GREEN);
+pub(super) const PURPLE: RGBColor = rgb(palette::PURPLE);
+pub(super) const ORANGE: RGBColor = rgb(palette::ORANGE);
+pub(super) const SKY: RGBColor = rgb(palette::SKY);
+/// Reference lines and neutral legend samples.
+pub(super) const GREY: RGBColor = rgb(palette::GREY);
+
+/// The colour of class (or series) `c`: the workbench's ([`palette::nth`]).
 pub(super) fn class_color(c: usize) -> RGBColor {
-    PALETTE[c % PALETTE.len()]
+    rgb(palette::nth(c))
 }
 
 /// `color` mixed with white (`amount` of the colour).
