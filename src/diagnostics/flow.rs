@@ -6,7 +6,7 @@
 
 use nalgebra::DMatrix;
 
-use crate::integrate::{Gradient, Scratch, StepError};
+use crate::integrate::{Gradient, Scratch, StepContext, StepError};
 use crate::model::kernels::{affine, transpose_apply_add};
 use crate::train::{HeadSpec, LiftSpec, Network};
 
@@ -95,16 +95,14 @@ pub(crate) fn step(
     let mut scratch = Scratch::new(field, &network.integrator, &Gradient::Dto, n);
     let mut tape = vec![0.0; network.integrator.tape_len(field, n)];
     let mut out = vec![0.0; field.state_dim() * n];
-    network.integrator.forward(
+    let cx = StepContext {
         field,
-        &network.layout.layer(eff, k),
+        theta: &network.layout.layer(eff, k),
         h,
-        y,
-        &mut out,
-        &mut tape,
-        &mut scratch,
         n,
-    )?;
+        scratch: &mut scratch,
+    };
+    network.integrator.forward(cx, y, &mut out, &mut tape)?;
     Ok(out)
 }
 
@@ -177,15 +175,18 @@ impl<'a> Evaluator<'a> {
         let tape_len = network.integrator.tape_len(field, n);
         let mut y = lift(network, self.eff, x, n);
         for k in 0..network.layers {
-            network.integrator.forward(
+            let cx = StepContext {
                 field,
-                &network.layout.layer(self.eff, k),
-                network.h,
+                theta: &network.layout.layer(self.eff, k),
+                h: network.h,
+                n,
+                scratch: &mut self.scratch,
+            };
+            network.integrator.forward(
+                cx,
                 &y,
                 &mut self.next[..slen],
                 &mut self.tape[..tape_len],
-                &mut self.scratch,
-                n,
             )?;
             y.copy_from_slice(&self.next[..slen]);
         }
@@ -274,15 +275,18 @@ impl<'a> Flow<'a> {
         let mut scratch = Scratch::new(field, &network.integrator, &Gradient::Dto, n);
         for k in 0..layers {
             let (before, after) = states.split_at_mut((k + 1) * slen);
-            network.integrator.forward(
+            let cx = StepContext {
                 field,
-                &network.layout.layer(eff, k),
-                network.h,
+                theta: &network.layout.layer(eff, k),
+                h: network.h,
+                n,
+                scratch: &mut scratch,
+            };
+            network.integrator.forward(
+                cx,
                 &before[k * slen..],
                 &mut after[..slen],
                 &mut tape[k * tape_len..(k + 1) * tape_len],
-                &mut scratch,
-                n,
             )?;
         }
         Ok(Self {
@@ -321,19 +325,24 @@ impl<'a> Flow<'a> {
         let slen = self.dim * self.n;
         let mut lambda0 = vec![0.0; slen];
         let mut layer_grad = network.layout.layer_grad(&mut self.grad, k);
+        let cx = StepContext {
+            field: &network.field,
+            theta: &network.layout.layer(self.eff, k),
+            h: network.h,
+            n: self.n,
+            scratch: &mut self.scratch,
+        };
         network.integrator.backward(
             &Gradient::Dto,
-            &network.field,
-            &network.layout.layer(self.eff, k),
-            network.h,
-            &self.states[k * slen..(k + 1) * slen],
-            &self.states[(k + 1) * slen..(k + 2) * slen],
+            cx,
+            (
+                &self.states[k * slen..(k + 1) * slen],
+                &self.states[(k + 1) * slen..(k + 2) * slen],
+            ),
             &self.tape[k * self.tape_len..(k + 1) * self.tape_len],
             lambda1,
             &mut lambda0,
             &mut layer_grad,
-            &mut self.scratch,
-            self.n,
         )?;
         Ok(lambda0)
     }

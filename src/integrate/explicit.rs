@@ -4,10 +4,10 @@
 //! start `y0` (the caller keeps it: the trajectory), then for each further stage `i` its input
 //! `Y_i` (`dim·n`) followed by the records at `Y_i`, with no gaps.
 
-use super::{Scratch, Tableau};
+use super::{Scratch, StepContext, Tableau};
 use crate::model::Field;
 use crate::model::kernels::{axpy, axpy_onto};
-use crate::model::params::{LayerGrad, LayerParams};
+use crate::model::params::LayerGrad;
 
 /// Entries of a stage's input and of its records.
 fn stage_len(field: &Field, n: usize) -> (usize, usize) {
@@ -41,15 +41,18 @@ fn stage_slot(tape: &mut [f64], i: usize, lens: (usize, usize)) -> (&mut [f64], 
 /// `y1 = y0 + h Σ b_i K_i`, `K_i = f(Y_i)`, `Y_i = y0 + h Σ_{j<i} a_ij K_j`.
 pub(super) fn forward(
     t: &Tableau,
-    field: &Field,
-    theta: &LayerParams,
-    h: f64,
+    cx: StepContext<'_>,
     y0: &[f64],
     y1: &mut [f64],
     tape: &mut [f64],
-    scratch: &mut Scratch,
-    n: usize,
 ) {
+    let StepContext {
+        field,
+        theta,
+        h,
+        n,
+        scratch,
+    } = cx;
     let lens = stage_len(field, n);
     let dim = lens.0;
     if t.stages == 1 && field.adds_in_place() {
@@ -114,17 +117,20 @@ fn stage_input<'a>(
 /// `λ₀ = λ₁ + Σ_i Ȳ_i`, `θ̄ += Σ_i (∂f/∂θ)_iᵀ K̄_i`.
 pub(super) fn backward_dto(
     t: &Tableau,
-    field: &Field,
-    theta: &LayerParams,
-    h: f64,
+    cx: StepContext<'_>,
     y0: &[f64],
     tape: &[f64],
     lambda1: &[f64],
     lambda0: &mut [f64],
     grad: &mut LayerGrad,
-    scratch: &mut Scratch,
-    n: usize,
 ) {
+    let StepContext {
+        field,
+        theta,
+        h,
+        n,
+        scratch,
+    } = cx;
     let lens = stage_len(field, n);
     let dim = lens.0;
     let Scratch {
@@ -171,21 +177,29 @@ pub(super) fn backward_dto(
 /// the partner is written in the variables `b_i Λ_i`, which is the discrete adjoint itself.
 pub(super) fn backward_partner(
     t: &Tableau,
-    field: &Field,
-    theta: &LayerParams,
-    h: f64,
+    cx: StepContext<'_>,
     y0: &[f64],
     tape: &[f64],
     lambda1: &[f64],
     lambda0: &mut [f64],
     grad: &mut LayerGrad,
-    scratch: &mut Scratch,
-    n: usize,
 ) {
+    let StepContext {
+        field,
+        theta,
+        h,
+        n,
+        scratch,
+    } = cx;
     let Some(abar) = t.partner() else {
-        backward_dto(
-            t, field, theta, h, y0, tape, lambda1, lambda0, grad, scratch, n,
-        );
+        let cx = StepContext {
+            field,
+            theta,
+            h,
+            n,
+            scratch,
+        };
+        backward_dto(t, cx, y0, tape, lambda1, lambda0, grad);
         return;
     };
     let s = t.stages;

@@ -4,7 +4,7 @@
 //!
 //! Tape of one step: the converged midpoint `w` (`dim·n`).
 
-use super::{Scratch, StepError};
+use super::{Scratch, StepContext, StepError};
 use crate::model::Field;
 use crate::model::params::{LayerGrad, LayerParams};
 
@@ -81,17 +81,20 @@ pub(crate) fn solve_in_place(
 }
 
 pub(super) fn forward(
-    field: &Field,
-    theta: &LayerParams,
-    h: f64,
+    cx: StepContext<'_>,
     y0: &[f64],
     y1: &mut [f64],
     tape: &mut [f64],
-    scratch: &mut Scratch,
-    n: usize,
     tolerance: f64,
     max_iterations: u32,
 ) -> Result<(), StepError> {
+    let StepContext {
+        field,
+        theta,
+        h,
+        n,
+        scratch,
+    } = cx;
     let dim = field.state_dim();
     let len = dim * n;
     let w = &mut tape[..len];
@@ -170,16 +173,19 @@ pub(super) fn forward(
 }
 
 pub(super) fn backward(
-    field: &Field,
-    theta: &LayerParams,
-    h: f64,
+    cx: StepContext<'_>,
     tape: &[f64],
     lambda1: &[f64],
     lambda0: &mut [f64],
     grad: &mut LayerGrad,
-    scratch: &mut Scratch,
-    n: usize,
 ) -> Result<(), StepError> {
+    let StepContext {
+        field,
+        theta,
+        h,
+        n,
+        scratch,
+    } = cx;
     let dim = field.state_dim();
     let len = dim * n;
     let w = &tape[..len];

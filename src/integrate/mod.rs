@@ -22,6 +22,22 @@ use crate::model::field::Role;
 use crate::model::params::{LayerGrad, LayerParams};
 pub use tableau::Tableau;
 
+/// What every step of one layer works with: the field, the layer's parameters, the step `h`,
+/// the block's sample count `n` and the block's scratch buffers.
+#[derive(Debug)]
+pub struct StepContext<'a> {
+    /// The vector field.
+    pub field: &'a Field,
+    /// The layer's effective parameters `θ_k`, frozen over the step.
+    pub theta: &'a LayerParams<'a>,
+    /// The step `h`.
+    pub h: f64,
+    /// Samples in the block.
+    pub n: usize,
+    /// The block's reusable buffers.
+    pub scratch: &'a mut Scratch,
+}
+
 /// A failure inside one step.
 #[derive(Clone, Debug, Error, PartialEq)]
 pub enum StepError {
@@ -151,39 +167,24 @@ impl Integrator {
     /// One forward step `y1 = Φ_h(y0)`, recording the tape.
     pub fn forward(
         &self,
-        field: &Field,
-        theta: &LayerParams,
-        h: f64,
+        cx: StepContext<'_>,
         y0: &[f64],
         y1: &mut [f64],
         tape: &mut [f64],
-        scratch: &mut Scratch,
-        n: usize,
     ) -> Result<(), StepError> {
         match self {
             Self::Explicit(t) => {
-                explicit::forward(t, field, theta, h, y0, y1, tape, scratch, n);
+                explicit::forward(t, cx, y0, y1, tape);
                 Ok(())
             }
             Self::Splitting(s) => {
-                splitting::forward(*s, field, theta, h, y0, y1, tape, scratch, n);
+                splitting::forward(*s, cx, y0, y1, tape);
                 Ok(())
             }
             Self::ImplicitMidpoint {
                 tolerance,
                 max_iterations,
-            } => implicit::forward(
-                field,
-                theta,
-                h,
-                y0,
-                y1,
-                tape,
-                scratch,
-                n,
-                *tolerance,
-                *max_iterations,
-            ),
+            } => implicit::forward(cx, y0, y1, tape, *tolerance, *max_iterations),
         }
     }
 
@@ -194,58 +195,35 @@ impl Integrator {
     pub fn backward(
         &self,
         gradient: &Gradient,
-        field: &Field,
-        theta: &LayerParams,
-        h: f64,
-        y0: &[f64],
-        y1: &[f64],
+        cx: StepContext<'_>,
+        (y0, y1): (&[f64], &[f64]),
         tape: &[f64],
         lambda1: &[f64],
         lambda0: &mut [f64],
         grad: &mut LayerGrad,
-        scratch: &mut Scratch,
-        n: usize,
     ) -> Result<(), StepError> {
         match (gradient, self) {
             (Gradient::Backward(method), _) => {
-                otd::backward(
-                    method, field, theta, h, y0, y1, lambda1, lambda0, grad, scratch, n,
-                );
+                otd::backward(method, cx, y0, y1, lambda1, lambda0, grad);
                 Ok(())
             }
             (Gradient::Dto, Self::Explicit(t)) => {
-                explicit::backward_dto(
-                    t, field, theta, h, y0, tape, lambda1, lambda0, grad, scratch, n,
-                );
+                explicit::backward_dto(t, cx, y0, tape, lambda1, lambda0, grad);
                 Ok(())
             }
             (Gradient::Partner, Self::Explicit(t)) => {
-                explicit::backward_partner(
-                    t, field, theta, h, y0, tape, lambda1, lambda0, grad, scratch, n,
-                );
+                explicit::backward_partner(t, cx, y0, tape, lambda1, lambda0, grad);
                 Ok(())
             }
             // A splitting method's discrete adjoint is its own symplectic partner (the adjoint
             // kicks and drifts in reverse order), so DTO and Partner evaluate the same formulas.
             (_, Self::Splitting(s)) => {
-                splitting::backward(
-                    *s,
-                    field,
-                    theta,
-                    h,
-                    (y0, y1),
-                    tape,
-                    lambda1,
-                    lambda0,
-                    grad,
-                    scratch,
-                    n,
-                );
+                splitting::backward(*s, cx, (y0, y1), tape, lambda1, lambda0, grad);
                 Ok(())
             }
             // The implicit midpoint rule is its own partner: both solve (I − h/2 Jᵀ) μ = λ₁.
             (_, Self::ImplicitMidpoint { .. }) => {
-                implicit::backward(field, theta, h, tape, lambda1, lambda0, grad, scratch, n)
+                implicit::backward(cx, tape, lambda1, lambda0, grad)
             }
         }
     }

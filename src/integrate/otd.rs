@@ -4,24 +4,26 @@
 //! between `y_k` and `y_{k+1}` (fourth-order accurate, so the interpolation never limits the
 //! method's order up to 4). It differs from the exact discrete gradient by `O(h^p)`.
 
-use super::{Scratch, Tableau};
-use crate::model::Field;
+use super::{Scratch, StepContext, Tableau};
 use crate::model::kernels::axpy;
-use crate::model::params::{LayerGrad, LayerParams};
+use crate::model::params::LayerGrad;
 
 pub(super) fn backward(
     method: &Tableau,
-    field: &Field,
-    theta: &LayerParams,
-    h: f64,
+    cx: StepContext<'_>,
     y0: &[f64],
     y1: &[f64],
     lambda1: &[f64],
     lambda0: &mut [f64],
     grad: &mut LayerGrad,
-    scratch: &mut Scratch,
-    n: usize,
 ) {
+    let StepContext {
+        field,
+        theta,
+        h,
+        n,
+        scratch,
+    } = cx;
     let len = field.state_dim() * n;
     let Scratch {
         stages: g,

@@ -6,10 +6,9 @@
 //! read from there and its slot is left unwritten: only Störmer–Verlet's drift keeps its input
 //! `p` at the half step in the tape, where the first kick writes it.
 
-use super::{Scratch, Splitting};
-use crate::model::Field;
+use super::{Splitting, StepContext};
 use crate::model::field::{Role, copy_unwritten_halves};
-use crate::model::params::{LayerGrad, LayerParams};
+use crate::model::params::LayerGrad;
 
 /// Where a sub-step's input half-state lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,15 +62,18 @@ fn destination(substeps: &[(Role, f64)], idx: usize) -> At {
 /// Applies the sub-steps: a kick `p += c h K(z)`, a drift `z += c h D(p)`.
 pub(super) fn forward(
     s: Splitting,
-    field: &Field,
-    theta: &LayerParams,
-    h: f64,
+    cx: StepContext<'_>,
     y0: &[f64],
     y1: &mut [f64],
     tape: &mut [f64],
-    scratch: &mut Scratch,
-    n: usize,
 ) {
+    let StepContext {
+        field,
+        theta,
+        h,
+        n,
+        scratch,
+    } = cx;
     let d = field.width;
     let len = d * n;
     let stride = len + field.record_len(n);
@@ -154,17 +156,20 @@ fn halves(y: &mut [f64], input: usize, output: usize, len: usize) -> (&mut [f64]
 /// Reverse mode: the sub-steps in reverse order, each `λ_in += c h (∂part/∂x)ᵀ λ_out`.
 pub(super) fn backward(
     s: Splitting,
-    field: &Field,
-    theta: &LayerParams,
-    h: f64,
+    cx: StepContext<'_>,
     (y0, y1): (&[f64], &[f64]),
     tape: &[f64],
     lambda1: &[f64],
     lambda0: &mut [f64],
     grad: &mut LayerGrad,
-    scratch: &mut Scratch,
-    n: usize,
 ) {
+    let StepContext {
+        field,
+        theta,
+        h,
+        n,
+        scratch,
+    } = cx;
     let d = field.width;
     let stride = d * n + field.record_len(n);
     let half = |row: usize| row * n..(row + d) * n;

@@ -74,17 +74,15 @@ fn integrate(
     let mut next = vec![0.0; y.len()];
     let h = t_final / steps as f64;
     for _ in 0..steps {
+        let cx = StepContext {
+            field: &s.field,
+            theta: &theta,
+            h,
+            n: 1,
+            scratch: &mut scratch,
+        };
         integrator
-            .forward(
-                &s.field,
-                &theta,
-                h,
-                &y,
-                &mut next,
-                &mut tape,
-                &mut scratch,
-                1,
-            )
+            .forward(cx, &y, &mut next, &mut tape)
             .expect("step");
         std::mem::swap(&mut y, &mut next);
     }
@@ -149,8 +147,15 @@ fn step_jacobian(s: &Setup, integrator: &Integrator, y0: &[f64], h: f64) -> Vec<
     let mut scratch = Scratch::new(&s.field, integrator, &Gradient::Dto, 1);
     let mut tape = vec![0.0; integrator.tape_len(&s.field, 1)];
     let mut y1 = vec![0.0; dim];
+    let cx = StepContext {
+        field: &s.field,
+        theta: &theta,
+        h,
+        n: 1,
+        scratch: &mut scratch,
+    };
     integrator
-        .forward(&s.field, &theta, h, y0, &mut y1, &mut tape, &mut scratch, 1)
+        .forward(cx, y0, &mut y1, &mut tape)
         .expect("step");
     let mut m = vec![0.0; dim * dim];
     let mut grad = vec![0.0; s.layout.len()];
@@ -159,20 +164,22 @@ fn step_jacobian(s: &Setup, integrator: &Integrator, y0: &[f64], h: f64) -> Vec<
         lambda1[i] = 1.0;
         let mut lambda0 = vec![0.0; dim];
         let mut lg = s.layout.layer_grad(&mut grad, 0);
+        let cx = StepContext {
+            field: &s.field,
+            theta: &theta,
+            h,
+            n: 1,
+            scratch: &mut scratch,
+        };
         integrator
             .backward(
                 &Gradient::Dto,
-                &s.field,
-                &theta,
-                h,
-                y0,
-                &y1,
+                cx,
+                (y0, &y1),
                 &tape,
                 &lambda1,
                 &mut lambda0,
                 &mut lg,
-                &mut scratch,
-                1,
             )
             .expect("adjoint");
         m[i * dim..(i + 1) * dim].copy_from_slice(&lambda0);

@@ -11,7 +11,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::integrate::{Gradient, Integrator, Scratch, StepError};
+use crate::integrate::{Gradient, Integrator, Scratch, StepContext, StepError};
 use crate::model::activation::sigmoid;
 use crate::model::kernels::{Aligned, affine, outer_add, transpose_apply_add};
 use crate::model::params::{LayoutShape, ParamLayout};
@@ -295,15 +295,18 @@ impl Network {
         for k in 0..self.layers {
             let theta = self.layout.layer(eff, k);
             let (before, after) = ws.states.split_at_mut((k + 1) * slen);
+            let cx = StepContext {
+                field: &self.field,
+                theta: &theta,
+                h: self.h,
+                n,
+                scratch: &mut ws.scratch,
+            };
             self.integrator.forward(
-                &self.field,
-                &theta,
-                self.h,
+                cx,
                 &before[k * slen..],
                 &mut after[..slen],
                 &mut ws.tape[k * tape_len..(k + 1) * tape_len],
-                &mut ws.scratch,
-                n,
             )?;
         }
         let z_final = &ws.states[self.layers * slen..self.layers * slen + d * n];
@@ -458,19 +461,24 @@ impl Network {
         for k in (0..self.layers).rev() {
             let theta = self.layout.layer(eff, k);
             let mut layer_grad = self.layout.layer_grad(grad, k);
+            let cx = StepContext {
+                field: &self.field,
+                theta: &theta,
+                h: self.h,
+                n,
+                scratch,
+            };
             self.integrator.backward(
                 &self.gradient,
-                &self.field,
-                &theta,
-                self.h,
-                &states[k * slen..(k + 1) * slen],
-                &states[(k + 1) * slen..(k + 2) * slen],
+                cx,
+                (
+                    &states[k * slen..(k + 1) * slen],
+                    &states[(k + 1) * slen..(k + 2) * slen],
+                ),
                 &tape[k * tape_len..(k + 1) * tape_len],
                 &cur[..slen],
                 &mut next[..slen],
                 &mut layer_grad,
-                scratch,
-                n,
             )?;
             std::mem::swap(&mut cur, &mut next);
         }
