@@ -1,5 +1,19 @@
 //! The document: the spec types of an experiment file, [`check`] (the one validation, into a
 //! [`Plan`] of the engine's types) and file io (RON, `format_version`, atomic saves).
+//!
+//! From a document to a trained model and back, as the command line and the workbench go:
+//!
+//! ```
+//! use flowlab::experiment;
+//!
+//! let exp = experiment::from_ron_str(experiment::DEFAULT_EXPERIMENT)?; // or experiment::load
+//! let plan = experiment::check(&exp)?; // validate once: engine types, or every problem
+//! let mut session = plan.session(None, 1)?; // data, network, parameters (or the checkpoint)
+//! session.step()?; // one deterministic step
+//! let saved = exp.with_checkpoint(session.checkpoint()); // what a run saves to resume
+//! assert_eq!(saved.checkpoint.map(|c| c.iteration), Some(1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod check;
 pub mod io;

@@ -393,6 +393,9 @@ impl Workbench {
             self.spec.clone_from(&spec);
             self.checked = Ok(plan.clone());
         }
+        // A run of the model being replaced stops now, not when the new model is ready (its
+        // session is kept: a file that cannot be opened leaves it as it was, stopped).
+        self.worker.shutdown();
         let (job_plan, job_base) = (plan.clone(), base.clone());
         let job = OneShot::spawn(
             "flowlab-prepare",

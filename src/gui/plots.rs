@@ -18,6 +18,17 @@ use crate::train::Record;
 /// At most this many points per line (long runs are thinned evenly for drawing).
 const MAX_LINE_POINTS: usize = 4000;
 
+/// At most this many points of a data set per scatter plot: more are drawn as an even subset
+/// (100 000 points would cost tens of milliseconds a frame to tessellate, and would cover each
+/// other anyway).
+pub const MAX_SCATTER_POINTS: usize = 2000;
+
+/// The rows of a data set of `len` points that a scatter plot of at most `most` points draws:
+/// all of them, or an even subset.
+pub fn scatter_rows(len: usize, most: usize) -> std::iter::StepBy<std::ops::Range<usize>> {
+    (0..len).step_by(len.div_ceil(most.max(1)).max(1))
+}
+
 /// The colour of class `class`.
 #[must_use]
 pub fn class_color(class: usize) -> Color32 {
@@ -316,12 +327,9 @@ pub fn data_points(plot_ui: &mut egui_plot::PlotUi<'_>, split: &Split) {
     for (set, filled) in [(&split.train, true), (&split.test, false)] {
         let n_features = set.n_features();
         for class in 0..set.n_classes {
-            let points: Vec<[f64; 2]> = set
-                .labels
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| **l == class)
-                .map(|(i, _)| {
+            let points: Vec<[f64; 2]> = scatter_rows(set.len(), MAX_SCATTER_POINTS)
+                .filter(|&i| set.labels[i] == class)
+                .map(|i| {
                     [
                         set.x[[i, 0]],
                         if n_features > 1 { set.x[[i, 1]] } else { 0.0 },

@@ -551,7 +551,8 @@ impl Worker {
         result
     }
 
-    /// Stops a run in progress and waits for it (before the window closes).
+    /// Stops a run in progress and waits for it (before the window closes or its model is
+    /// replaced).
     pub fn shutdown(&mut self) {
         if self.runner.is_some() {
             self.reclaim();

@@ -188,7 +188,7 @@ fn csv_rows(ui: &mut Ui, csv: &mut CsvSpec) {
     }
 }
 
-/// A small scatter plot of the training points, one colour per class.
+/// A small scatter plot of the training points (at most 1000 of them), one colour per class.
 fn data_thumbnail(ui: &mut Ui, split: &Split) {
     let train = &split.train;
     let n_features = train.n_features();
@@ -206,12 +206,9 @@ fn data_thumbnail(ui: &mut Ui, split: &Split) {
         .show_y(false)
         .show(ui, |plot| {
             for class in 0..train.n_classes {
-                let points: Vec<[f64; 2]> = train
-                    .labels
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, l)| **l == class)
-                    .map(|(i, _)| {
+                let points: Vec<[f64; 2]> = crate::gui::plots::scatter_rows(train.len(), 1000)
+                    .filter(|&i| train.labels[i] == class)
+                    .map(|i| {
                         let x = train.x[[i, 0]];
                         let y = if n_features > 1 { train.x[[i, 1]] } else { 0.0 };
                         [x, y]
