@@ -140,7 +140,7 @@ impl EventSink for ProgressSink {
             }
             TrainEvent::Failed { error, .. } => self.failure = Some(error.to_string()),
             TrainEvent::Finished { .. } => self.bar.finish(),
-            TrainEvent::Metrics { .. } | TrainEvent::Snapshot(_) => {}
+            TrainEvent::Snapshot(_) => {}
         }
     }
 }

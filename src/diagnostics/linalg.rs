@@ -82,14 +82,6 @@ pub(crate) fn mat_vec(m: &[f64], rows: usize, cols: usize, x: &[f64]) -> Vec<f64
         .collect()
 }
 
-/// `Mᵀ x` for a row-major `rows × cols` matrix.
-#[allow(dead_code)]
-pub(crate) fn mat_t_vec(m: &[f64], rows: usize, cols: usize, x: &[f64]) -> Vec<f64> {
-    (0..cols)
-        .map(|j| (0..rows).map(|i| m[i * cols + j] * x[i]).sum())
-        .collect()
-}
-
 /// Euclidean norm.
 pub(crate) fn norm(x: &[f64]) -> f64 {
     x.iter().map(|v| v * v).sum::<f64>().sqrt()

@@ -313,12 +313,6 @@ impl Workbench {
         self.diagnostics.report.as_ref()
     }
 
-    /// Whether diagnostics are being computed.
-    #[must_use]
-    pub fn is_computing_diagnostics(&self) -> bool {
-        self.diagnostics.is_busy()
-    }
-
     /// The message over the plots, if any.
     #[must_use]
     pub fn banner(&self) -> Option<&Banner> {

@@ -241,11 +241,6 @@ impl Layout {
         }
     }
 
-    /// Brings a panel to the front of its tab group.
-    pub fn activate(&mut self, kind: PaneKind) {
-        self.set_visible(kind, true);
-    }
-
     /// Shows only `kind` (until Restore).
     pub fn maximise(&mut self, kind: PaneKind) {
         self.set_visible(kind, true);

@@ -90,12 +90,6 @@ impl Capture {
         self.pending = Some(pending);
     }
 
-    /// Whether a capture is on its way.
-    #[must_use]
-    pub fn is_pending(&self) -> bool {
-        self.requested.is_some() || self.pending.is_some() || self.writing > 0
-    }
-
     /// Crops `image` (made at `pixels_per_point`) and writes it on a background thread.
     pub fn write(
         &mut self,

@@ -441,7 +441,6 @@ impl Worker {
                     run.history.push(record);
                 }
             }
-            TrainEvent::Metrics { .. } => {}
             TrainEvent::Snapshot(snapshot) => {
                 *t.iteration = (*t.iteration).max(snapshot.iteration);
                 *t.snapshot = Some(Arc::clone(&snapshot));

@@ -15,12 +15,6 @@ pub struct Regularizer {
 }
 
 impl Regularizer {
-    /// Whether both terms vanish.
-    #[must_use]
-    pub fn is_zero(&self) -> bool {
-        self.weight_decay == 0.0 && self.time_smoothness == 0.0
-    }
-
     /// The value at `raw`; adds its gradient to `grad`.
     pub fn apply(&self, layout: &ParamLayout, raw: &[f64], grad: &mut [f64]) -> f64 {
         let mut value = 0.0;

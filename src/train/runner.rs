@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::session::{Evaluation, Session, Snapshot, StepReport, TrainError};
+use super::session::{Session, Snapshot, StepReport, TrainError};
 
 /// Why a run ended without failing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,13 +30,6 @@ pub enum TrainEvent {
     },
     /// One step was taken.
     Step(StepReport),
-    /// Accuracy and loss on the whole training and test sets.
-    Metrics {
-        /// Iteration of the evaluation.
-        iteration: usize,
-        /// The evaluation.
-        evaluation: Evaluation,
-    },
     /// A copy of the model (for diagnostics and views).
     Snapshot(Arc<Snapshot>),
     /// The run ended.
@@ -56,11 +49,11 @@ pub enum TrainEvent {
 }
 
 impl TrainEvent {
-    /// Whether the event may be dropped when the consumer lags (steps and metrics); the end of
-    /// a run and snapshots are always delivered.
+    /// Whether the event may be dropped when the consumer lags (steps); the end of a run and
+    /// snapshots are always delivered.
     #[must_use]
     pub fn is_droppable(&self) -> bool {
-        matches!(self, Self::Step(_) | Self::Metrics { .. })
+        matches!(self, Self::Step(_))
     }
 }
 
@@ -296,14 +289,7 @@ pub fn run_loop(
         match session.step() {
             Ok(report) => {
                 let iteration = report.record.iteration;
-                let evaluation = report.evaluation;
                 sink.send(TrainEvent::Step(report));
-                if let Some(evaluation) = evaluation {
-                    sink.send(TrainEvent::Metrics {
-                        iteration,
-                        evaluation,
-                    });
-                }
                 let due = options.snapshot_every > 0
                     && iteration % options.snapshot_every == 0
                     && last_snapshot.elapsed() >= options.snapshot_interval;
