@@ -210,6 +210,56 @@ fn an_invalid_setting_shows_the_validators_words_and_disables_train() {
 }
 
 #[test]
+fn an_edit_prepares_the_new_model_off_the_ui_thread() {
+    let mut harness = harness();
+    let before = harness.state().snapshot().unwrap().raw.len();
+    harness.get_by_label("Depth K").set_value_accesskit(12.0);
+    // The frame that applies the edit starts the preparation; the next frames pick it up.
+    harness.step();
+    assert!(harness.state().is_preparing());
+    assert!(!harness.state().is_enabled(UiCommand::Train));
+    assert_eq!(harness.state().experiment().model.layers, 12);
+    prepared(&mut harness);
+    let app = harness.state();
+    assert_eq!(app.state(), RunState::Ready);
+    assert!(app.is_enabled(UiCommand::Train));
+    let after = app.snapshot().unwrap().raw.len();
+    assert!(
+        after < before,
+        "the model of 12 layers has fewer parameters ({after} vs {before})"
+    );
+}
+
+#[test]
+fn a_file_whose_checkpoint_does_not_fit_its_model_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut exp = small_experiment();
+    exp.train.iterations = 2;
+    let mut session = common::session(&exp, None, 1);
+    session.step().unwrap();
+    let mut checkpoint = session.checkpoint();
+    checkpoint.params.push(0.0);
+    checkpoint.optimizer = flowlab::train::optimizer::OptimizerState::Adam {
+        t: 0,
+        m: Vec::new(),
+        v: Vec::new(),
+    };
+    let path = write(dir.path(), "misfit.ron", &exp.with_checkpoint(checkpoint));
+    let mut harness = harness();
+    let before = harness.state().experiment().clone();
+    open(&mut harness, &path);
+    let app = harness.state();
+    assert_eq!(app.experiment(), &before);
+    assert_eq!(app.path(), None);
+    assert_eq!(app.state(), RunState::Ready);
+    let banner = app.banner().unwrap();
+    assert!(
+        banner.is_error && banner.text.contains("checkpoint") && banner.text.contains("misfit.ron"),
+        "{banner:?}"
+    );
+}
+
+#[test]
 fn train_pause_step_stop() {
     let dir = tempfile::tempdir().unwrap();
     let mut harness = open_small(dir.path());

@@ -220,7 +220,8 @@ impl Workbench {
             prefs,
             layout,
             document: Document::default(),
-            checked: experiment::check(&exp),
+            // Until the default experiment's model is prepared: nothing to train, no problems.
+            checked: Err(Problems::default()),
             spec: exp.clone(),
             model_spec: None,
             build_error: None,

@@ -346,6 +346,15 @@ impl Workbench {
             .min_size(260.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
+                    // While a file (or a template) is being opened, the document on screen is
+                    // about to be replaced: it is not edited meanwhile.
+                    if self
+                        .preparing
+                        .as_ref()
+                        .is_some_and(|p| p.document.is_some())
+                    {
+                        ui.disable();
+                    }
                     let mut draft = self.spec.clone();
                     let split = self.worker.split().cloned();
                     let actions = composer_ui(
