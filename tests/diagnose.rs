@@ -484,3 +484,30 @@ fn a_resumed_run_continues_the_diagnostics_history() {
         "{warnings}"
     );
 }
+
+#[test]
+fn a_resumed_run_writes_the_history_a_straight_run_writes() {
+    // The default experiment draws its trajectories in principal axes (d = 4): the projection
+    // read back from the history must be the one written, to the last bit.
+    let dir = tempfile::tempdir().unwrap();
+    let mut exp = flowlab::experiment::load(Path::new(&experiment("resnet_euler_spirals"))).unwrap();
+    exp.diagnostics.every = 10;
+    let file = dir.path().join("every10.ron");
+    flowlab::experiment::save(&exp, &file).unwrap();
+    let untimed = |lines: Vec<Value>| -> Vec<Value> {
+        lines
+            .into_iter()
+            .map(|mut line| {
+                line["report"]["elapsed_secs"] = Value::Null;
+                line
+            })
+            .collect()
+    };
+    let (_, straight, _) = run_to(&file, 40, &dir.path().join("straight"));
+    let half = dir.path().join("half");
+    run_to(&file, 20, &half);
+    let (iterations, resumed, _) = run_to(&half.join("experiment.ron"), 40, &half);
+    assert_eq!(iterations, [0, 10, 20, 30, 40]);
+    assert!(straight[4]["report"]["trajectories"]["value"]["projection"]["axes"].is_array());
+    assert_eq!(untimed(resumed), untimed(straight));
+}
