@@ -490,7 +490,8 @@ fn a_resumed_run_writes_the_history_a_straight_run_writes() {
     // The default experiment draws its trajectories in principal axes (d = 4): the projection
     // read back from the history must be the one written, to the last bit.
     let dir = tempfile::tempdir().unwrap();
-    let mut exp = flowlab::experiment::load(Path::new(&experiment("resnet_euler_spirals"))).unwrap();
+    let mut exp =
+        flowlab::experiment::load(Path::new(&experiment("resnet_euler_spirals"))).unwrap();
     exp.diagnostics.every = 10;
     let file = dir.path().join("every10.ron");
     flowlab::experiment::save(&exp, &file).unwrap();

@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 pub use csv_import::read_csv;
 pub use error::Error;
 pub use generators::{MAX_GENERATED_POINTS, generate};
-pub use split::split;
+pub use split::{split, train_count};
 
 /// Where the data comes from and how it is split.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -49,7 +49,7 @@ pub fn split(data: &Dataset, train_fraction: f64, standardize: bool, seed: u64) 
     clippy::cast_sign_loss,
     reason = "the product is clamped to [0, n] before the cast"
 )]
-fn train_count(n: usize, train_fraction: f64) -> usize {
+pub fn train_count(n: usize, train_fraction: f64) -> usize {
     let fraction = if train_fraction.is_nan() {
         1.0
     } else {

@@ -13,10 +13,11 @@
 use std::fmt::{self, Display};
 
 use super::plan::Plan;
+use super::resources::{DataDims, Limits, Shape, fits};
 use super::spec::{
     Experiment, FORMAT_VERSION, GradientSpec, IntegratorSpec, ModelSpec, TableauSpec, TrainSpec,
 };
-use crate::data::DataSpec;
+use crate::data::{DataSource, DataSpec, train_count};
 use crate::diagnostics::DiagnosticsSpec;
 use crate::integrate::{Gradient, Integrator, Splitting, Tableau};
 use crate::model::{Activation, Constraint, Field, FieldKind};
@@ -27,6 +28,30 @@ use crate::train::{Architecture, BatchSpec, Checkpoint, HeadSpec, LiftSpec, Trai
 /// Tolerance on `Σ b = 1` for a Butcher tableau (the weights of a method given in decimal, such
 /// as RK4's sixths, do not sum to exactly 1 in floating point).
 const WEIGHT_SUM_TOLERANCE: f64 = 1e-12;
+
+/// The largest state width `d` and hidden width `m`.
+pub const MAX_WIDTH: usize = 4096;
+/// The most layers `K`.
+pub const MAX_LAYERS: usize = 100_000;
+/// The most stages of a Butcher tableau given in a file.
+pub const MAX_STAGES: usize = 64;
+/// The most Newton iterations of one implicit midpoint step.
+pub const MAX_NEWTON_ITERATIONS: u32 = 1000;
+/// The smallest Newton tolerance (relative to `1 + |w|`): f64's machine epsilon; below it the
+/// iteration cannot converge.
+pub const MIN_NEWTON_TOLERANCE: f64 = f64::EPSILON;
+/// The most points per side of the decision-boundary grid.
+pub const MAX_GRID: usize = 1000;
+/// The most probes, random directions, power iterations and traced points of the diagnostics.
+pub const MAX_PROBES: usize = 100_000;
+/// The most random directions per probe of the divergence diagnostic.
+pub const MAX_RANDOM_DIRECTIONS: usize = 1000;
+/// The most power iterations of the worst-case direction.
+pub const MAX_POWER_ITERATIONS: usize = 100_000;
+/// The most perturbation sizes of the robustness diagnostic.
+pub const MAX_ROBUSTNESS_EPSILONS: usize = 100;
+/// The most points of the robustness, gradient-consistency and trajectory diagnostics.
+pub const MAX_DIAGNOSTIC_POINTS: usize = 10_000_000;
 
 /// One thing wrong with an experiment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +133,13 @@ impl Problems {
         }
     }
 
+    /// Adds "must be at most `max` (got `value`)" when `value` exceeds `max`.
+    fn at_most(&mut self, path: &str, value: usize, max: usize) {
+        if value > max {
+            self.add_value(path, format!("must be at most {max} (got {value})"), value);
+        }
+    }
+
     /// Adds a problem when `value` is negative or not finite (NaN, infinite).
     fn non_negative(&mut self, path: &str, value: f64) {
         if !value.is_finite() {
@@ -179,6 +211,12 @@ impl std::error::Error for Problems {}
 /// # Ok::<(), flowlab::experiment::Error>(())
 /// ```
 pub fn check(exp: &Experiment) -> Result<Plan, Problems> {
+    check_with(exp, Limits::default())
+}
+
+/// [`check`] within `limits`: an experiment whose estimated memory ([`super::Resources`]) exceeds the
+/// budget is refused with a problem that names the estimate and the settings that would fit.
+pub fn check_with(exp: &Experiment, limits: Limits) -> Result<Plan, Problems> {
     let mut found = Problems::default();
     if exp.format_version != FORMAT_VERSION {
         found.add_value(
@@ -201,29 +239,62 @@ pub fn check(exp: &Experiment) -> Result<Plan, Problems> {
     if let Some(checkpoint) = &exp.checkpoint {
         checkpoint_problems(checkpoint, &exp.train.optimizer, &mut found);
     }
-    match (model, integrator, gradient) {
-        (Some(model), Some(integrator), Some(gradient)) if found.is_empty() => {
-            let h = model.final_time / model.layers as f64;
-            Ok(Plan {
-                name: exp.name.clone(),
-                data: exp.data.clone(),
-                data_seed: exp.train.seeds.data,
-                architecture: Architecture {
-                    field: model.field,
-                    layers: model.layers,
-                    final_time: model.final_time,
-                    lift: model.lift,
-                    head: model.head,
-                    constraints: model.constraints,
-                    integrator,
-                    gradient,
-                },
-                training: training(&exp.train, exp.model.init_scale, h),
-                diagnostics: exp.diagnostics.clone(),
-                checkpoint: exp.checkpoint.clone(),
-            })
+    let (Some(model), Some(integrator), Some(gradient)) = (model, integrator, gradient) else {
+        return Err(found);
+    };
+    if !found.is_empty() {
+        return Err(found);
+    }
+    let h = model.final_time / model.layers as f64;
+    let architecture = Architecture {
+        field: model.field,
+        layers: model.layers,
+        final_time: model.final_time,
+        lift: model.lift,
+        head: model.head,
+        constraints: model.constraints,
+        integrator,
+        gradient,
+    };
+    let training = training(&exp.train, exp.model.init_scale, h);
+    // The data's sizes as far as the spec tells them (a CSV file's once it is read).
+    let dims = match exp.data.source {
+        DataSource::Csv(_) => DataDims {
+            points: 0,
+            train_points: 0,
+            inputs: 1,
+            classes: 2,
+        },
+        _ => DataDims {
+            points: exp.data.size,
+            train_points: train_count(exp.data.size, exp.data.train_fraction),
+            inputs: exp.data.input_dim().unwrap_or(1),
+            classes: exp.data.n_classes().unwrap_or(2),
+        },
+    };
+    let shape = Shape::of(
+        &architecture,
+        &training,
+        &exp.diagnostics,
+        dims,
+        limits.threads,
+    );
+    match fits(&shape, limits.memory) {
+        Ok(resources) => Ok(Plan {
+            name: exp.name.clone(),
+            data: exp.data.clone(),
+            data_seed: exp.train.seeds.data,
+            architecture,
+            training,
+            diagnostics: exp.diagnostics.clone(),
+            checkpoint: exp.checkpoint.clone(),
+            resources,
+            limits,
+        }),
+        Err(over) => {
+            found.add(over.path(), &over);
+            Err(found)
         }
-        _ => Err(found),
     }
 }
 
@@ -242,6 +313,10 @@ fn model(model: &ModelSpec, data: &DataSpec, found: &mut Problems) -> Option<Mod
     let width = model.width;
     let hidden = model.hidden.unwrap_or(width);
     found.at_least_one("model.width", width);
+    found.at_most("model.width", width, MAX_WIDTH);
+    if let Some(hidden) = model.hidden {
+        found.at_most("model.hidden", hidden, MAX_WIDTH);
+    }
     if model.hidden == Some(0) {
         found.add_value(
             "model.hidden",
@@ -250,6 +325,7 @@ fn model(model: &ModelSpec, data: &DataSpec, found: &mut Problems) -> Option<Mod
         );
     }
     found.at_least_one("model.layers", model.layers);
+    found.at_most("model.layers", model.layers, MAX_LAYERS);
     if !model.final_time.is_finite() {
         found.add_value(
             "model.final_time",
@@ -499,11 +575,31 @@ fn integrator(spec: &IntegratorSpec, field: FieldKind, found: &mut Problems) -> 
         } => {
             let before = found.len();
             found.positive(&format!("{PATH}.tolerance"), tolerance);
+            if tolerance.is_finite()
+                && tolerance > 0.0
+                && !(MIN_NEWTON_TOLERANCE..=1.0).contains(&tolerance)
+            {
+                found.add_value(
+                    &format!("{PATH}.tolerance"),
+                    format!(
+                        "must be from {MIN_NEWTON_TOLERANCE:e} (what f64 can resolve) to 1 (got \
+                         {tolerance:e})"
+                    ),
+                    tolerance,
+                );
+            }
             if max_iterations == 0 {
                 found.add_value(
                     &format!("{PATH}.max_iterations"),
                     "must be at least 1 (got 0)",
                     0,
+                );
+            }
+            if max_iterations > MAX_NEWTON_ITERATIONS {
+                found.add_value(
+                    &format!("{PATH}.max_iterations"),
+                    format!("must be at most {MAX_NEWTON_ITERATIONS} (got {max_iterations})"),
+                    max_iterations,
                 );
             }
             if found.len() != before {
@@ -522,6 +618,13 @@ fn tableau(tableau: &TableauSpec, path: &str, found: &mut Problems) -> Option<Ta
     let a_path = format!("{path}.a");
     if s == 0 {
         found.add(&a_path, "a method needs at least one stage (a is empty)");
+    }
+    if s > MAX_STAGES {
+        found.add(
+            &a_path,
+            format!("a method has at most {MAX_STAGES} stages (got {s})"),
+        );
+        return None;
     }
     let ragged: Vec<String> = tableau
         .a
@@ -703,6 +806,57 @@ fn diagnostics_problems(diagnostics: &DiagnosticsSpec, found: &mut Problems) {
             diagnostics.grid,
         );
     }
+    found.at_most("diagnostics.grid", diagnostics.grid, MAX_GRID);
+    found.at_most("diagnostics.probes", diagnostics.probes, MAX_PROBES);
+    found.at_most(
+        "diagnostics.eigenvalue_probes",
+        diagnostics.eigenvalue_probes,
+        MAX_PROBES,
+    );
+    found.at_most(
+        "diagnostics.random_directions",
+        diagnostics.random_directions,
+        MAX_RANDOM_DIRECTIONS,
+    );
+    found.at_most(
+        "diagnostics.power_iterations",
+        diagnostics.power_iterations,
+        MAX_POWER_ITERATIONS,
+    );
+    for (path, value) in [
+        (
+            "diagnostics.robustness_points",
+            diagnostics.robustness_points,
+        ),
+        ("diagnostics.gradient_points", diagnostics.gradient_points),
+        (
+            "diagnostics.trajectory_points",
+            diagnostics.trajectory_points,
+        ),
+        (
+            "diagnostics.finite_difference_layers",
+            diagnostics.finite_difference_layers,
+        ),
+    ] {
+        found.at_most(path, value, MAX_DIAGNOSTIC_POINTS);
+    }
+    let epsilons = &diagnostics.robustness_epsilons;
+    if epsilons.len() > MAX_ROBUSTNESS_EPSILONS {
+        found.add(
+            "diagnostics.robustness_epsilons",
+            format!(
+                "has at most {MAX_ROBUSTNESS_EPSILONS} sizes (got {})",
+                epsilons.len()
+            ),
+        );
+    }
+    if let Some(bad) = epsilons.iter().find(|e| !(e.is_finite() && **e >= 0.0)) {
+        found.add_value(
+            "diagnostics.robustness_epsilons",
+            format!("every size must be a finite number ≥ 0 (got {bad})"),
+            bad,
+        );
+    }
 }
 
 fn checkpoint_problems(checkpoint: &Checkpoint, optimizer: &OptimizerSpec, found: &mut Problems) {
@@ -763,6 +917,7 @@ fn checkpoint_problems(checkpoint: &Checkpoint, optimizer: &OptimizerSpec, found
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::Limits;
     use crate::experiment::io::tests::{EXAMPLE, FULL};
     use crate::experiment::io::{Error, from_ron_str};
     use crate::experiment::spec::Record;
@@ -1281,5 +1436,155 @@ mod tests {
         let mut exp = example();
         exp.format_version = 7;
         assert_problem(&problems_of(&exp), "format_version", &["7", "1"]);
+    }
+
+    #[test]
+    fn oversized_counts_are_refused_before_any_size_is_computed() {
+        // The reproducers of overflowing sizes: 2^63 layers, widths beyond any machine.
+        let huge = 9_223_372_036_854_775_808_usize;
+        for (set, path) in [
+            (
+                (|e: &mut Experiment, v| e.model.layers = v) as fn(&mut Experiment, usize),
+                "model.layers",
+            ),
+            (|e, v| e.model.width = v, "model.width"),
+            (
+                |e, v| {
+                    e.model.field = FieldKind::GradientFlow;
+                    e.model.hidden = Some(v);
+                },
+                "model.hidden",
+            ),
+            (|e, v| e.diagnostics.grid = v, "diagnostics.grid"),
+            (|e, v| e.diagnostics.probes = v, "diagnostics.probes"),
+            (
+                |e, v| e.diagnostics.random_directions = v,
+                "diagnostics.random_directions",
+            ),
+            (
+                |e, v| e.diagnostics.eigenvalue_probes = v,
+                "diagnostics.eigenvalue_probes",
+            ),
+            (
+                |e, v| e.diagnostics.trajectory_points = v,
+                "diagnostics.trajectory_points",
+            ),
+        ] {
+            for value in [huge, usize::MAX] {
+                let mut exp = example();
+                set(&mut exp, value);
+                assert_problem(&problems_of(&exp), path, &["at most", &value.to_string()]);
+            }
+        }
+    }
+
+    #[test]
+    fn solver_and_diagnostics_knobs_have_hard_ranges() {
+        let mut exp = example();
+        exp.integrator = IntegratorSpec::ImplicitMidpoint {
+            tolerance: 1e-300,
+            max_iterations: u32::MAX,
+        };
+        let found = problems_of(&exp);
+        assert_problem(&found, "integrator.tolerance", &["f64"]);
+        assert_problem(&found, "integrator.max_iterations", &["at most 1000"]);
+
+        let mut exp = example();
+        exp.train.optimizer = OptimizerSpec::Armijo {
+            initial_step: 1.0,
+            shrink: 0.999_999_999_9,
+            c: 1e-4,
+            grow: 2.0,
+            max_backtracks: u32::MAX,
+        };
+        let found = problems_of(&exp);
+        assert!(
+            found.iter().any(|p| p.message.starts_with("shrink"))
+                && found
+                    .iter()
+                    .any(|p| p.message.starts_with("max_backtracks")),
+            "{found:#?}"
+        );
+
+        for bad in [f64::NAN, f64::INFINITY, -1e308] {
+            let mut exp = example();
+            exp.diagnostics.robustness_epsilons = vec![0.0, bad];
+            assert_problem(
+                &problems_of(&exp),
+                "diagnostics.robustness_epsilons",
+                &["finite"],
+            );
+        }
+        let mut exp = example();
+        exp.diagnostics.robustness_epsilons = vec![0.1; MAX_ROBUSTNESS_EPSILONS + 1];
+        assert_problem(
+            &problems_of(&exp),
+            "diagnostics.robustness_epsilons",
+            &["at most"],
+        );
+
+        let mut exp = example();
+        exp.integrator = IntegratorSpec::Tableau(TableauSpec {
+            name: String::new(),
+            a: vec![vec![0.0; MAX_STAGES + 1]; MAX_STAGES + 1],
+            b: vec![1.0 / (MAX_STAGES + 1) as f64; MAX_STAGES + 1],
+            c: None,
+            order: 1,
+        });
+        assert_problem(
+            &problems_of(&exp),
+            "integrator.Tableau.a",
+            &["at most 64 stages"],
+        );
+    }
+
+    #[test]
+    fn an_experiment_beyond_the_memory_budget_is_refused_with_what_would_fit() {
+        let mut exp = example();
+        exp.model.width = 64;
+        exp.model.layers = 20_000;
+        let budget = 500_000_000;
+        let limits = Limits::machine().with_memory(budget);
+        let found = check_with(&exp, limits).unwrap_err();
+        assert_eq!(found.len(), 1, "{found}");
+        let problem = &found.as_slice()[0];
+        assert!(
+            problem
+                .message
+                .contains("more than the memory budget of 500 MB")
+                && problem.message.contains("it would fit with"),
+            "{problem}"
+        );
+        // The suggestion for the layers is the largest count that fits: one more does not.
+        let plan_at = |layers: usize| {
+            let mut trial = exp.clone();
+            trial.model.layers = layers;
+            check_with(&trial, limits)
+        };
+        let text = found.to_string();
+        let fit: usize = text
+            .split("model.layers ≤ ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no layer count in {text}"));
+        assert!(fit > 1 && fit < exp.model.layers, "{text}");
+        let plan = plan_at(fit).expect("the suggested count fits");
+        assert!(plan.resources.peak() <= budget as f64);
+        assert!(plan_at(fit + 1).is_err(), "{fit} + 1 layers fit too");
+    }
+
+    #[test]
+    fn the_estimate_of_a_small_experiment_is_small_and_counts_its_parameters() {
+        let plan = check(&example()).expect("valid");
+        let r = plan.resources;
+        assert!(r.training > 0.0 && r.diagnostics > 0.0 && r.export > 0.0);
+        assert!(r.peak() < 200e6, "{r}");
+        assert!(r.flops_per_iteration > 0.0);
+        // Doubling the layers roughly doubles the parameters, tapes and exported states.
+        let mut deeper = example();
+        deeper.model.layers *= 2;
+        let deeper = check(&deeper).expect("valid").resources;
+        assert!(deeper.training > r.training && deeper.export > r.export);
     }
 }

@@ -18,11 +18,17 @@
 mod check;
 pub mod io;
 mod plan;
+pub mod resources;
 pub mod spec;
 
-pub use check::{Problem, Problems, check};
+pub use check::{
+    MAX_DIAGNOSTIC_POINTS, MAX_GRID, MAX_LAYERS, MAX_NEWTON_ITERATIONS, MAX_POWER_ITERATIONS,
+    MAX_PROBES, MAX_RANDOM_DIRECTIONS, MAX_ROBUSTNESS_EPSILONS, MAX_STAGES, MAX_WIDTH,
+    MIN_NEWTON_TOLERANCE, Problem, Problems, check, check_with,
+};
 pub use io::{Error, from_ron_str, load, save, to_ron_string};
 pub use plan::{BuildError, Plan};
+pub use resources::{Limits, OverBudget, Resources};
 pub use spec::*;
 
 /// The experiment `cargo run` opens: a ResNet read as explicit Euler on two spirals.

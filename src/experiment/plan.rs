@@ -5,6 +5,7 @@ use std::path::Path;
 
 use thiserror::Error;
 
+use super::resources::{DataDims, Limits, OverBudget, Resources, Shape, fits};
 use crate::data::{self, DataSpec, Split};
 use crate::diagnostics::DiagnosticsSpec;
 use crate::train::{Architecture, Checkpoint, Session, SessionError, Training};
@@ -27,6 +28,11 @@ pub struct Plan {
     pub diagnostics: DiagnosticsSpec,
     /// Where a run resumes, if it does.
     pub checkpoint: Option<Checkpoint>,
+    /// What it will cost, as far as the spec tells it (a CSV file's size is known once it is
+    /// read; [`Plan::session`] checks again then).
+    pub resources: Resources,
+    /// The limits it was checked within.
+    pub limits: Limits,
 }
 
 /// Why a session could not be built from a plan.
@@ -39,6 +45,9 @@ pub enum BuildError {
     /// The model does not fit its data, or the checkpoint does not fit the model.
     #[error("{0}")]
     Session(SessionError),
+    /// With the data read, the experiment needs more memory than its budget.
+    #[error("{0}")]
+    TooLarge(OverBudget),
 }
 
 impl Plan {
@@ -60,9 +69,30 @@ impl Plan {
         )
     }
 
-    /// Loads the data and builds the session.
+    /// Loads the data, checks the memory estimate again with its real sizes and `threads`
+    /// workers, and builds the session.
     pub fn session(&self, base_dir: Option<&Path>, threads: usize) -> Result<Session, BuildError> {
         let split = self.load_data(base_dir).map_err(BuildError::Data)?;
+        self.fits(&split, threads).map_err(BuildError::TooLarge)?;
         self.session_on(split, threads).map_err(BuildError::Session)
+    }
+
+    /// The estimate of this plan on `split` with `threads` workers, within the plan's memory
+    /// budget.
+    pub fn fits(&self, split: &Split, threads: usize) -> Result<Resources, OverBudget> {
+        let dims = DataDims {
+            points: split.train.len() + split.test.len(),
+            train_points: split.train.len(),
+            inputs: split.train.n_features(),
+            classes: split.train.n_classes,
+        };
+        let shape = Shape::of(
+            &self.architecture,
+            &self.training,
+            &self.diagnostics,
+            dims,
+            threads,
+        );
+        fits(&shape, self.limits.memory)
     }
 }

@@ -193,7 +193,7 @@ impl OptimizerSpec {
                 shrink,
                 c,
                 grow,
-                max_backtracks: _,
+                max_backtracks,
             } => [
                 SpecProblem::unless(
                     is_positive(initial_step),
@@ -203,10 +203,10 @@ impl OptimizerSpec {
                     initial_step,
                 ),
                 SpecProblem::unless(
-                    is_in_open_unit_interval(shrink),
+                    shrink > 0.0 && shrink <= MAX_SHRINK,
                     "shrink",
                     "the factor applied to a rejected step",
-                    UNIT_OPEN,
+                    "above 0 and at most 0.99 (closer to 1 backtracks without end)",
                     shrink,
                 ),
                 SpecProblem::unless(
@@ -217,13 +217,19 @@ impl OptimizerSpec {
                     c,
                 ),
                 SpecProblem::unless(
-                    grow >= 1.0 && grow.is_finite(),
+                    (1.0..=MAX_GROW).contains(&grow),
                     "grow",
                     "the factor applied to an accepted step to start the next iteration",
-                    "a finite number ≥ 1",
+                    "a number from 1 to 1000",
                     grow,
                 ),
-                None,
+                SpecProblem::unless(
+                    max_backtracks <= MAX_BACKTRACKS,
+                    "max_backtracks",
+                    "the most rejected steps of one line search",
+                    "at most 1000",
+                    f64::from(max_backtracks),
+                ),
             ],
         };
         checks.into_iter().flatten()
@@ -264,6 +270,14 @@ impl OptimizerSpec {
 const SGD_NAME: &str = "SGD";
 const ADAM_NAME: &str = "Adam";
 const ARMIJO_NAME: &str = "Armijo GD";
+
+/// The largest Armijo `shrink`: closer to 1, a line search would backtrack almost without end.
+pub const MAX_SHRINK: f64 = 0.99;
+/// The largest Armijo `grow`.
+pub const MAX_GROW: f64 = 1000.0;
+/// The most rejected steps of one Armijo line search (each costs an evaluation of the
+/// objective on the whole batch).
+pub const MAX_BACKTRACKS: u32 = 1000;
 
 fn is_positive(x: f64) -> bool {
     x > 0.0 && x.is_finite()
