@@ -270,3 +270,48 @@ fn a_missing_file_is_bad_input() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nonexistent/flowlab.ron"));
 }
+
+#[test]
+fn an_experiment_over_the_memory_budget_is_bad_input_naming_what_would_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "small.ron", SMALL);
+    let o = flowlab(&["check", file.to_str().unwrap(), "--max-memory", "300kB"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("memory budget of 300 kB") && e.contains("it would fit with"),
+        "{e}"
+    );
+    // The same file within the default budget: valid, with its estimate.
+    let o = flowlab(&["check", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("of memory (training"));
+    let o = flowlab(&["run", file.to_str().unwrap(), "--max-memory", "lots"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn absurd_sizes_are_bad_input_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    for (from, to) in [
+        ("layers: 4", "layers: 9223372036854775808"),
+        ("width: 3", "width: 18446744073709551615"),
+        ("width: 3", "width: 100000"),
+        ("size: 120", "size: 1000000000"),
+    ] {
+        let file = write(dir.path(), "absurd.ron", &SMALL.replace(from, to));
+        for command in ["check", "run", "diagnose", "export", "gradcheck"] {
+            let mut args = vec![command, file.to_str().unwrap()];
+            let npz = dir.path().join("x.npz");
+            if command == "export" {
+                args.extend(["--npz", npz.to_str().unwrap()]);
+            }
+            if command == "run" {
+                args.extend(["--out", dir.path().to_str().unwrap(), "--quiet"]);
+            }
+            let o = flowlab(&args);
+            assert_eq!(o.status.code(), Some(2), "{command} {to}: {}", stderr(&o));
+            assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        }
+    }
+}

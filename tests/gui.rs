@@ -260,6 +260,27 @@ fn a_file_whose_checkpoint_does_not_fit_its_model_changes_nothing() {
 }
 
 #[test]
+fn the_composer_shows_the_estimate_and_refuses_what_exceeds_the_budget() {
+    let mut harness = harness();
+    harness.get_by_label_contains("Estimated: about");
+    harness.state_mut().set_memory_budget(Some(100_000));
+    harness.run();
+    let problems = harness.state().problems().to_vec();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.message.contains("more than the memory budget of 100 kB")),
+        "{problems:?}"
+    );
+    assert!(!harness.state().is_enabled(UiCommand::Train));
+    harness.get_by_label_contains("more than the memory budget");
+    harness.state_mut().set_memory_budget(None);
+    prepared(&mut harness);
+    assert!(harness.state().problems().is_empty());
+    assert!(harness.state().is_enabled(UiCommand::Train));
+}
+
+#[test]
 fn train_pause_step_stop() {
     let dir = tempfile::tempdir().unwrap();
     let mut harness = open_small(dir.path());

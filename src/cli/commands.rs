@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::bad;
 use crate::diagnostics::{self, DiagnosticsReport};
-use crate::experiment::{self, Experiment, Plan};
+use crate::experiment::{self, Experiment, Limits, Plan};
 use crate::report::{self, HistoryRecorder};
 use crate::train::{EventSink, RunControl, RunnerOptions, Session, TrainEvent, runner};
 
@@ -19,16 +19,16 @@ fn load(file: &Path) -> Result<Experiment> {
     experiment::io::load(file).map_err(bad)
 }
 
-/// Checks an experiment and builds its session (data paths relative to the file's folder);
-/// problems are bad input.
+/// Checks an experiment within `limits` and builds its session (data paths relative to the
+/// file's folder, `limits.threads` workers); problems are bad input.
 fn plan_and_session(
     exp: &Experiment,
     file: Option<&Path>,
-    threads: usize,
+    limits: Limits,
 ) -> Result<(Plan, Session)> {
-    let plan = experiment::check(exp).map_err(bad)?;
+    let plan = experiment::check_with(exp, limits).map_err(bad)?;
     let session = plan
-        .session(file.and_then(Path::parent), threads)
+        .session(file.and_then(Path::parent), limits.threads)
         .map_err(bad)?;
     Ok((plan, session))
 }
@@ -43,7 +43,7 @@ fn default_out(file: &Path) -> PathBuf {
 
 /// Without a subcommand, trains the file (or the built-in default) headless and says so (a
 /// binary without the `gui` feature; one with it opens the workbench instead).
-pub(super) fn headless_default(file: Option<&Path>) -> Result<ExitCode> {
+pub(super) fn headless_default(file: Option<&Path>, limits: Limits) -> Result<ExitCode> {
     eprintln!(
         "flowlab: no subcommand and no graphical workbench (feature `gui`); training {} \
          headless instead.",
@@ -53,14 +53,14 @@ pub(super) fn headless_default(file: Option<&Path>) -> Result<ExitCode> {
         )
     );
     if let Some(f) = file {
-        run(f, None, None, 1, false, false)
+        run(f, None, None, limits, false, false)
     } else {
         let exp = experiment::from_ron_str(experiment::DEFAULT_EXPERIMENT).map_err(bad)?;
         train_and_write(
             &exp,
             None,
             Path::new("flowlab-out/default"),
-            1,
+            limits,
             false,
             false,
         )
@@ -73,7 +73,7 @@ pub(super) fn run(
     file: &Path,
     out: Option<PathBuf>,
     iterations: Option<usize>,
-    threads: usize,
+    limits: Limits,
     quiet: bool,
     figures: bool,
 ) -> Result<ExitCode> {
@@ -82,7 +82,7 @@ pub(super) fn run(
         exp.train.iterations = n;
     }
     let out = out.unwrap_or_else(|| default_out(file));
-    train_and_write(&exp, Some(file), &out, threads, quiet, figures)
+    train_and_write(&exp, Some(file), &out, limits, quiet, figures)
 }
 
 /// Progress bar sink for the command line; remembers a failure.
@@ -149,11 +149,11 @@ fn train_and_write(
     exp: &Experiment,
     file: Option<&Path>,
     out: &Path,
-    threads: usize,
+    limits: Limits,
     quiet: bool,
     figures: bool,
 ) -> Result<ExitCode> {
-    let (plan, mut session) = plan_and_session(exp, file, threads)?;
+    let (plan, mut session) = plan_and_session(exp, file, limits)?;
     let mut sink = ProgressSink::new(plan.training.iterations, quiet);
     let final_report = train_recording(&plan, &mut session, &mut sink, out, file)?;
     let elapsed = sink.started.elapsed().as_secs_f64();
@@ -279,26 +279,26 @@ fn train_recording(
 }
 
 /// `flowlab check`: the summary of a valid experiment.
-pub(super) fn check(file: &Path) -> Result<ExitCode> {
+pub(super) fn check(file: &Path, limits: Limits) -> Result<ExitCode> {
     let exp = load(file)?;
-    let (plan, session) = plan_and_session(&exp, Some(file), 1)?;
+    let (plan, session) = plan_and_session(&exp, Some(file), limits)?;
     print!("{}", report::check_summary(&plan, &session));
     Ok(ExitCode::SUCCESS)
 }
 
 /// `flowlab export --npz`.
-pub(super) fn export(file: &Path, npz: &Path) -> Result<ExitCode> {
+pub(super) fn export(file: &Path, npz: &Path, limits: Limits) -> Result<ExitCode> {
     let exp = load(file)?;
-    let (plan, mut session) = plan_and_session(&exp, Some(file), 1)?;
+    let (plan, mut session) = plan_and_session(&exp, Some(file), limits)?;
     report::export_npz(&mut session, &plan, npz)?;
     eprintln!("wrote {}", npz.display());
     Ok(ExitCode::SUCCESS)
 }
 
 /// `flowlab gradcheck`: DTO, OTD partner, OTD backward and finite differences per block.
-pub(super) fn gradcheck(file: &Path, json: bool) -> Result<ExitCode> {
+pub(super) fn gradcheck(file: &Path, json: bool, limits: Limits) -> Result<ExitCode> {
     let exp = load(file)?;
-    let (plan, session) = plan_and_session(&exp, Some(file), 1)?;
+    let (plan, session) = plan_and_session(&exp, Some(file), limits)?;
     let report = crate::train::gradcheck::gradcheck(&session, &plan.name).map_err(bad)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -315,9 +315,10 @@ pub(super) fn diagnose(
     json: bool,
     out: Option<&Path>,
     figures: bool,
+    limits: Limits,
 ) -> Result<ExitCode> {
     let exp = load(file)?;
-    let (plan, session) = plan_and_session(&exp, Some(file), 1)?;
+    let (plan, session) = plan_and_session(&exp, Some(file), limits)?;
     let report = diagnostics::compute(&session.snapshot(), session.split(), &plan.diagnostics);
     if json {
         println!("{}", report::report_json(&plan.name, &report)?);

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::experiment::Limits;
+
 /// flowlab: a workbench for structure-preserving deep learning.
 #[derive(Debug, Parser)]
 #[command(name = "flowlab", version, about, long_about = None)]
@@ -29,6 +31,11 @@ pub struct Cli {
     #[cfg(feature = "gui")]
     #[arg(long, value_name = "WxH", requires = "screenshot", value_parser = parse_window_size)]
     pub window_size: Option<[f32; 2]>,
+    /// The memory budget: an experiment whose estimated memory exceeds it is refused (exit 2)
+    /// before anything is allocated. A size such as 4G, 512MiB, 2GB or a number of bytes;
+    /// default half of this machine's physical memory.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = crate::experiment::resources::parse_bytes)]
+    pub max_memory: Option<u64>,
     /// What to do; without a subcommand the workbench opens.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -116,6 +123,7 @@ pub(crate) fn bad(e: impl Into<anyhow::Error>) -> anyhow::Error {
 /// built-in default experiment) is trained headless: the binary opens the workbench instead
 /// when it has one (`main.rs`).
 pub fn main_with(cli: Cli) -> ExitCode {
+    let limits = cli.limits();
     let result = match cli.command {
         Some(Command::Run {
             file,
@@ -124,19 +132,36 @@ pub fn main_with(cli: Cli) -> ExitCode {
             threads,
             quiet,
             figures,
-        }) => commands::run(&file, out, iterations, threads, quiet, figures),
-        Some(Command::Check { file }) => commands::check(&file),
-        Some(Command::Gradcheck { file, json }) => commands::gradcheck(&file, json),
+        }) => commands::run(
+            &file,
+            out,
+            iterations,
+            limits.with_threads(threads),
+            quiet,
+            figures,
+        ),
+        Some(Command::Check { file }) => commands::check(&file, limits),
+        Some(Command::Gradcheck { file, json }) => commands::gradcheck(&file, json, limits),
         Some(Command::Diagnose {
             file,
             json,
             out,
             figures,
-        }) => commands::diagnose(&file, json, out.as_deref(), figures),
-        Some(Command::Export { file, npz }) => commands::export(&file, &npz),
-        None => commands::headless_default(cli.file.as_deref()),
+        }) => commands::diagnose(&file, json, out.as_deref(), figures, limits),
+        Some(Command::Export { file, npz }) => commands::export(&file, &npz, limits),
+        None => commands::headless_default(cli.file.as_deref(), limits),
     };
     exit_code(result)
+}
+
+impl Cli {
+    /// The limits of this invocation: `--max-memory`, or half of this machine's memory.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        let machine = Limits::machine();
+        self.max_memory
+            .map_or(machine, |bytes| machine.with_memory(bytes))
+    }
 }
 
 /// The exit code of a command's result: its own on success; on failure the error is printed,

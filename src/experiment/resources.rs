@@ -490,8 +490,8 @@ impl fmt::Display for OverBudget {
         let budget = bytes(self.budget as f64);
         write!(
             f,
-            "needs {}, more than the memory budget of {budget} (half of this machine's memory \
-             unless set: --max-memory, or the workbench's preferences)",
+            "needs {}, more than the memory budget of {budget} (set by --max-memory or View ▸ \
+             Memory budget; half of this machine's memory by default)",
             self.resources
         )?;
         if self.would_fit.is_empty() {

@@ -372,7 +372,7 @@ impl Workbench {
     /// current when it is ready. `document` comes with it (opening a file, New); `None` keeps
     /// the current document (an edit). A newer preparation replaces one in flight.
     fn prepare(&mut self, exp: Experiment, base: Option<PathBuf>, document: Option<Document>) {
-        let checked = experiment::check(&exp);
+        let checked = experiment::check_with(&exp, self.prefs.limits());
         let mut spec = exp;
         spec.checkpoint = None;
         self.preparing = None;
@@ -475,6 +475,18 @@ impl Workbench {
         self.request_diagnostics_now();
     }
 
+    /// Sets the memory budget (`None`: half of this machine's memory) and checks the experiment
+    /// again within it: a refusal shows at once (and Train waits for a fitting experiment); an
+    /// experiment that now fits and has no model gets one.
+    pub fn set_memory_budget(&mut self, bytes: Option<u64>) {
+        self.prefs.memory_budget = bytes;
+        self.checked = experiment::check_with(&self.spec, self.prefs.limits());
+        let without_model = self.worker.snapshot().is_none() && self.preparing.is_none();
+        if self.checked.is_ok() && without_model {
+            self.rebuild();
+        }
+    }
+
     /// Rebuilds the model from the edited experiment (fresh parameters from the seed).
     fn rebuild(&mut self) {
         let base = self.document.base_dir.clone();
@@ -497,7 +509,7 @@ impl Workbench {
             let iterations_changed = iterations != self.spec.train.iterations;
             let diagnostics_changed = draft.diagnostics != self.spec.diagnostics;
             self.spec = draft;
-            self.checked = experiment::check(&self.spec);
+            self.checked = experiment::check_with(&self.spec, self.prefs.limits());
             if iterations_changed && iterations > 0 {
                 self.worker.set_total_iterations(iterations);
             }

@@ -12,7 +12,8 @@ use eframe::egui::{self, Grid, RichText, TextEdit, Ui};
 
 use super::widgets::{problems_ui, row};
 use crate::data::Split;
-use crate::experiment::{Experiment, Problem};
+use crate::experiment::resources::bytes;
+use crate::experiment::{Experiment, Problem, Resources};
 
 /// What the composer asks the workbench to do (things it cannot do inside a frame).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub struct ComposerContext<'a> {
     pub build_error: Option<String>,
     /// The data of the current model, for the thumbnail.
     pub split: Option<&'a Split>,
+    /// The estimate of a valid experiment, with the memory budget it was checked within.
+    pub resources: Option<(&'a Resources, u64)>,
 }
 
 /// Sections and the settings (paths into the document) they show problems for.
@@ -184,6 +187,23 @@ pub fn composer_ui(
             training::diagnostics_ui(ui, exp);
         },
     );
+    if let Some((resources, budget)) = cx.resources {
+        #[expect(clippy::cast_precision_loss, reason = "a byte count in words")]
+        let budget = bytes(budget as f64);
+        ui.add(
+            egui::Label::new(
+                RichText::new(format!("Estimated: {resources}; memory budget {budget}"))
+                    .small()
+                    .weak(),
+            )
+            .wrap(),
+        )
+        .on_hover_text(
+            "What training, one diagnostics computation and the NPZ export will need, estimated \
+             from the settings before anything is allocated. An experiment over the budget is \
+             refused; change the budget in View ▸ Memory budget.",
+        );
+    }
     actions
 }
 

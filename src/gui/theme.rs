@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::experiment::Limits;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +88,9 @@ pub struct Preferences {
     pub overlay_runs: bool,
     /// Compute diagnostics from the model's snapshots.
     pub live_diagnostics: bool,
+    /// The memory budget in bytes an experiment must fit (its estimate is checked before its
+    /// model is built); `None`: half of this machine's memory.
+    pub memory_budget: Option<u64>,
 }
 
 impl Default for Preferences {
@@ -97,11 +101,20 @@ impl Default for Preferences {
             log_loss: true,
             overlay_runs: true,
             live_diagnostics: true,
+            memory_budget: None,
         }
     }
 }
 
 impl Preferences {
+    /// The limits experiments are checked within: the memory budget, one thread.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        let machine = Limits::machine();
+        self.memory_budget
+            .map_or(machine, |bytes| machine.with_memory(bytes))
+    }
+
     /// Puts `path` first in the recent files.
     pub fn remember(&mut self, path: &Path) {
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());

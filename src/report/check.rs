@@ -68,6 +68,7 @@ pub fn check_summary(plan: &Plan, session: &Session) -> String {
         training.regularizer.time_smoothness
     );
     let _ = writeln!(s, "  parameters   {}", net.layout.len());
+    let _ = writeln!(s, "  resources    {}", plan.resources);
     if session.iteration() > 0 {
         let _ = writeln!(s, "  checkpoint   iteration {}", session.iteration());
     }

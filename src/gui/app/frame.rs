@@ -70,6 +70,7 @@ impl Workbench {
                         "Compute the diagnostics on a background thread from snapshots of the \
                          model while it trains (switch off on a slow machine)",
                     );
+                self.memory_budget_ui(ui);
                 ui.separator();
                 for kind in PaneKind::ALL {
                     let mut visible = self.layout.is_visible(kind);
@@ -191,6 +192,44 @@ impl Workbench {
                     self.run_command(UiCommand::ToggleTheme);
                 }
             });
+        });
+    }
+
+    /// View ▸ Memory budget: the budget in GB (half of this machine's memory by default).
+    fn memory_budget_ui(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let limits = self.prefs.limits();
+            #[expect(clippy::cast_precision_loss, reason = "bytes shown in GB")]
+            let mut gigabytes = limits.memory as f64 / 1e9;
+            let changed = ui
+                .label("Memory budget")
+                .on_hover_text(
+                    "An experiment whose estimated memory exceeds this is refused before its \
+                     model is built (half of this machine's memory by default)",
+                )
+                .union(
+                    ui.add(
+                        egui::DragValue::new(&mut gigabytes)
+                            .range(0.01..=1.0e6)
+                            .speed(0.1)
+                            .suffix(" GB"),
+                    ),
+                )
+                .changed();
+            let reset = self.prefs.memory_budget.is_some()
+                && ui
+                    .small_button("Default")
+                    .on_hover_text("Half of this machine's memory")
+                    .clicked();
+            if changed || reset {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "a positive number of gigabytes within the range above"
+                )]
+                let bytes = (gigabytes * 1e9) as u64;
+                self.set_memory_budget((!reset).then_some(bytes));
+            }
         });
     }
 
@@ -364,6 +403,11 @@ impl Workbench {
                             problems: self.problems(),
                             build_error: self.build_error.as_ref().map(ToString::to_string),
                             split: split.as_deref(),
+                            resources: self
+                                .checked
+                                .as_ref()
+                                .ok()
+                                .map(|plan| (&plan.resources, plan.limits.memory)),
                         },
                     );
                     if self.confirm.is_none() {
