@@ -2,6 +2,8 @@
 //! up, and every module uses only the modules listed before it. A path `crate::x` to a module
 //! listed after the one it is written in is an import that points up the house.
 //!
+//! Every file is written through `experiment::files` (temporary file, then rename).
+//!
 //! Test code is left out (`#[cfg(test)] mod tests` blocks and `tests.rs` files): a test may
 //! build its inputs with whatever the crate has.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -52,10 +54,18 @@ fn files_of(module: &str) -> Vec<PathBuf> {
 /// The text of a file without its `#[cfg(test)] mod tests { .. }` block and line comments.
 fn code_of(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
-    let without_tests = text
-        .split("#[cfg(test)]\nmod tests {")
-        .next()
-        .unwrap_or_default();
+    // The test module, whatever its visibility, ends the code that counts.
+    let mut without_tests = text.as_str();
+    for (index, _) in text.match_indices("#[cfg(test)]\n") {
+        let next = text[index..].lines().nth(1).unwrap_or_default();
+        if next
+            .trim_start_matches("pub(super) ")
+            .starts_with("mod tests")
+        {
+            without_tests = &text[..index];
+            break;
+        }
+    }
     without_tests
         .lines()
         .map(|line| match line.find("//") {
@@ -128,6 +138,41 @@ fn imports_point_down_the_house() {
         upward.is_empty(),
         "imports that point up the house:\n{}",
         upward.join("\n")
+    );
+}
+
+#[test]
+fn every_file_is_written_through_the_atomic_helper() {
+    // `experiment::files` writes to a temporary file and renames it: nothing else may open a
+    // file for writing.
+    let mut writers = Vec::new();
+    for module in layers() {
+        for file in files_of(&module) {
+            if file.ends_with("experiment/files.rs") {
+                continue;
+            }
+            for (number, line) in code_of(&file).lines().enumerate() {
+                let calls = ["fs::write(", "File::create(", "OpenOptions::new("];
+                let opens = calls.iter().any(|call| {
+                    line.match_indices(call).any(|(at, _)| {
+                        !line[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                    })
+                });
+                if opens {
+                    writers.push(format!(
+                        "{}:{}: {}",
+                        file.strip_prefix(src()).unwrap_or(&file).display(),
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        writers.is_empty(),
+        "files written around experiment::files:\n{}",
+        writers.join("\n")
     );
 }
 

@@ -154,17 +154,45 @@ fn train_and_write(
     figures: bool,
 ) -> Result<ExitCode> {
     let (plan, mut session) = plan_and_session(exp, file, limits)?;
+    // An output folder that cannot take the results is bad input, found before any work.
+    experiment::files::prepare_folder(out).map_err(|e| {
+        bad(anyhow::anyhow!(
+            "cannot write to the output folder ({e}): {}",
+            out.display()
+        ))
+    })?;
     let mut sink = ProgressSink::new(plan.training.iterations, quiet);
     let final_report = train_recording(&plan, &mut session, &mut sink, out, file)?;
     let elapsed = sink.started.elapsed().as_secs_f64();
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+
+    // The outputs, each on its own: one that cannot be written is reported and the others are
+    // still written. The checkpoint and the metrics first, so that they hold whatever was
+    // trained.
+    let mut written = Vec::new();
+    let mut failed = Vec::new();
+    let mut note = |name: &'static str, result: Result<()>| match result {
+        Ok(()) => written.push(name),
+        Err(e) => failed.push(format!("could not write {name}: {e:#}")),
+    };
     let mut saved = exp.with_checkpoint(session.checkpoint());
     if let Some(dir) = file.and_then(Path::parent) {
         experiment::io::rebase_paths(&mut saved, dir, out);
     }
-    experiment::io::save(&saved, &out.join("experiment.ron"))?;
-    report::write_metrics_csv(session.history(), &out.join("metrics.csv"))?;
-    report::export_npz(&mut session, &plan, &out.join("params.npz"))?;
+    note(
+        "experiment.ron",
+        experiment::io::save(&saved, &out.join("experiment.ron")).map_err(Into::into),
+    );
+    note(
+        "metrics.csv",
+        report::write_metrics_csv(session.history(), &out.join("metrics.csv")).map_err(Into::into),
+    );
+    note(
+        "params.npz",
+        report::export_npz(&mut session, &plan, &out.join("params.npz")).map_err(Into::into),
+    );
+    if plan.diagnostics.every > 0 && out.join("diagnostics.jsonl").is_file() {
+        written.push("diagnostics.jsonl");
+    }
     if !quiet {
         if let Some(last) = session.history().last() {
             eprintln!(
@@ -179,27 +207,29 @@ fn train_and_write(
                     .unwrap_or_default(),
             );
         }
-        eprintln!(
-            "wrote experiment.ron, metrics.csv, params.npz{} to {}",
-            if plan.diagnostics.every > 0 {
-                ", diagnostics.jsonl"
-            } else {
-                ""
-            },
-            out.display()
-        );
+        if !written.is_empty() {
+            eprintln!("wrote {} to {}", written.join(", "), out.display());
+        }
     }
     if figures {
         let report = final_report.unwrap_or_else(|| {
             diagnostics::compute(&session.snapshot(), session.split(), &plan.diagnostics)
         });
-        write_figures_of(&report, &session, &out.join("figures"), quiet)?;
+        if let Err(e) = write_figures_of(&report, &session, &out.join("figures"), quiet) {
+            failed.push(format!("could not write the figures: {e:#}"));
+        }
     }
+    // Why training stopped comes first; what could not be written after it.
+    let mut code = ExitCode::SUCCESS;
     if let Some(failure) = sink.failure {
         eprintln!("error: {failure}");
-        return Ok(ExitCode::from(1));
+        code = ExitCode::from(1);
     }
-    Ok(ExitCode::SUCCESS)
+    for failure in &failed {
+        eprintln!("error: {failure}");
+        code = ExitCode::from(1);
+    }
+    Ok(code)
 }
 
 /// Forwards every event to the progress bar and snapshots to the history recorder.

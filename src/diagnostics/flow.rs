@@ -102,7 +102,10 @@ pub(crate) fn step(
         n,
         scratch: &mut scratch,
     };
-    network.integrator.forward(cx, y, &mut out, &mut tape)?;
+    network
+        .integrator
+        .forward(cx, y, &mut out, &mut tape)
+        .map_err(|e| e.in_layer(k))?;
     Ok(out)
 }
 
@@ -182,12 +185,10 @@ impl<'a> Evaluator<'a> {
                 n,
                 scratch: &mut self.scratch,
             };
-            network.integrator.forward(
-                cx,
-                &y,
-                &mut self.next[..slen],
-                &mut self.tape[..tape_len],
-            )?;
+            network
+                .integrator
+                .forward(cx, &y, &mut self.next[..slen], &mut self.tape[..tape_len])
+                .map_err(|e| e.in_layer(k))?;
             y.copy_from_slice(&self.next[..slen]);
         }
         let ids = network.layout.ids();
@@ -282,12 +283,15 @@ impl<'a> Flow<'a> {
                 n,
                 scratch: &mut scratch,
             };
-            network.integrator.forward(
-                cx,
-                &before[k * slen..],
-                &mut after[..slen],
-                &mut tape[k * tape_len..(k + 1) * tape_len],
-            )?;
+            network
+                .integrator
+                .forward(
+                    cx,
+                    &before[k * slen..],
+                    &mut after[..slen],
+                    &mut tape[k * tape_len..(k + 1) * tape_len],
+                )
+                .map_err(|e| e.in_layer(k))?;
         }
         Ok(Self {
             network,
@@ -332,18 +336,21 @@ impl<'a> Flow<'a> {
             n: self.n,
             scratch: &mut self.scratch,
         };
-        network.integrator.backward(
-            &Gradient::Dto,
-            cx,
-            (
-                &self.states[k * slen..(k + 1) * slen],
-                &self.states[(k + 1) * slen..(k + 2) * slen],
-            ),
-            &self.tape[k * self.tape_len..(k + 1) * self.tape_len],
-            lambda1,
-            &mut lambda0,
-            &mut layer_grad,
-        )?;
+        network
+            .integrator
+            .backward(
+                &Gradient::Dto,
+                cx,
+                (
+                    &self.states[k * slen..(k + 1) * slen],
+                    &self.states[(k + 1) * slen..(k + 2) * slen],
+                ),
+                &self.tape[k * self.tape_len..(k + 1) * self.tape_len],
+                lambda1,
+                &mut lambda0,
+                &mut layer_grad,
+            )
+            .map_err(|e| e.in_layer(k))?;
         Ok(lambda0)
     }
 

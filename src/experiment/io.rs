@@ -38,9 +38,8 @@
 //! that a user interface can show it and list its problems ([`super::check`]).
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use ron::extensions::Extensions;
 use serde::Deserialize;
@@ -406,39 +405,11 @@ pub fn load(path: &Path) -> Result<Experiment, Error> {
 /// when anything fails.
 pub fn save(exp: &Experiment, path: &Path) -> Result<(), Error> {
     let text = to_ron_string(exp)?;
-    let io_error = |operation, error| Error::Io {
+    super::files::write_atomic(path, text.as_bytes()).map_err(|error| Error::Io {
         path: path.to_owned(),
-        operation,
+        operation: "write",
         error,
-    };
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let file_name = path.file_name().ok_or_else(|| {
-        io_error(
-            "write",
-            io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"),
-        )
-    })?;
-
-    let (temp_path, mut file) = create_temp_file(folder, &file_name.to_string_lossy())
-        .map_err(|error| io_error("create a temporary file for", error))?;
-    let written = file
-        .write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|error| io_error("write", error));
-    drop(file);
-    let renamed = written
-        .and_then(|()| fs::rename(&temp_path, path).map_err(|error| io_error("replace", error)));
-    if let Err(error) = renamed {
-        // The temporary file is ours and useless now; failing to remove it changes nothing
-        // about the error to report.
-        let _ = fs::remove_file(&temp_path);
-        return Err(error);
-    }
-    sync_folder(folder);
-    Ok(())
+    })
 }
 
 /// Rewrites the experiment's relative file paths (a CSV data source), which are relative to the
@@ -491,36 +462,6 @@ fn relative_path(target: &Path, base: &Path) -> Option<PathBuf> {
         relative.push(component);
     }
     Some(relative)
-}
-
-/// Creates a new, uniquely named hidden file next to the target, never reusing an existing one.
-fn create_temp_file(folder: &Path, file_name: &str) -> io::Result<(PathBuf, fs::File)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp_path = folder.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp_path)
-        {
-            Ok(file) => return Ok((temp_path, file)),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(error) => return Err(error),
-        }
-    }
-}
-
-/// Makes the rename durable by flushing the folder's entry list (Unix); elsewhere, and if the
-/// folder cannot be opened, this does nothing: the file itself is already complete on disk.
-fn sync_folder(folder: &Path) {
-    #[cfg(unix)]
-    if let Ok(dir) = fs::File::open(folder) {
-        // Best effort: the new file is already in place and complete.
-        let _ = dir.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = folder;
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! ```
 
 mod check;
+pub mod files;
 pub mod io;
 mod plan;
 pub mod resources;

@@ -247,16 +247,19 @@ pub fn write_png(image: &ColorImage, path: &Path) -> Result<(), String> {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create the folder ({e}): {}", parent.display()))?;
     }
-    // Best compression: screenshots go into READMEs and repositories.
-    let file = std::fs::File::create(path)
+    // Best compression: screenshots go into READMEs and repositories. Written atomically, as
+    // every file flowlab writes.
+    let mut file = crate::experiment::files::AtomicFile::create(path)
         .map_err(|e| format!("cannot write the PNG ({e}): {}", path.display()))?;
     let encoder = image::codecs::png::PngEncoder::new_with_quality(
-        std::io::BufWriter::new(file),
+        &mut file,
         image::codecs::png::CompressionType::Best,
         image::codecs::png::FilterType::Adaptive,
     );
     buffer
         .write_with_encoder(encoder)
+        .map_err(|e| format!("cannot write the PNG ({e}): {}", path.display()))?;
+    file.commit()
         .map_err(|e| format!("cannot write the PNG ({e}): {}", path.display()))
 }
 

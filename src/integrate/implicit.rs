@@ -134,7 +134,10 @@ pub(super) fn forward(
                 }
             }
             if !solve_in_place(matrix, dim, rhs, pivots) {
-                return Err(StepError::Singular { sample: t });
+                return Err(StepError::Singular {
+                    layer: 0,
+                    sample: t,
+                });
             }
             let mut scale = 1.0_f64;
             let mut update = 0.0_f64;
@@ -146,6 +149,7 @@ pub(super) fn forward(
             let relative = update / scale;
             if relative.is_nan() {
                 return Err(StepError::NewtonFailed {
+                    layer: 0,
                     sample: t,
                     iterations,
                     update: relative,
@@ -160,6 +164,7 @@ pub(super) fn forward(
         }
         if iterations >= max_iterations {
             return Err(StepError::NewtonFailed {
+                layer: 0,
                 sample: worst.1,
                 iterations,
                 update: worst.0,
@@ -212,7 +217,10 @@ pub(super) fn backward(
         }
         if !solve_in_place(matrix, dim, rhs, pivots) {
             scratch.records = records;
-            return Err(StepError::Singular { sample: t });
+            return Err(StepError::Singular {
+                layer: 0,
+                sample: t,
+            });
         }
         for i in 0..dim {
             mu[i * n + t] = rhs[i];

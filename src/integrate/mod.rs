@@ -38,14 +38,17 @@ pub struct StepContext<'a> {
     pub scratch: &'a mut Scratch,
 }
 
-/// A failure inside one step.
+/// A failure inside one step. `layer` is the layer of the step (0 until the network that runs
+/// the layers names it with [`StepError::in_layer`]).
 #[derive(Clone, Debug, Error, PartialEq)]
 pub enum StepError {
     /// The implicit midpoint's Newton iteration did not converge.
     #[error(
-        "the implicit midpoint solve did not converge for sample {sample} after {iterations} Newton iterations (last update {update:.3e}); use a smaller step h or more iterations"
+        "layer {layer}: the implicit midpoint solve did not converge for sample {sample} after {iterations} Newton iterations (last update {update:.3e}); use a smaller step h or more iterations"
     )]
     NewtonFailed {
+        /// The layer of the step.
+        layer: usize,
         /// Index of the sample within its block.
         sample: usize,
         /// Iterations performed.
@@ -54,11 +57,34 @@ pub enum StepError {
         update: f64,
     },
     /// The Newton matrix `I − h/2 J` was singular.
-    #[error("the implicit midpoint's Newton matrix is singular for sample {sample}")]
+    #[error("layer {layer}: the implicit midpoint's Newton matrix is singular for sample {sample}")]
     Singular {
+        /// The layer of the step.
+        layer: usize,
         /// Index of the sample within its block.
         sample: usize,
     },
+}
+
+impl StepError {
+    /// The error of a step of layer `k`.
+    #[must_use]
+    pub fn in_layer(self, k: usize) -> Self {
+        match self {
+            Self::NewtonFailed {
+                sample,
+                iterations,
+                update,
+                ..
+            } => Self::NewtonFailed {
+                layer: k,
+                sample,
+                iterations,
+                update,
+            },
+            Self::Singular { sample, .. } => Self::Singular { layer: k, sample },
+        }
+    }
 }
 
 /// A splitting method for separable Hamiltonian fields, as a sequence of kicks (`p` update from

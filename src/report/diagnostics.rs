@@ -39,6 +39,7 @@ use crate::diagnostics::{
     GradientConsistency, Lipschitz, Rigor, Robustness, Spectrum, StabilityRegion, Structure,
     in_stability_region,
 };
+use crate::experiment::files::write_atomic;
 
 /// Version of the diagnostics JSON documents: `diagnostics.json`, `flowlab diagnose --json`
 /// and every line of `diagnostics.jsonl`.
@@ -479,11 +480,11 @@ pub fn write_diagnostics(
     let json_path = dir.join("diagnostics.json");
     let json = report_json(experiment, report)
         .map_err(|e| io_error(&json_path, "serialise")(io::Error::other(e)))?;
-    fs::write(&json_path, json).map_err(io_error(&json_path, "write"))?;
+    write_atomic(&json_path, json.as_bytes()).map_err(io_error(&json_path, "write"))?;
     let mut written = vec![json_path];
     for table in diagnostics_tables(report, split) {
         let path = dir.join(format!("{}.csv", table.name));
-        fs::write(&path, table.to_csv()).map_err(io_error(&path, "write"))?;
+        write_atomic(&path, table.to_csv().as_bytes()).map_err(io_error(&path, "write"))?;
         written.push(path);
     }
     Ok(written)

@@ -12,6 +12,7 @@ use super::Error;
 use super::diagnostics::{DIAGNOSTICS_FORMAT_VERSION, Document};
 use crate::data::Split;
 use crate::diagnostics::{DiagnosticsReport, DiagnosticsSpec, Projection, RunAnalysis};
+use crate::experiment::files::AtomicFile;
 use crate::train::Snapshot;
 use crate::train::background::Latest;
 
@@ -161,14 +162,26 @@ pub fn earlier_history(
     }
 }
 
-/// What the recorder's thread did with one snapshot.
+/// What the recorder's thread did with one job.
 type Recorded = Result<Option<DiagnosticsReport>, Error>;
 
+/// A job of the recorder's thread.
+enum Job {
+    /// Diagnose a snapshot and append its line.
+    Record(Arc<Snapshot>),
+    /// Put the history in place of the file (the last job).
+    Commit,
+}
+
 /// Computes the diagnostics of a run's snapshots on a named helper thread (a [`Latest`] fed
-/// in turn, so no snapshot is skipped) and appends each report's line to the history file.
-/// A producer that is one snapshot ahead of the helper waits, so memory stays bounded.
+/// in turn, so no snapshot is skipped) and appends each report's line to the history. A
+/// producer that is one snapshot ahead of the helper waits, so memory stays bounded.
+///
+/// The history is written to a temporary file that replaces the history file when the recorder
+/// finishes (see [`crate::experiment::files`]): a run killed in the middle leaves the old
+/// history whole.
 pub struct HistoryRecorder {
-    worker: Latest<Arc<Snapshot>, Recorded>,
+    worker: Latest<Job, Recorded>,
     last: Option<DiagnosticsReport>,
     failure: Option<Error>,
 }
@@ -199,35 +212,46 @@ impl HistoryRecorder {
                 error,
             }
         };
-        let mut file = fs::File::create(path).map_err(io_error("create"))?;
+        let mut file = AtomicFile::create(path).map_err(io_error("create"))?;
         for line in &earlier.lines {
             writeln!(file, "{line}").map_err(io_error("write"))?;
         }
-        let mut writer = std::io::BufWriter::new(file);
+        let mut writer = Some(file);
         let mut analysis = RunAnalysis::new(earlier.projection);
         let mut recorded = earlier.last_iteration;
-        let mut failed = false;
         let name = experiment.to_owned();
         let file_path = path.to_owned();
-        let compute = move |snapshot: Arc<Snapshot>| -> Recorded {
-            if failed || recorded.is_some_and(|i| snapshot.iteration <= i) {
+        let compute = move |job: Job| -> Recorded {
+            let write_error = |error| Error::Io {
+                path: file_path.clone(),
+                operation: "write",
+                error,
+            };
+            // A failed write drops the file: the old history stays, and nothing more is done.
+            let Some(file) = writer.as_mut() else {
                 return Ok(None);
+            };
+            match job {
+                Job::Commit => {
+                    let file = writer.take().map(AtomicFile::commit);
+                    file.transpose().map(|_| None).map_err(write_error)
+                }
+                Job::Record(snapshot) => {
+                    if recorded.is_some_and(|i| snapshot.iteration <= i) {
+                        return Ok(None);
+                    }
+                    let report = analysis.compute(&snapshot, &split, &spec);
+                    let written = history_line(&name, &report)
+                        .map_err(std::io::Error::other)
+                        .and_then(|line| writeln!(file, "{line}"));
+                    if let Err(error) = written {
+                        writer = None;
+                        return Err(write_error(error));
+                    }
+                    recorded = Some(report.iteration);
+                    Ok(Some(report))
+                }
             }
-            let report = analysis.compute(&snapshot, &split, &spec);
-            let written = history_line(&name, &report)
-                .map_err(std::io::Error::other)
-                .and_then(|line| writeln!(writer, "{line}"))
-                .and_then(|()| writer.flush());
-            if let Err(error) = written {
-                failed = true;
-                return Err(Error::Io {
-                    path: file_path.clone(),
-                    operation: "write",
-                    error,
-                });
-            }
-            recorded = Some(report.iteration);
-            Ok(Some(report))
         };
         let worker =
             Latest::spawn("flowlab-diagnostics", compute, None).map_err(|error| Error::Io {
@@ -247,7 +271,7 @@ impl HistoryRecorder {
     pub fn record(&mut self, snapshot: Arc<Snapshot>) {
         let arrived = self.worker.take_results();
         self.absorb(arrived);
-        self.worker.submit_in_turn(snapshot);
+        self.worker.submit_in_turn(Job::Record(snapshot));
     }
 
     fn absorb(&mut self, results: Vec<Recorded>) {
@@ -258,10 +282,11 @@ impl HistoryRecorder {
     /// or why the history is incomplete.
     pub fn finish(self) -> Result<Option<DiagnosticsReport>, Error> {
         let Self {
-            worker,
+            mut worker,
             mut last,
             mut failure,
         } = self;
+        worker.submit_in_turn(Job::Commit);
         absorb(worker.finish(), &mut last, &mut failure);
         match failure {
             Some(error) => Err(error),

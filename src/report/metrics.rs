@@ -1,7 +1,6 @@
 //! The training history as a CSV file, one row per [`Record`].
 
 use std::fmt::Write as _;
-use std::fs;
 use std::path::Path;
 
 use super::Error;
@@ -58,9 +57,11 @@ pub fn metrics_csv_string(history: &[Record]) -> String {
 
 /// Writes [`metrics_csv_string`] of `history` to `path`, replacing the file if it exists.
 pub fn write_metrics_csv(history: &[Record], path: &Path) -> Result<(), Error> {
-    fs::write(path, metrics_csv_string(history)).map_err(|error| Error::Io {
-        path: path.to_owned(),
-        operation: "write",
-        error,
-    })
+    crate::experiment::files::write_atomic(path, metrics_csv_string(history).as_bytes()).map_err(
+        |error| Error::Io {
+            path: path.to_owned(),
+            operation: "write",
+            error,
+        },
+    )
 }

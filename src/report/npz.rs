@@ -2,7 +2,6 @@
 //! (raw and effective), their gradient and a JSON description. Keys, shapes and how to read
 //! `meta` from Python: see the [module documentation](super).
 
-use std::fs;
 use std::io::{self, Cursor};
 use std::path::Path;
 
@@ -24,7 +23,7 @@ pub const NPZ_FORMAT_VERSION: u32 = 1;
 /// does not converge) writes nothing.
 pub fn export_npz(session: &mut Session, plan: &Plan, path: &Path) -> Result<(), Error> {
     let bytes = archive(session, plan, path)?;
-    fs::write(path, bytes).map_err(|error| Error::Io {
+    crate::experiment::files::write_atomic(path, &bytes).map_err(|error| Error::Io {
         path: path.to_owned(),
         operation: "write",
         error,

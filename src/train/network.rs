@@ -302,12 +302,14 @@ impl Network {
                 n,
                 scratch: &mut ws.scratch,
             };
-            self.integrator.forward(
-                cx,
-                &before[k * slen..],
-                &mut after[..slen],
-                &mut ws.tape[k * tape_len..(k + 1) * tape_len],
-            )?;
+            self.integrator
+                .forward(
+                    cx,
+                    &before[k * slen..],
+                    &mut after[..slen],
+                    &mut ws.tape[k * tape_len..(k + 1) * tape_len],
+                )
+                .map_err(|e| e.in_layer(k))?;
         }
         let z_final = &ws.states[self.layers * slen..self.layers * slen + d * n];
         affine(
@@ -468,18 +470,20 @@ impl Network {
                 n,
                 scratch,
             };
-            self.integrator.backward(
-                &self.gradient,
-                cx,
-                (
-                    &states[k * slen..(k + 1) * slen],
-                    &states[(k + 1) * slen..(k + 2) * slen],
-                ),
-                &tape[k * tape_len..(k + 1) * tape_len],
-                &cur[..slen],
-                &mut next[..slen],
-                &mut layer_grad,
-            )?;
+            self.integrator
+                .backward(
+                    &self.gradient,
+                    cx,
+                    (
+                        &states[k * slen..(k + 1) * slen],
+                        &states[(k + 1) * slen..(k + 2) * slen],
+                    ),
+                    &tape[k * tape_len..(k + 1) * tape_len],
+                    &cur[..slen],
+                    &mut next[..slen],
+                    &mut layer_grad,
+                )
+                .map_err(|e| e.in_layer(k))?;
             std::mem::swap(&mut cur, &mut next);
         }
         if let (LiftSpec::Linear, Some(w), Some(b)) = (self.lift, ids.lift_w, ids.lift_b) {

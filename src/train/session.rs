@@ -26,6 +26,22 @@ pub enum SessionError {
     /// The checkpoint does not fit the model.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// The initial parameters (drawn from `init_scale`, or after a constraint) are not finite:
+    /// training could only diverge.
+    #[error(
+        "the initial parameters are not finite ({what} parameter {index} of {block} is {value}); \
+         lower model.init_scale"
+    )]
+    NotFinite {
+        /// "raw" or "effective" (after the constraint).
+        what: &'static str,
+        /// The block the first such parameter belongs to.
+        block: &'static str,
+        /// Its index in the flat buffer.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
     /// The thread pool could not be built.
     #[error("could not start {threads} worker threads: {message}")]
     Threads {
@@ -110,6 +126,7 @@ pub struct Session {
     grad_eff: Vec<f64>,
     grad: Vec<f64>,
     previous: Vec<f64>,
+    previous_optimizer: OptimizerState,
     optimizer: OptimizerState,
     iteration: usize,
     history: Vec<Record>,
@@ -172,6 +189,22 @@ impl Session {
         })?;
         let mut eff = vec![0.0; p];
         engine.network().effective(&raw, &mut eff);
+        for (what, values) in [("raw", &raw), ("effective", &eff)] {
+            if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+                let layout = &engine.network().layout;
+                let block = layout
+                    .blocks()
+                    .iter()
+                    .find(|b| b.range().contains(&index))
+                    .map_or("?", |b| b.name);
+                return Err(SessionError::NotFinite {
+                    what,
+                    block,
+                    index,
+                    value: values[index],
+                });
+            }
+        }
         let train_rows = (0..split.train.len()).collect();
         Ok(Self {
             training: training.clone(),
@@ -182,6 +215,7 @@ impl Session {
             grad_eff: vec![0.0; p],
             grad: vec![0.0; p],
             previous: vec![0.0; p],
+            previous_optimizer: optimizer.clone(),
             optimizer,
             iteration,
             history,
@@ -315,6 +349,7 @@ impl Session {
             grad_eff,
             grad,
             previous,
+            previous_optimizer,
             optimizer: state,
             batch_rows,
             ..
@@ -340,7 +375,15 @@ impl Session {
             });
         }
         let grad_norm = grad.iter().map(|g| g * g).sum::<f64>().sqrt();
+        if !grad_norm.is_finite() {
+            // Finite entries whose squares overflow: the optimiser's moments would not be.
+            return Err(TrainError::Diverged {
+                iteration,
+                what: format!("the gradient norm is {grad_norm}"),
+            });
+        }
         previous.copy_from_slice(raw);
+        previous_optimizer.clone_from(state);
         let spec = &training.optimizer;
         let mut trial_eff = vec![0.0; if spec.needs_objective() { raw.len() } else { 0 }];
         let mut scratch_grad = vec![0.0; trial_eff.len()];
@@ -356,12 +399,19 @@ impl Session {
         };
         let info = optimizer::step(spec, state, raw, grad, objective, &mut objective_at)
             .map_err(|source| TrainError::Optimizer { iteration, source })?;
-        if let Some(i) = raw.iter().position(|p| !p.is_finite()) {
+        // A step that leaves a parameter or the optimiser's state non-finite is undone: the
+        // session keeps the last finite parameters and state, which a checkpoint saves.
+        let what = match raw.iter().position(|p| !p.is_finite()) {
+            Some(i) => Some(format!("parameter {i} became {} after the update", raw[i])),
+            None => state
+                .check(spec, raw.len())
+                .err()
+                .map(|error| format!("the optimiser's state became invalid: {error}")),
+        };
+        if let Some(what) = what {
             raw.copy_from_slice(previous);
-            return Err(TrainError::Diverged {
-                iteration,
-                what: format!("parameter {i} became {} after the update", raw[i]),
-            });
+            state.clone_from(previous_optimizer);
+            return Err(TrainError::Diverged { iteration, what });
         }
         engine.network().effective(raw, eff);
         self.iteration = iteration;

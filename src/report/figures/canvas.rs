@@ -1,7 +1,6 @@
 //! A figure: panels side by side with their legends, rendered to SVG and PNG files.
 
-use std::fs;
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
@@ -17,6 +16,7 @@ use super::style::{
 };
 use crate::data::Split;
 use crate::diagnostics::{Bound, DecisionBoundary, FeatureTrajectories, Rigor, Spectrum};
+use crate::experiment::files::{AtomicFile, write_atomic};
 use crate::report::Error;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,7 +217,7 @@ pub(super) fn render(figure: &Figure, name: &str, dir: &Path) -> Result<[PathBuf
             .and_then(|()| Ok(root.present()?))
             .map_err(|e| failed(&svg_path, e.to_string()))?;
     }
-    fs::write(&svg_path, svg).map_err(|error| Error::Io {
+    write_atomic(&svg_path, svg.as_bytes()).map_err(|error| Error::Io {
         path: svg_path.clone(),
         operation: "write",
         error,
@@ -243,8 +243,8 @@ fn write_png(pixels: &[u8], width: u32, height: u32, path: &Path) -> Result<(), 
         operation: "write",
         error,
     };
-    let file = fs::File::create(path).map_err(io_error)?;
-    let mut encoder = png::Encoder::new(BufWriter::new(file), width, height);
+    let mut file = AtomicFile::create(path).map_err(io_error)?;
+    let mut encoder = png::Encoder::new(&mut file, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::High);
@@ -254,7 +254,8 @@ fn write_png(pixels: &[u8], width: u32, height: u32, path: &Path) -> Result<(), 
             writer.write_image_data(pixels)?;
             writer.finish()
         })
-        .map_err(|e| io_error(io::Error::other(e)))
+        .map_err(|e| io_error(io::Error::other(e)))?;
+    file.commit().map_err(io_error)
 }
 
 /// A panel's legend laid out in lines: two columns when every label fits in half the panel,
