@@ -44,6 +44,7 @@ impl AtomicFile {
         let Some(writer) = self.file.take() else {
             return Err(io::Error::other("the file was already committed"));
         };
+        pause_for_tests();
         let placed = writer
             .into_inner()
             .map_err(io::IntoInnerError::into_error)
@@ -85,6 +86,17 @@ impl Drop for AtomicFile {
             // leaves a stale file the next write removes.
             let _ = fs::remove_file(&self.temp);
         }
+    }
+}
+
+/// With `FLOWLAB_TEST_WRITE_DELAY_MS` set, waits that long before a file is put in place: the
+/// test that kills runs at random moments (`tests/kill.rs`) uses it to land inside writes.
+fn pause_for_tests() {
+    if let Some(millis) = std::env::var("FLOWLAB_TEST_WRITE_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(Duration::from_millis(millis.min(10_000)));
     }
 }
 
