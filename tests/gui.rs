@@ -280,6 +280,63 @@ fn the_composer_shows_the_estimate_and_refuses_what_exceeds_the_budget() {
     assert!(harness.state().is_enabled(UiCommand::Train));
 }
 
+/// A workbench that keeps its recovery copy in `folder`.
+fn with_recovery(folder: &Path) -> Harness<'static, Workbench> {
+    let folder = folder.to_owned();
+    let mut harness = Harness::builder()
+        .with_max_steps(16)
+        .with_size([1400.0, 2000.0])
+        .build_eframe(move |cc| {
+            Workbench::new(
+                cc,
+                StartOptions {
+                    recovery: Some(folder),
+                    ..StartOptions::default()
+                },
+            )
+        });
+    prepared(&mut harness);
+    harness
+}
+
+#[test]
+fn unsaved_changes_left_by_a_crash_are_offered_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("recovery.ron");
+    let mut harness = with_recovery(dir.path());
+    harness.state_mut().keep_recovery_copy(true);
+    assert!(!copy.exists(), "no copy without changes");
+    choose(&mut harness, "Field", "Gradient flow");
+    harness.state_mut().keep_recovery_copy(true);
+    assert!(copy.exists());
+    let changed = harness.state().experiment().clone();
+    // The window is gone without closing: a crash. The next one offers the copy back.
+    drop(harness);
+    let mut again = with_recovery(dir.path());
+    again.get_by_label_contains("flowlab closed without saving");
+    again.get_by_label("Recover").click();
+    again.run();
+    prepared(&mut again);
+    assert_eq!(again.state().experiment(), &changed);
+    assert!(again.state().is_dirty());
+    assert_eq!(again.state().path(), None);
+
+    // Saved, nothing is left to recover; "Discard the copy" removes an offered one.
+    let saved = dir.path().join("saved.ron");
+    again.state_mut().save_to(&saved).unwrap();
+    again.state_mut().keep_recovery_copy(true);
+    assert!(!copy.exists());
+    std::fs::copy(&saved, &copy).unwrap();
+    let mut third = with_recovery(dir.path());
+    third.get_by_label("Discard the copy").click();
+    third.run();
+    assert!(!copy.exists());
+    assert_eq!(
+        third.state().experiment().name,
+        "ResNet / Euler on two spirals"
+    );
+}
+
 #[test]
 fn train_pause_step_stop() {
     let dir = tempfile::tempdir().unwrap();

@@ -19,6 +19,7 @@ use super::analysis::DiagnosticsState;
 use super::document::{self, Document};
 use super::panels::{LAYOUT_KEY, Layout, PanelAction};
 use super::plots::PlotContext;
+use super::recovery::{Found, Recovery};
 use super::screenshot::{self, Capture, Pending, Phase, ScreenshotMode, ScreenshotRequest};
 use super::theme::{PREFERENCES_KEY, Preferences, Theme};
 use super::worker::{RunState, Worker};
@@ -53,6 +54,9 @@ pub struct StartOptions {
     pub file: Option<PathBuf>,
     /// The `--screenshot` mode.
     pub screenshot: Option<ScreenshotRequest>,
+    /// The folder of the recovery copy of unsaved changes (`None`: no copy is kept). The
+    /// window keeps it where eframe keeps its state.
+    pub recovery: Option<PathBuf>,
 }
 
 /// A message over the plots: where an export wrote, why a file did not open, why a run failed.
@@ -81,6 +85,8 @@ enum Confirm {
     DiscardRun(Box<Experiment>),
     /// Unsaved changes would be lost.
     DiscardChanges(Then),
+    /// A recovery copy of an earlier session's unsaved changes was found.
+    Recover(Box<Found>),
 }
 
 /// A model being prepared on a background thread (data generated or read, parameters drawn or
@@ -111,6 +117,8 @@ pub struct Workbench {
     build_error: Option<BuildError>,
     /// A model on its way.
     preparing: Option<Preparing>,
+    /// The recovery copy of unsaved changes.
+    recovery: Option<Recovery>,
     waker: Waker,
     worker: Worker,
     diagnostics: DiagnosticsState,
@@ -203,6 +211,12 @@ impl Workbench {
         if let Some(request) = start.screenshot {
             app.allow_close = true;
             app.screenshot = Some(ScreenshotMode::new(request));
+        } else if let Some(folder) = start.recovery {
+            let recovery = Recovery::in_folder(&folder);
+            if let Some(found) = recovery.left_behind() {
+                app.confirm = Some(Confirm::Recover(Box::new(found)));
+            }
+            app.recovery = Some(recovery);
         }
         app
     }
@@ -226,6 +240,7 @@ impl Workbench {
             model_spec: None,
             build_error: None,
             preparing: None,
+            recovery: None,
             waker: Arc::clone(&waker),
             worker: Worker::new(Arc::clone(&waker)),
             diagnostics: DiagnosticsState::new(Arc::clone(&waker)),
@@ -735,8 +750,46 @@ impl Workbench {
                 self.confirm = Some(Confirm::DiscardChanges(Then::Quit));
             } else {
                 self.worker.shutdown();
+                // A normal close: nothing is left to recover.
+                if let Some(recovery) = &self.recovery {
+                    recovery.remove();
+                }
             }
         }
+    }
+
+    /// Writes the recovery copy of unsaved changes (with the checkpoint of a trained model: a
+    /// run in progress goes on from where it was); removes it when there are none. `force`
+    /// writes it now, otherwise once a minute.
+    pub fn keep_recovery_copy(&mut self, force: bool) {
+        let dirty = self.is_dirty();
+        let Some(recovery) = &self.recovery else {
+            return;
+        };
+        if !dirty {
+            if recovery.exists() {
+                recovery.remove();
+            }
+            return;
+        }
+        if !force && !recovery.is_due() {
+            return;
+        }
+        let mut copy = self.spec.clone();
+        if self.worker.iteration() > 0 {
+            copy.checkpoint = self.worker.with_session(|s| s.checkpoint());
+        }
+        if let Some(recovery) = &mut self.recovery
+            && let Err(e) = recovery.write(&copy)
+        {
+            eprintln!("warning: could not keep a recovery copy: {e}");
+        }
+    }
+
+    /// Makes a recovered copy the current, unsaved document.
+    fn recover(&mut self, found: Found) {
+        let document = Document::recovered();
+        self.prepare(found.experiment, None, Some(document));
     }
 }
 
@@ -753,6 +806,9 @@ impl eframe::App for Workbench {
         self.file_drops(ctx);
         self.close_request(ctx);
         self.poll_preparing();
+        if self.confirm.is_none() {
+            self.keep_recovery_copy(false);
+        }
         let (snapshots, more) = self.worker.poll(EVENT_BUDGET);
         if more {
             ctx.request_repaint();

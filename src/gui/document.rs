@@ -28,6 +28,16 @@ impl Document {
         }
     }
 
+    /// An untitled document recovered from a copy of unsaved changes: unsaved until saved.
+    #[must_use]
+    pub fn recovered() -> Self {
+        Self {
+            path: None,
+            base_dir: None,
+            saved: None,
+        }
+    }
+
     /// An untitled document made from a template (or the built-in default), unchanged so far.
     #[must_use]
     pub fn untitled(base_dir: Option<PathBuf>, exp: &Experiment) -> Self {

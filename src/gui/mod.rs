@@ -11,6 +11,7 @@
 //!   [`diagnostic_plots`]: what each panel shows.
 //! - [`document`]: the open file, its unsaved state, templates and recent files.
 //! - [`screenshot`]: window and single-plot PNG exports, and the `--screenshot` mode.
+//! - [`recovery`]: the copy of unsaved changes that a crash leaves to recover.
 //! - [`theme`]: preferences kept in eframe storage (theme, recent files, layout).
 //!
 //! The workbench talks to the engine only through [`crate::train`], [`crate::experiment`],
@@ -26,6 +27,7 @@ pub mod lines;
 pub mod palette;
 pub mod panels;
 pub mod plots;
+pub mod recovery;
 pub mod screenshot;
 pub mod theme;
 pub mod widgets;
@@ -80,7 +82,15 @@ fn open_window(file: Option<PathBuf>, screenshot: Option<ScreenshotRequest>) -> 
         persist_window: screenshot.is_none(),
         ..Default::default()
     };
-    let start = StartOptions { file, screenshot };
+    let recovery = screenshot
+        .is_none()
+        .then(|| eframe::storage_dir("flowlab"))
+        .flatten();
+    let start = StartOptions {
+        file,
+        screenshot,
+        recovery,
+    };
     eframe::run_native(
         "flowlab",
         options,

@@ -93,6 +93,7 @@ impl Workbench {
                 }
             }
             UiCommand::Train => {
+                self.keep_recovery_copy(true);
                 if let Err(e) = self.worker.train() {
                     self.error(e);
                 } else {
@@ -105,7 +106,10 @@ impl Workbench {
                     self.error(e);
                 }
             }
-            UiCommand::Stop => self.worker.stop(),
+            UiCommand::Stop => {
+                self.worker.stop();
+                self.keep_recovery_copy(true);
+            }
             UiCommand::Reset => {
                 self.rebuild();
                 self.banner = None;

@@ -342,6 +342,20 @@ impl Workbench {
                 "Discard changes",
                 "Cancel",
             ),
+            Confirm::Recover(found) => (
+                format!(
+                    "flowlab closed without saving the changes to “{}”{}. A copy was kept; \
+                     recover it as an untitled document?",
+                    found.experiment.name,
+                    found
+                        .written
+                        .elapsed()
+                        .map(|age| format!(" ({} ago)", ago(age)))
+                        .unwrap_or_default()
+                ),
+                "Recover",
+                "Discard the copy",
+            ),
         };
         let mut answer = None;
         let modal = egui::Modal::new(egui::Id::unique("flowlab-confirm")).show(ctx, |ui| {
@@ -363,6 +377,11 @@ impl Workbench {
         }
         let Some(yes) = answer else { return };
         self.confirm = None;
+        if let (false, Confirm::Recover(_)) = (yes, &confirm)
+            && let Some(recovery) = &self.recovery
+        {
+            recovery.remove();
+        }
         if !yes {
             return;
         }
@@ -375,6 +394,7 @@ impl Workbench {
                 self.allow_close = matches!(then, Then::Quit);
                 self.perform(then);
             }
+            Confirm::Recover(found) => self.recover(*found),
         }
     }
 
@@ -449,4 +469,15 @@ fn path_button(ui: &mut Ui, name: Option<&std::ffi::OsStr>, path: &std::path::Pa
     ui.button(name)
         .on_hover_text(path.display().to_string())
         .clicked()
+}
+
+/// A duration in words: "40 s", "12 min", "3 h", "2 days".
+fn ago(age: std::time::Duration) -> String {
+    let seconds = age.as_secs();
+    match seconds {
+        0..=89 => format!("{seconds} s"),
+        90..=5399 => format!("{} min", (seconds + 30) / 60),
+        5400..=172_799 => format!("{} h", (seconds + 1800) / 3600),
+        _ => format!("{} days", seconds / 86_400),
+    }
 }
