@@ -1,6 +1,7 @@
 //! CSV import: numeric feature columns and one label column.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use csv::{ByteRecord, Position};
@@ -11,7 +12,25 @@ use super::{CsvSpec, Dataset, Error, LabelColumn};
 /// Longest field quoted verbatim in an error message; longer ones are cut.
 const MAX_QUOTED_CHARS: usize = 40;
 
-/// Reads a CSV file.
+/// The most data rows a CSV file may have (as many as a generator draws).
+pub const MAX_ROWS: usize = super::generators::MAX_GENERATED_POINTS;
+
+/// The most bytes of a CSV file read by [`read_csv`] (a budget may lower it:
+/// [`read_csv_within`]).
+pub const MAX_BYTES: u64 = 4 << 30;
+
+/// Bytes looked at before parsing: a byte order mark of UTF-16 or a NUL byte among them means
+/// the file is not CSV text.
+const SNIFF_BYTES: usize = 8192;
+
+/// Reads a CSV file of at most [`MAX_BYTES`] bytes and [`MAX_ROWS`] rows
+/// ([`read_csv_within`]).
+pub fn read_csv(spec: &CsvSpec, base_dir: Option<&Path>) -> Result<Dataset, Error> {
+    read_csv_within(spec, base_dir, MAX_BYTES)
+}
+
+/// Reads a CSV file, streaming it: at most `max_bytes` bytes are read (and [`MAX_ROWS`] rows),
+/// so a huge or endless file (`/dev/zero`) is refused, not loaded whole.
 ///
 /// Every column but the label column is a numeric feature. Classes are the distinct label values
 /// (as strings), sorted numerically if they all are numbers and lexicographically otherwise;
@@ -24,18 +43,67 @@ const MAX_QUOTED_CHARS: usize = 40;
 /// experiment file's folder) when given.
 ///
 /// Errors name the line and column (both from 1) of the offending field and end with the path:
-/// a non-numeric or non-finite feature, a row with another number of fields than the first, an
-/// empty label, an unknown label column name (listing the names), a label index out of range,
-/// fewer than 2 classes, an empty or missing file.
-pub fn read_csv(spec: &CsvSpec, base_dir: Option<&Path>) -> Result<Dataset, Error> {
+/// a non-numeric or non-finite feature, text that is not UTF-8, a row with another number of
+/// fields than the first, an empty label, an unknown label column name (listing the names), a
+/// label index out of range, fewer than 2 classes, an empty, missing, binary (a NUL byte) or
+/// UTF-16 file, one larger than the budget.
+pub fn read_csv_within(
+    spec: &CsvSpec,
+    base_dir: Option<&Path>,
+    max_bytes: u64,
+) -> Result<Dataset, Error> {
     let problems = spec.problems();
     if !problems.is_empty() {
         return Err(Error::InvalidSpec(problems));
     }
     let path = resolve_path(&spec.path, base_dir);
-    match std::fs::read(&path) {
-        Ok(bytes) => parse_csv(&bytes, spec, &path),
-        Err(error) => Err(Error::Io { path, error }),
+    let io_error = |error| Error::Io {
+        path: path.clone(),
+        error,
+    };
+    let file = std::fs::File::open(&path).map_err(io_error)?;
+    if file.metadata().map_err(io_error)?.is_dir() {
+        return Err(io_error(std::io::Error::other("it is a folder")));
+    }
+    parse_reader(Budget::new(file, max_bytes), spec, &path)
+}
+
+/// A reader that yields at most `remaining` bytes and then an error naming the budget.
+struct Budget<R> {
+    inner: R,
+    limit: u64,
+    remaining: u64,
+}
+
+impl<R: Read> Budget<R> {
+    fn new(inner: R, limit: u64) -> Self {
+        Self {
+            inner,
+            limit,
+            remaining: limit,
+        }
+    }
+}
+
+/// The message of a read past the budget (recognised by [`Rows::next`]).
+const OVER_BUDGET: &str = "flowlab: over the CSV byte budget";
+
+impl<R: Read> Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.remaining == 0 {
+            // One byte more tells a file of exactly the budget from a larger one.
+            let mut probe = [0_u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(OVER_BUDGET)),
+            };
+        }
+        let room = usize::try_from(self.remaining)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let read = self.inner.read(&mut buf[..room])?;
+        self.remaining -= read as u64;
+        Ok(read)
     }
 }
 
@@ -47,24 +115,65 @@ fn resolve_path(path: &str, base_dir: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Parses the contents of a CSV file; `path` is only used in error messages.
+/// Parses the contents of a CSV file held in memory; `path` is only used in error messages.
+#[cfg(test)]
 fn parse_csv(bytes: &[u8], spec: &CsvSpec, path: &Path) -> Result<Dataset, Error> {
+    parse_reader(Budget::new(bytes, MAX_BYTES), spec, path)
+}
+
+/// Parses a CSV file as it is read; `path` is only used in error messages.
+fn parse_reader<R: Read>(
+    mut input: Budget<R>,
+    spec: &CsvSpec,
+    path: &Path,
+) -> Result<Dataset, Error> {
     let Some(delimiter) = u8::try_from(spec.delimiter)
         .ok()
         .filter(|byte| byte.is_ascii() && !matches!(byte, b'"' | b'\n' | b'\r'))
     else {
         return Err(Error::InvalidSpec(spec.problems()));
     };
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // The first bytes tell a text file from a binary or UTF-16 one.
+    let mut start = Vec::with_capacity(SNIFF_BYTES);
+    (&mut input)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut start)
+        .map_err(|error| read_error(error, &input, path))?;
+    if start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF") {
+        return Err(Error::NotText {
+            reason: "it is UTF-16 text (a byte order mark): save it as UTF-8".to_owned(),
+            path: path.to_path_buf(),
+        });
+    }
+    if let Some(offset) = start.iter().position(|b| *b == 0) {
+        return Err(Error::NotText {
+            reason: format!(
+                "it is binary, not text (a NUL byte at offset {offset}){}",
+                if offset % 2 == 1 && start.iter().skip(1).step_by(2).take(8).all(|b| *b == 0) {
+                    "; if it is UTF-16 text, save it as UTF-8"
+                } else {
+                    ""
+                }
+            ),
+            path: path.to_path_buf(),
+        });
+    }
+    let text_start = start
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&start)
+        .to_vec();
+    let budget = input.limit;
+    let reader = std::io::Cursor::new(text_start).chain(input);
     let mut rows = Rows {
         reader: csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
             .trim(csv::Trim::All)
-            .from_reader(bytes),
+            .from_reader(reader),
         record: ByteRecord::new(),
         path,
+        budget,
     };
 
     let Some(first_line) = rows.next()? else {
@@ -76,7 +185,17 @@ fn parse_csv(bytes: &[u8], spec: &CsvSpec, path: &Path) -> Result<Dataset, Error
     let has_header = spec
         .header
         .unwrap_or_else(|| looks_like_header(&rows.record, &spec.label));
-    let header: Option<Vec<String>> = has_header.then(|| rows.record.iter().map(lossy).collect());
+    let header: Option<Vec<String>> = if has_header {
+        let names: Result<Vec<String>, Error> = rows
+            .record
+            .iter()
+            .enumerate()
+            .map(|(column, field)| text(field, first_line, column, None, path))
+            .collect();
+        Some(names?)
+    } else {
+        None
+    };
     let label_column = find_label_column(&spec.label, header.as_deref(), n_columns, path)?;
     if n_columns < 2 {
         return Err(Error::NoFeatureColumns {
@@ -92,11 +211,19 @@ fn parse_csv(bytes: &[u8], spec: &CsvSpec, path: &Path) -> Result<Dataset, Error
         path,
         features: Vec::new(),
         labels: Vec::new(),
+        label_names: Vec::new(),
+        label_ids: HashMap::new(),
     };
     if !has_header {
         table.push_row(&rows.record, first_line)?;
     }
     while let Some(line) = rows.next()? {
+        if table.labels.len() >= MAX_ROWS {
+            return Err(Error::TooLarge {
+                what: format!("more than {MAX_ROWS} rows (the limit)"),
+                path: path.to_path_buf(),
+            });
+        }
         table.push_row(&rows.record, line)?;
     }
     if table.labels.is_empty() {
@@ -114,7 +241,7 @@ fn parse_csv(bytes: &[u8], spec: &CsvSpec, path: &Path) -> Result<Dataset, Error
             .collect(),
         None => (0..n_columns - 1).map(|i| format!("x{i}")).collect(),
     };
-    let class_names = sorted_classes(&table.labels);
+    let class_names = sorted_classes(&table.label_names);
     if class_names.len() < 2 {
         return Err(Error::TooFewClasses {
             classes: class_names,
@@ -126,16 +253,22 @@ fn parse_csv(bytes: &[u8], spec: &CsvSpec, path: &Path) -> Result<Dataset, Error
         .enumerate()
         .map(|(class, name)| (name.as_str(), class))
         .collect();
-    let labels = table
-        .labels
+    // Labels were numbered in order of appearance; classes are in sorted order.
+    let class_of_id: Vec<usize> = table
+        .label_names
         .iter()
-        .map(|label| class_of[label.as_str()])
+        .map(|name| class_of[name.as_str()])
         .collect();
+    let labels = table.labels.iter().map(|&id| class_of_id[id]).collect();
     let n_rows = table.labels.len();
     let n_features = n_columns - 1;
-    let x = Array2::from_shape_fn((n_rows, n_features), |(i, j)| {
-        table.features[i * n_features + j]
-    });
+    let x = Array2::from_shape_vec((n_rows, n_features), table.features).map_err(|_| {
+        Error::Syntax {
+            line: None,
+            message: "the rows do not add up to a table".to_owned(),
+            path: path.to_path_buf(),
+        }
+    })?;
     Ok(Dataset {
         x,
         labels,
@@ -145,15 +278,50 @@ fn parse_csv(bytes: &[u8], spec: &CsvSpec, path: &Path) -> Result<Dataset, Error
     })
 }
 
+/// A read error: the budget's, or the system's.
+fn read_error<R>(error: std::io::Error, input: &Budget<R>, path: &Path) -> Error {
+    if error.to_string() == OVER_BUDGET {
+        Error::TooLarge {
+            what: format!("larger than the {} bytes it may have", input.limit),
+            path: path.to_path_buf(),
+        }
+    } else {
+        Error::Io {
+            path: path.to_path_buf(),
+            error,
+        }
+    }
+}
+
+/// A field as text, or an error naming its line and column when it is not UTF-8.
+fn text(
+    field: &[u8],
+    line: u64,
+    column: usize,
+    column_name: Option<String>,
+    path: &Path,
+) -> Result<String, Error> {
+    std::str::from_utf8(field)
+        .map(str::to_owned)
+        .map_err(|_| Error::NotUtf8 {
+            line,
+            column: column + 1,
+            column_name,
+            path: path.to_path_buf(),
+        })
+}
+
 /// The non-blank records of a file with their line numbers.
-struct Rows<'a> {
-    reader: csv::Reader<&'a [u8]>,
+struct Rows<'a, R: Read> {
+    reader: csv::Reader<R>,
     /// The current record.
     record: ByteRecord,
     path: &'a Path,
+    /// The byte budget of the file (for the message when it is exceeded).
+    budget: u64,
 }
 
-impl Rows<'_> {
+impl<R: Read> Rows<'_, R> {
     /// Reads the next non-blank record into `self.record` and returns its line (from 1), or
     /// `None` at the end of the file.
     fn next(&mut self) -> Result<Option<u64>, Error> {
@@ -164,10 +332,23 @@ impl Rows<'_> {
                 Ok(true) if self.record.len() == 1 && self.record[0].is_empty() => {}
                 Ok(true) => return Ok(Some(self.record.position().map_or(0, Position::line))),
                 Err(error) => {
-                    return Err(Error::Syntax {
-                        line: error.position().map(Position::line),
-                        message: error.to_string(),
-                        path: self.path.to_path_buf(),
+                    let line = error.position().map(Position::line);
+                    return Err(match error.kind() {
+                        csv::ErrorKind::Io(io) if io.to_string() == OVER_BUDGET => {
+                            Error::TooLarge {
+                                what: format!("larger than the {} bytes it may have", self.budget),
+                                path: self.path.to_path_buf(),
+                            }
+                        }
+                        csv::ErrorKind::Io(io) => Error::Io {
+                            path: self.path.to_path_buf(),
+                            error: std::io::Error::new(io.kind(), io.to_string()),
+                        },
+                        _ => Error::Syntax {
+                            line,
+                            message: error.to_string(),
+                            path: self.path.to_path_buf(),
+                        },
                     });
                 }
             }
@@ -175,7 +356,7 @@ impl Rows<'_> {
     }
 }
 
-/// The rows read so far: features row-major, labels as written.
+/// The rows read so far: features row-major, labels numbered in order of appearance.
 struct Table<'a> {
     n_columns: usize,
     first_line: u64,
@@ -183,7 +364,11 @@ struct Table<'a> {
     header: Option<&'a [String]>,
     path: &'a Path,
     features: Vec<f64>,
-    labels: Vec<String>,
+    /// The label of each row, as an index into `label_names`.
+    labels: Vec<usize>,
+    /// The distinct labels as written, in order of appearance.
+    label_names: Vec<String>,
+    label_ids: HashMap<String, usize>,
 }
 
 impl Table<'_> {
@@ -214,7 +399,13 @@ impl Table<'_> {
                         path: self.path.to_path_buf(),
                     });
                 }
-                self.labels.push(lossy(field));
+                let name = text(field, line, column, self.column_name(column), self.path)?;
+                let next = self.label_names.len();
+                let id = *self.label_ids.entry(name).or_insert_with_key(|name| {
+                    self.label_names.push(name.clone());
+                    next
+                });
+                self.labels.push(id);
                 continue;
             }
             match parse_number(field) {
@@ -563,6 +754,75 @@ sepal_length,sepal_width,species,petal_width
             read_csv(&relative, None),
             Err(Error::InvalidSpec(_))
         ));
+    }
+
+    use std::fmt::Write as _;
+
+    #[test]
+    fn binary_and_utf16_files_are_named_as_such() {
+        let message = parse_err("1,2,a\n\0\0\0\n", &by_index(2));
+        assert!(
+            message.contains("binary") && message.contains("offset 6"),
+            "{message}"
+        );
+        let utf16: Vec<u8> = "\u{feff}x,label\n1,a\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let message = parse_csv(&utf16, &by_name("label"), Path::new("data.csv"))
+            .expect_err("UTF-16")
+            .to_string();
+        assert!(
+            message.contains("UTF-16") && message.contains("UTF-8"),
+            "{message}"
+        );
+        // Without a byte order mark: NULs in every other byte.
+        let message = parse_csv(&utf16[2..], &by_name("label"), Path::new("data.csv"))
+            .expect_err("UTF-16")
+            .to_string();
+        assert!(
+            message.contains("binary") && message.contains("UTF-16"),
+            "{message}"
+        );
+        // Latin-1 text in a label: not UTF-8, with its line and column.
+        let latin1 = b"x,label\n1,caf\xe9\n2,tea\n";
+        let message = parse_csv(latin1, &by_name("label"), Path::new("data.csv"))
+            .expect_err("Latin-1")
+            .to_string();
+        assert!(
+            message.contains("line 2, column 2 ('label')") && message.contains("not UTF-8"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_file_beyond_its_byte_budget_is_refused_while_streaming() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let rows = (0..1000).fold(String::new(), |mut text, i| {
+            let _ = writeln!(text, "{i},{}", i % 2);
+            text
+        });
+        std::fs::write(folder.path().join("big.csv"), &rows).expect("write");
+        let mut spec = by_index(1);
+        spec.path = "big.csv".into();
+        let all = read_csv_within(&spec, Some(folder.path()), rows.len() as u64).expect("fits");
+        assert_eq!(all.len(), 1000);
+        let error = read_csv_within(&spec, Some(folder.path()), 5000).expect_err("too large");
+        assert!(
+            matches!(error, Error::TooLarge { .. }) && error.to_string().contains("5000 bytes"),
+            "{error}"
+        );
+        // An endless file is read no further than its first bytes.
+        #[cfg(unix)]
+        {
+            spec.path = "/dev/zero".into();
+            let error = read_csv_within(&spec, None, 1 << 20).expect_err("not text");
+            assert!(error.to_string().contains("binary"), "{error}");
+        }
+        // A folder is not a file.
+        spec.path = folder.path().display().to_string();
+        let error = read_csv_within(&spec, None, 1 << 20).expect_err("a folder");
+        assert!(error.to_string().contains("folder"), "{error}");
     }
 
     fn any_spec() -> impl Strategy<Value = CsvSpec> {

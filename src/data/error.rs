@@ -30,6 +30,38 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// The file is not text: binary (a NUL byte) or UTF-16.
+    #[error("the CSV file cannot be read as text: {reason}: {}", .path.display())]
+    NotText {
+        /// Why, with what to do.
+        reason: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A field is not UTF-8 text.
+    #[error(
+        "line {line}, {}: the text is not UTF-8 (save the file as UTF-8): {}",
+        column_label(*.column, .column_name.as_deref()),
+        .path.display()
+    )]
+    NotUtf8 {
+        /// Line (from 1).
+        line: u64,
+        /// Column (from 1).
+        column: usize,
+        /// Header name of the column, if known.
+        column_name: Option<String>,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is larger than its budget (bytes or rows).
+    #[error("the CSV file is too large: {what}: {}", .path.display())]
+    TooLarge {
+        /// What limit it exceeds.
+        what: String,
+        /// The file.
+        path: PathBuf,
+    },
     /// The file holds no rows at all.
     #[error("the CSV file is empty: {}", .path.display())]
     EmptyFile {

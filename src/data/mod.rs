@@ -44,7 +44,7 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-pub use csv_import::read_csv;
+pub use csv_import::{read_csv, read_csv_within};
 pub use error::Error;
 pub use generators::{MAX_GENERATED_POINTS, generate};
 pub use split::{split, train_count};
@@ -428,12 +428,22 @@ pub struct Split {
 /// `seed` is the data seed: it drives the generator and the shuffle of the split. `base_dir` is
 /// the folder relative CSV paths are taken from (the experiment file's folder).
 pub fn load(spec: &DataSpec, seed: u64, base_dir: Option<&Path>) -> Result<Split, Error> {
+    load_within(spec, seed, base_dir, csv_import::MAX_BYTES)
+}
+
+/// [`load`], reading at most `max_csv_bytes` of a CSV file.
+pub fn load_within(
+    spec: &DataSpec,
+    seed: u64,
+    base_dir: Option<&Path>,
+    max_csv_bytes: u64,
+) -> Result<Split, Error> {
     let problems = spec.problems();
     if !problems.is_empty() {
         return Err(Error::InvalidSpec(problems));
     }
     let data = match &spec.source {
-        DataSource::Csv(csv) => read_csv(csv, base_dir)?,
+        DataSource::Csv(csv) => read_csv_within(csv, base_dir, max_csv_bytes)?,
         generator => generate(generator, spec.size, spec.noise, seed)?,
     };
     Ok(split(&data, spec.train_fraction, spec.standardize, seed))

@@ -52,9 +52,10 @@ pub enum BuildError {
 
 impl Plan {
     /// Generates or reads the data (relative CSV paths are taken from `base_dir`, the experiment
-    /// file's folder), split and standardised as the plan says.
+    /// file's folder), split and standardised as the plan says. A CSV file is streamed and may
+    /// be at most half the memory budget.
     pub fn load_data(&self, base_dir: Option<&Path>) -> Result<Split, data::Error> {
-        data::load(&self.data, self.data_seed, base_dir)
+        data::load_within(&self.data, self.data_seed, base_dir, self.limits.memory / 2)
     }
 
     /// A session on data already loaded for this plan ([`Plan::load_data`]), from the
