@@ -626,18 +626,21 @@ fn tableau(tableau: &TableauSpec, path: &str, found: &mut Problems) -> Option<Ta
         );
         return None;
     }
+    // Row i holds either its i entries below the diagonal (a lower triangle, as tableaus are
+    // printed) or all s.
     let ragged: Vec<String> = tableau
         .a
         .iter()
         .enumerate()
-        .filter(|(_, row)| row.len() != s)
+        .filter(|(i, row)| row.len() != s && row.len() != *i)
         .map(|(i, row)| format!("row {i} has {}", row.len()))
         .collect();
     if !ragged.is_empty() {
         found.add(
             &a_path,
             format!(
-                "must be square: {s} rows of {s} entries each ({})",
+                "must be square or lower triangular: row i has the i entries below the diagonal \
+                 or all {s} ({})",
                 ragged.join(", ")
             ),
         );
@@ -1145,6 +1148,15 @@ mod tests {
 
         let found = check(tableau(vec![vec![0.0], vec![1.0, 0.0]], vec![0.5, 0.5]));
         assert_problem(&found, "integrator.Tableau.a", &["square", "row 0 has 1"]);
+        // A lower triangle, as tableaus are printed, is the same method as the square form.
+        let triangle = tableau(vec![vec![], vec![1.0]], vec![0.5, 0.5]);
+        assert!(check(triangle.clone()).is_empty());
+        let method = |t: TableauSpec| {
+            let mut exp = example();
+            exp.integrator = IntegratorSpec::Tableau(t);
+            super::check(&exp).expect("valid").architecture.integrator
+        };
+        assert_eq!(method(triangle), method(heun.clone()));
 
         let found = check(tableau(
             vec![vec![0.5, 0.0], vec![0.5, 0.5]],
