@@ -52,6 +52,7 @@ pub fn read_csv_within(
     base_dir: Option<&Path>,
     max_bytes: u64,
 ) -> Result<Dataset, Error> {
+    // The settings are checked before the file is opened (again by `read_csv_from`, cheaply).
     let problems = spec.problems();
     if !problems.is_empty() {
         return Err(Error::InvalidSpec(problems));
@@ -65,7 +66,7 @@ pub fn read_csv_within(
     if file.metadata().map_err(io_error)?.is_dir() {
         return Err(io_error(std::io::Error::other("it is a folder")));
     }
-    parse_reader(Budget::new(file, max_bytes), spec, &path)
+    read_csv_from(file, spec, &path, max_bytes)
 }
 
 /// A reader that yields at most `remaining` bytes and then an error naming the budget.
@@ -115,10 +116,26 @@ fn resolve_path(path: &str, base_dir: Option<&Path>) -> PathBuf {
     }
 }
 
+/// Reads CSV text from any reader (standard input, bytes in memory) as [`read_csv_within`] reads
+/// a file, at most `max_bytes` bytes of it; `path` (`spec.path` is not opened) names the source
+/// in error messages.
+pub fn read_csv_from<R: Read>(
+    reader: R,
+    spec: &CsvSpec,
+    path: &Path,
+    max_bytes: u64,
+) -> Result<Dataset, Error> {
+    let problems = spec.problems();
+    if !problems.is_empty() {
+        return Err(Error::InvalidSpec(problems));
+    }
+    parse_reader(Budget::new(reader, max_bytes), spec, path)
+}
+
 /// Parses the contents of a CSV file held in memory; `path` is only used in error messages.
 #[cfg(test)]
 fn parse_csv(bytes: &[u8], spec: &CsvSpec, path: &Path) -> Result<Dataset, Error> {
-    parse_reader(Budget::new(bytes, MAX_BYTES), spec, path)
+    read_csv_from(bytes, spec, path, MAX_BYTES)
 }
 
 /// Parses a CSV file as it is read; `path` is only used in error messages.

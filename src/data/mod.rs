@@ -44,7 +44,7 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-pub use csv_import::{read_csv, read_csv_within};
+pub use csv_import::{MAX_BYTES as MAX_CSV_BYTES, read_csv, read_csv_from, read_csv_within};
 pub use error::Error;
 pub use generators::{MAX_GENERATED_POINTS, generate};
 pub use split::{split, train_count};

@@ -149,7 +149,7 @@ impl Problems {
                 value,
             );
         } else if value < 0.0 {
-            self.add_value(path, format!("must not be negative (got {value})"), value);
+            self.add_value(path, format!("must not be negative (got {})", real(value)), value);
         }
     }
 
@@ -162,8 +162,19 @@ impl Problems {
                 value,
             );
         } else if value <= 0.0 {
-            self.add_value(path, format!("must be greater than 0 (got {value})"), value);
+            self.add_value(path, format!("must be greater than 0 (got {})", real(value)), value);
         }
+    }
+}
+
+/// A real number as a message shows it: in scientific notation when it is very large or very
+/// small (`-1.7976931348623157e308`, not 309 digits).
+fn real(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude != 0.0 && !(1e-5..1e16).contains(&magnitude) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
     }
 }
 
@@ -337,7 +348,7 @@ fn model(model: &ModelSpec, data: &DataSpec, found: &mut Problems) -> Option<Mod
             "model.final_time",
             format!(
                 "must be greater than 0 (got {}): the step h = final_time / layers would be {}",
-                model.final_time,
+                real(model.final_time),
                 if model.final_time == 0.0 {
                     "zero"
                 } else {

@@ -281,8 +281,10 @@ fn field_before(text: &str, line: usize, column: usize) -> Option<&str> {
         .map_or(line_text.len(), |(index, _)| index);
     let before = line_text[..end].trim_end().strip_suffix(':')?.trim_end();
     let start = before
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .map_or(0, |index| index + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_'))
+        .map_or(0, |(index, c)| index + c.len_utf8());
     let name = &before[start..];
     let first = name.chars().next()?;
     (first.is_alphabetic() || first == '_').then_some(name)

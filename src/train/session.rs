@@ -425,9 +425,17 @@ impl Session {
         let every = self.training.eval_every.max(1);
         let mut evaluation = None;
         if iteration.is_multiple_of(every) || self.is_finished() || iteration == 1 {
-            let e = self
-                .evaluate()
-                .map_err(|source| TrainError::Step { iteration, source })?;
+            let e = match self.evaluate() {
+                Ok(e) => e,
+                Err(source) => {
+                    // The step is undone: the promise above holds for every failure.
+                    self.iteration = iteration - 1;
+                    self.raw.copy_from_slice(&self.previous);
+                    self.optimizer.clone_from(&self.previous_optimizer);
+                    self.engine.network().effective(&self.raw, &mut self.eff);
+                    return Err(TrainError::Step { iteration, source });
+                }
+            };
             record.train_accuracy = Some(e.train.accuracy());
             record.test_accuracy = e.test.map(|t| t.accuracy());
             evaluation = Some(e);
