@@ -24,6 +24,8 @@
 //!   validation, which turns a document into a [`experiment::Plan`] of the types above.
 //! - [`report`]: what the command line writes and prints: metrics CSV, NPZ, diagnostics tables,
 //!   histories, summaries, figures.
+//! - [`study`]: grids of runs over settings and seeds: the study file, its expansion into
+//!   ordinary experiment files, running them here or as a Slurm job array, collecting results.
 //! - [`cli`]: the command line, a parser and dispatcher.
 //! - `gui` (cargo feature `gui`, on by default): the workbench.
 
@@ -40,6 +42,8 @@ pub mod diagnostics;
 pub mod experiment;
 // Files, tables, text and figures of runs and diagnostics.
 pub mod report;
+// Grids of runs: study files, their expansion, local and Slurm runners, collection.
+pub mod study;
 // The two faces: the command line and the workbench.
 pub mod cli;
 #[cfg(feature = "gui")]

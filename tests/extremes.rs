@@ -289,11 +289,7 @@ fn check_and_run(text: &str) -> Result<i32, String> {
     for args in commands {
         let (code, stderr) = run_binary(&args).map_err(|e| format!("{args:?}: {e}"))?;
         if std::env::var_os("EXTREMES_VERBOSE").is_some() {
-            eprintln!(
-                "{} exit {code}: {}",
-                args[0],
-                stderr.replace('\n', " | ")
-            );
+            eprintln!("{} exit {code}: {}", args[0], stderr.replace('\n', " | "));
         }
         if !matches!(code, 0..=2) || stderr.contains("panicked") {
             return Err(format!("{args:?}: exit {code}: {stderr}"));

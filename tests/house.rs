@@ -107,6 +107,7 @@ fn lib_lists_the_layers_of_the_design() {
             "diagnostics",
             "experiment",
             "report",
+            "study",
             "cli",
             "gui"
         ]

@@ -220,6 +220,7 @@ fn the_history_recorder_diagnoses_every_snapshot_in_order() {
     let options = RunnerOptions {
         snapshot_every: 10,
         snapshot_interval: std::time::Duration::ZERO,
+        checkpoint_interval: None,
     };
     runner::run_loop(
         &mut session,

@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::bad;
 use crate::diagnostics::{self, DiagnosticsReport};
 use crate::experiment::{self, Experiment, Limits, Plan};
-use crate::report::{self, HistoryRecorder};
-use crate::train::{EventSink, RunControl, RunnerOptions, Session, TrainEvent, runner};
+use crate::report::{self, HistoryRecorder, RunOutcome, RunStatus};
+use crate::train::{Checkpoint, EventSink, RunControl, RunnerOptions, Session, TrainEvent, runner};
 
 /// Loads an experiment file; errors are bad input.
 fn load(file: &Path) -> Result<Experiment> {
@@ -53,7 +53,7 @@ pub(super) fn headless_default(file: Option<&Path>, limits: Limits) -> Result<Ex
         )
     );
     if let Some(f) = file {
-        run(f, None, None, limits, false, false)
+        run(f, None, None, limits, &RunOptions::default())
     } else {
         let exp = experiment::from_ron_str(experiment::DEFAULT_EXPERIMENT).map_err(bad)?;
         train_and_write(
@@ -61,8 +61,7 @@ pub(super) fn headless_default(file: Option<&Path>, limits: Limits) -> Result<Ex
             None,
             Path::new("flowlab-out/default"),
             limits,
-            false,
-            false,
+            &RunOptions::default(),
         )
     }
 }
@@ -74,22 +73,53 @@ pub(super) fn run(
     out: Option<PathBuf>,
     iterations: Option<usize>,
     limits: Limits,
-    quiet: bool,
-    figures: bool,
+    options: &RunOptions,
 ) -> Result<ExitCode> {
     let mut exp = load(file)?;
     if let Some(n) = iterations {
         exp.train.iterations = n;
     }
     let out = out.unwrap_or_else(|| default_out(file));
-    train_and_write(&exp, Some(file), &out, limits, quiet, figures)
+    train_and_write(&exp, Some(file), &out, limits, options)
 }
 
-/// Progress bar sink for the command line; remembers a failure.
+/// How `flowlab run` trains and writes.
+#[derive(Clone, Debug, Default)]
+pub(super) struct RunOptions {
+    /// No progress bar and no closing lines.
+    pub quiet: bool,
+    /// Also write figures.
+    pub figures: bool,
+    /// Save a checkpoint this often while training.
+    pub checkpoint_every: Option<Duration>,
+}
+
+/// Saves the checkpoints a run sends while it trains (`--checkpoint-every`) to
+/// `out/experiment.ron`, as the run itself does at the end.
+struct CheckpointSaver {
+    experiment: Experiment,
+    file_dir: Option<PathBuf>,
+    out: PathBuf,
+}
+
+impl CheckpointSaver {
+    fn save(&self, checkpoint: Checkpoint) {
+        let mut saved = self.experiment.with_checkpoint(checkpoint);
+        if let Some(dir) = &self.file_dir {
+            experiment::io::rebase_paths(&mut saved, dir, &self.out);
+        }
+        if let Err(e) = experiment::io::save(&saved, &self.out.join("experiment.ron")) {
+            eprintln!("warning: could not save a checkpoint: {e}");
+        }
+    }
+}
+
+/// Progress bar sink for the command line; remembers a failure and saves checkpoints.
 struct ProgressSink {
     bar: ProgressBar,
     failure: Option<String>,
     started: Instant,
+    saver: Option<CheckpointSaver>,
 }
 
 impl ProgressSink {
@@ -110,6 +140,7 @@ impl ProgressSink {
             bar,
             failure: None,
             started: Instant::now(),
+            saver: None,
         }
     }
 }
@@ -140,6 +171,11 @@ impl EventSink for ProgressSink {
             }
             TrainEvent::Failed { error, .. } => self.failure = Some(error.to_string()),
             TrainEvent::Finished { .. } => self.bar.finish(),
+            TrainEvent::Checkpoint(checkpoint) => {
+                if let Some(saver) = &self.saver {
+                    saver.save(*checkpoint);
+                }
+            }
             TrainEvent::Snapshot(_) => {}
         }
     }
@@ -150,9 +186,9 @@ fn train_and_write(
     file: Option<&Path>,
     out: &Path,
     limits: Limits,
-    quiet: bool,
-    figures: bool,
+    options: &RunOptions,
 ) -> Result<ExitCode> {
+    let RunOptions { quiet, figures, .. } = *options;
     let (plan, mut session) = plan_and_session(exp, file, limits)?;
     // An output folder that cannot take the results is bad input, found before any work.
     experiment::files::prepare_folder(out).map_err(|e| {
@@ -162,7 +198,22 @@ fn train_and_write(
         ))
     })?;
     let mut sink = ProgressSink::new(plan.training.iterations, quiet);
-    let final_report = train_recording(&plan, &mut session, &mut sink, out, file)?;
+    sink.saver = Some(CheckpointSaver {
+        experiment: exp.clone(),
+        file_dir: file.and_then(Path::parent).map(Path::to_path_buf),
+        out: out.to_path_buf(),
+    });
+    let earlier_wall = RunStatus::read(&out.join("status.json"))
+        .filter(|status| status.iteration <= session.iteration() && session.iteration() > 0)
+        .map_or(0.0, |status| status.wall_seconds);
+    let final_report = train_recording(
+        &plan,
+        &mut session,
+        &mut sink,
+        out,
+        file,
+        options.checkpoint_every,
+    )?;
     let elapsed = sink.started.elapsed().as_secs_f64();
 
     // The outputs, each on its own: one that cannot be written is reported and the others are
@@ -220,16 +271,33 @@ fn train_and_write(
         }
     }
     // Why training stopped comes first; what could not be written after it.
-    let mut code = ExitCode::SUCCESS;
-    if let Some(failure) = sink.failure {
-        eprintln!("error: {failure}");
-        code = ExitCode::from(1);
+    let mut messages: Vec<String> = sink.failure.iter().cloned().collect();
+    messages.extend(failed.iter().cloned());
+    for message in &messages {
+        eprintln!("error: {message}");
     }
-    for failure in &failed {
-        eprintln!("error: {failure}");
-        code = ExitCode::from(1);
+    // Last, how it ended: a study tells finished runs by this file.
+    let status = RunStatus::new(
+        if messages.is_empty() {
+            RunOutcome::Completed
+        } else {
+            RunOutcome::Failed
+        },
+        i32::from(!messages.is_empty()),
+        session.iteration(),
+        plan.training.iterations,
+        messages.join("; "),
+        earlier_wall + sink.started.elapsed().as_secs_f64(),
+    );
+    if let Err(e) = status.write(&out.join("status.json")) {
+        eprintln!("error: could not write status.json: {e}");
+        return Ok(ExitCode::from(1));
     }
-    Ok(code)
+    Ok(if messages.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Forwards every event to the progress bar and snapshots to the history recorder.
@@ -258,12 +326,14 @@ fn train_recording(
     sink: &mut ProgressSink,
     out: &Path,
     file: Option<&Path>,
+    checkpoint_interval: Option<Duration>,
 ) -> Result<Option<DiagnosticsReport>> {
     let every = plan.diagnostics.every;
     let control = RunControl::new();
     if every == 0 {
         let options = RunnerOptions {
             snapshot_every: 0,
+            checkpoint_interval,
             ..RunnerOptions::default()
         };
         runner::run_loop(session, sink, &control, options);
@@ -297,6 +367,7 @@ fn train_recording(
     let options = RunnerOptions {
         snapshot_every: every,
         snapshot_interval: Duration::ZERO,
+        checkpoint_interval,
     };
     runner::run_loop(session, &mut recording, &control, options);
     match recorder.finish() {

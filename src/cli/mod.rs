@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 a run that failed (e.g. diverged), 2 bad input.
 
 mod commands;
+mod study;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +64,10 @@ pub enum Command {
         /// Also write SVG and PNG figures of the trained model to DIR/figures.
         #[arg(long)]
         figures: bool,
+        /// Save a checkpoint to DIR/experiment.ron this often while training (seconds; 0: only
+        /// at the end), so that a killed run resumes near where it was.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+        checkpoint_every: f64,
     },
     /// Validate an experiment and print a summary.
     Check {
@@ -92,6 +97,12 @@ pub enum Command {
         #[arg(long)]
         figures: bool,
     },
+    /// Studies: grids of runs over settings and seeds, here or on a Slurm cluster.
+    Study {
+        /// What to do with the study.
+        #[command(subcommand)]
+        command: StudyCommand,
+    },
     /// Write the trained (or initial) model, trajectories and gradients as .npz.
     Export {
         /// The experiment file.
@@ -99,6 +110,68 @@ pub enum Command {
         /// Where to write the .npz.
         #[arg(long)]
         npz: PathBuf,
+    },
+}
+
+/// The study subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StudyCommand {
+    /// Expand a study into DIR/runs and run its runs here, N at a time (skips finished runs,
+    /// resumes interrupted ones); then collect.
+    Run {
+        /// The study file.
+        study: PathBuf,
+        /// The study folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Runs at once (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Expand more than 10 000 runs, or replace the runs of another study in DIR.
+        #[arg(long)]
+        force: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        /// Seconds between each run's checkpoints.
+        #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+        checkpoint_every: f64,
+    },
+    /// Expand a study into DIR/runs and write DIR/study.sbatch, a Slurm job array that runs them.
+    Slurm {
+        /// The study file.
+        study: PathBuf,
+        /// The study folder (on a file system the cluster's nodes share).
+        #[arg(long)]
+        out: PathBuf,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Time limit per task, in Slurm's format (e.g. 30, 2:00:00).
+        #[arg(long)]
+        time: Option<String>,
+        /// At most this many tasks at once.
+        #[arg(long)]
+        max_parallel: Option<usize>,
+        /// Slurm account.
+        #[arg(long)]
+        account: Option<String>,
+        /// Submit it with sbatch and print the job id.
+        #[arg(long)]
+        submit: bool,
+        /// Expand more than 10 000 runs, or replace the runs of another study in DIR.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Count done, failed and pending runs of a study folder (and the array's queued tasks).
+    Status {
+        /// The study folder.
+        dir: PathBuf,
+    },
+    /// Write DIR/results.csv, DIR/summary.csv and DIR/figures of a study folder.
+    Collect {
+        /// The study folder.
+        dir: PathBuf,
     },
 }
 
@@ -132,13 +205,18 @@ pub fn main_with(cli: Cli) -> ExitCode {
             threads,
             quiet,
             figures,
+            checkpoint_every,
         }) => commands::run(
             &file,
             out,
             iterations,
             limits.with_threads(threads),
-            quiet,
-            figures,
+            &commands::RunOptions {
+                quiet,
+                figures,
+                checkpoint_every: (checkpoint_every.is_finite() && checkpoint_every > 0.0)
+                    .then(|| std::time::Duration::from_secs_f64(checkpoint_every.min(1e9))),
+            },
         ),
         Some(Command::Check { file }) => commands::check(&file, limits),
         Some(Command::Gradcheck { file, json }) => commands::gradcheck(&file, json, limits),
@@ -149,6 +227,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             figures,
         }) => commands::diagnose(&file, json, out.as_deref(), figures, limits),
         Some(Command::Export { file, npz }) => commands::export(&file, &npz, limits),
+        Some(Command::Study { command }) => study::study(command, limits),
         None => commands::headless_default(cli.file.as_deref(), limits),
     };
     exit_code(result)

@@ -149,7 +149,11 @@ impl Problems {
                 value,
             );
         } else if value < 0.0 {
-            self.add_value(path, format!("must not be negative (got {})", real(value)), value);
+            self.add_value(
+                path,
+                format!("must not be negative (got {})", real(value)),
+                value,
+            );
         }
     }
 
@@ -162,7 +166,11 @@ impl Problems {
                 value,
             );
         } else if value <= 0.0 {
-            self.add_value(path, format!("must be greater than 0 (got {})", real(value)), value);
+            self.add_value(
+                path,
+                format!("must be greater than 0 (got {})", real(value)),
+                value,
+            );
         }
     }
 }

@@ -354,6 +354,7 @@ impl Worker {
         let options = RunnerOptions {
             snapshot_every: 1,
             snapshot_interval: Duration::from_millis(100),
+            checkpoint_interval: None,
         };
         match Runner::spawn(session, sink, control, options) {
             Ok(runner) => {
@@ -446,6 +447,8 @@ impl Worker {
                 *t.snapshot = Some(Arc::clone(&snapshot));
                 snapshots.push(snapshot);
             }
+            // The workbench keeps its own recovery copy (gui/recovery.rs).
+            TrainEvent::Checkpoint(_) => {}
             TrainEvent::Finished { reason, iteration } => {
                 *t.iteration = iteration;
                 t.clock.stop();

@@ -61,6 +61,7 @@ pub mod history;
 pub mod metrics;
 pub mod npz;
 pub mod palette;
+pub mod status;
 pub mod summary;
 
 use std::io;
@@ -70,10 +71,14 @@ use crate::integrate::StepError;
 
 pub use check::check_summary;
 pub use diagnostics::{DIAGNOSTICS_FORMAT_VERSION, report_json, write_diagnostics};
+pub use figures::study::{
+    CurveGroup, StudyChart, StudyLine, StudyPoint, write_loss_curves, write_study_chart,
+};
 pub use figures::{Figures, SkippedFigure, write_figures};
 pub use history::{HistoryPrefix, HistoryRecorder, earlier_history, history_line, history_prefix};
 pub use metrics::{METRICS_HEADER, metrics_csv_string, write_metrics_csv};
 pub use npz::export_npz;
+pub use status::{RunOutcome, RunStatus};
 pub use summary::{diagnostics_summary, failed_parts};
 
 /// Everything that can go wrong writing a report.
@@ -118,5 +123,13 @@ pub enum Error {
         path: PathBuf,
         /// The failure (in the message, not as `source()`).
         error: StepError,
+    },
+    /// A figure has nothing to draw.
+    #[error("cannot draw the figure {name}: {reason}")]
+    Figure {
+        /// The figure's file name (without extension).
+        name: String,
+        /// Why.
+        reason: String,
     },
 }

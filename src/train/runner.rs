@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::checkpoint::Checkpoint;
 use super::session::{Session, Snapshot, StepReport, TrainError};
 
 /// Why a run ended without failing.
@@ -32,6 +33,9 @@ pub enum TrainEvent {
     Step(StepReport),
     /// A copy of the model (for diagnostics and views).
     Snapshot(Arc<Snapshot>),
+    /// Where the run stands, to save so that a killed run resumes from here
+    /// ([`RunnerOptions::checkpoint_interval`]).
+    Checkpoint(Box<Checkpoint>),
     /// The run ended.
     Finished {
         /// Why.
@@ -194,6 +198,9 @@ pub struct RunnerOptions {
     pub snapshot_every: usize,
     /// ... and at most this often in wall time.
     pub snapshot_interval: Duration,
+    /// A [`TrainEvent::Checkpoint`] at most this often in wall time (`None`: never; the
+    /// session itself holds the last one at the end).
+    pub checkpoint_interval: Option<Duration>,
 }
 
 impl Default for RunnerOptions {
@@ -201,6 +208,7 @@ impl Default for RunnerOptions {
         Self {
             snapshot_every: 1,
             snapshot_interval: Duration::from_millis(100),
+            checkpoint_interval: None,
         }
     }
 }
@@ -266,6 +274,7 @@ pub fn run_loop(
         total: session.training().iterations,
     });
     let mut last_snapshot = Instant::now();
+    let mut last_checkpoint = Instant::now();
     loop {
         let reason = if control.is_stopped() {
             Some(FinishReason::Stopped)
@@ -296,6 +305,14 @@ pub fn run_loop(
                 if due || control.is_paused() {
                     sink.send(TrainEvent::Snapshot(session.snapshot()));
                     last_snapshot = Instant::now();
+                }
+                if options
+                    .checkpoint_interval
+                    .is_some_and(|interval| last_checkpoint.elapsed() >= interval)
+                    && !session.is_finished()
+                {
+                    sink.send(TrainEvent::Checkpoint(Box::new(session.checkpoint())));
+                    last_checkpoint = Instant::now();
                 }
             }
             Err(error) => {

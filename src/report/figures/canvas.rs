@@ -37,6 +37,18 @@ pub(super) enum Marker {
     Triangle,
 }
 
+/// How a series of a line panel is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// A polyline through the points (with markers when the series has one).
+    Line,
+    /// The closed polygon of the points, filled with a translucent tint of the colour (a band
+    /// around a line), drawn under every line.
+    Band,
+    /// Vertical error bars with caps: the points taken in pairs `(x, low)`, `(x, high)`.
+    ErrorBars,
+}
+
 /// One curve of a line panel.
 #[derive(Clone, Debug)]
 pub(super) struct Series {
@@ -48,6 +60,7 @@ pub(super) struct Series {
     /// Line width at scale 1 (0: markers only).
     pub width: f64,
     pub marker: Option<Marker>,
+    pub shape: Shape,
 }
 
 impl Series {
@@ -60,6 +73,27 @@ impl Series {
             dash: Dash::Solid,
             width: 2.0,
             marker: None,
+            shape: Shape::Line,
+        }
+    }
+
+    /// A band (unlabelled): the closed polygon of `points`, filled with a translucent `color`.
+    pub(super) fn band(points: Vec<(f64, f64)>, color: RGBColor) -> Self {
+        Self {
+            shape: Shape::Band,
+            ..Self::line("", points, color)
+        }
+    }
+
+    /// Error bars (unlabelled) from `low` to `high` at each `x`.
+    pub(super) fn error_bars(bars: &[(f64, f64, f64)], color: RGBColor) -> Self {
+        let points = bars
+            .iter()
+            .flat_map(|&(x, low, high)| [(x, low), (x, high)])
+            .collect();
+        Self {
+            shape: Shape::ErrorBars,
+            ..Self::line("", points, color).width(1.5)
         }
     }
 
@@ -156,6 +190,8 @@ pub(super) struct LinePanel {
     pub y_desc: String,
     /// Logarithmic y axis (values that are not positive are left out).
     pub log_y: bool,
+    /// Logarithmic x axis (likewise).
+    pub log_x: bool,
     pub series: Vec<Series>,
 }
 

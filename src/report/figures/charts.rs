@@ -5,7 +5,7 @@ use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::canvas::{Dash, DrawResult, LinePanel, Marker, Series, dash_pattern, triangle};
+use super::canvas::{Dash, DrawResult, LinePanel, Marker, Series, Shape, dash_pattern, triangle};
 use super::style::{AXIS_SIZE, MARKER_RADIUS, Scale, TICK_SIZE, TITLE_SIZE, tick};
 
 /// Markers at data points of a chart.
@@ -116,6 +116,24 @@ fn decade_tick(decades: f64) -> String {
     format!("10{exponent}")
 }
 
+/// The ticks of a log axis drawn in decades over `range`: at whole decades only. Plotters puts
+/// up to `count` ticks at steps of 1, 2 or 5 times a power of ten; with no more ticks than
+/// whole decades in the range, the step is a whole number of decades (seven at most, as on a
+/// linear axis), and no tick sits unlabelled between two decades.
+fn decade_ticks<'a>(range: [f64; 2], format: &'a dyn Fn(&f64) -> String) -> Ticks<'a> {
+    let decades = (range[1].floor() - range[0].ceil() + 1.0).clamp(1.0, 7.0);
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a whole number in [1, 7]"
+    )]
+    let count = decades as usize;
+    Ticks {
+        count,
+        format: Some(format),
+    }
+}
+
 /// Splits points into runs of finite values.
 fn segments(points: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
     let mut runs = Vec::new();
@@ -170,6 +188,23 @@ pub(super) fn plot_size(area_px: (u32, u32), s: Scale) -> (f64, f64) {
     )
 }
 
+/// The ticks of an axis: how many at most, and their text.
+#[derive(Clone, Copy)]
+pub(super) struct Ticks<'a> {
+    /// Most ticks (and grid lines) on the axis.
+    pub count: usize,
+    /// Text of a tick (a compact number when `None`).
+    pub format: Option<&'a dyn Fn(&f64) -> String>,
+}
+
+impl Ticks<'_> {
+    /// Up to seven ticks labelled with compact numbers.
+    pub(super) const NUMBERS: Ticks<'static> = Ticks {
+        count: 7,
+        format: None,
+    };
+}
+
 /// Axis descriptions, tick labels and a light grid.
 pub(super) fn mesh<DB, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
@@ -183,15 +218,16 @@ where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
-    mesh_with(chart, x_desc, y_desc, None, s)
+    mesh_with(chart, x_desc, y_desc, Ticks::NUMBERS, Ticks::NUMBERS, s)
 }
 
-/// [`mesh`] with the y tick labels from `y_format_given` (numbers when `None`).
+/// [`mesh`] with the ticks of each axis given.
 pub(super) fn mesh_with<DB, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
     x_desc: &str,
     y_desc: &str,
-    y_format_given: Option<&dyn Fn(&f64) -> String>,
+    x_ticks: Ticks,
+    y_ticks: Ticks,
     s: Scale,
 ) -> DrawResult
 where
@@ -212,10 +248,10 @@ where
         .y_desc(s.text(y_desc))
         .axis_desc_style(s.font(AXIS_SIZE))
         .label_style(s.font(TICK_SIZE))
-        .x_label_formatter(&x_format)
-        .y_label_formatter(y_format_given.unwrap_or(&y_format))
-        .x_labels(7)
-        .y_labels(7)
+        .x_label_formatter(x_ticks.format.unwrap_or(&x_format))
+        .y_label_formatter(y_ticks.format.unwrap_or(&y_format))
+        .x_labels(x_ticks.count)
+        .y_labels(y_ticks.count)
         .max_light_lines(0)
         .bold_line_style(RGBColor(225, 225, 225).stroke_width(s.stroke(1.0)))
         .axis_style(BLACK.stroke_width(s.stroke(1.0)))
@@ -235,21 +271,81 @@ where
     DB::ErrorType: 'static,
     Y: Ranged<ValueType = f64>,
 {
+    // Bands first, under every line.
+    for series in panel
+        .series
+        .iter()
+        .filter(|series| series.shape == Shape::Band)
+    {
+        let points: Vec<(f64, f64)> = series
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        if points.len() >= 3 {
+            chart.draw_series(std::iter::once(Polygon::new(
+                points,
+                series.color.mix(BAND_OPACITY).filled(),
+            )))?;
+        }
+    }
     for series in &panel.series {
         let style = series.color.stroke_width(s.stroke(series.width));
-        let (size, spacing) = dash_pattern(series.dash, s);
-        for run in segments(&series.points) {
-            if series.width > 0.0 {
-                if series.dash == Dash::Solid {
-                    draw_polyline(chart, &run, style)?;
-                } else {
-                    chart.draw_series(DashedLineSeries::new(run.clone(), size, spacing, style))?;
+        match series.shape {
+            Shape::Band => {}
+            Shape::ErrorBars => draw_error_bars(chart, &series.points, style, s)?,
+            Shape::Line => {
+                let (size, spacing) = dash_pattern(series.dash, s);
+                for run in segments(&series.points) {
+                    if series.width > 0.0 {
+                        if series.dash == Dash::Solid {
+                            draw_polyline(chart, &run, style)?;
+                        } else {
+                            chart.draw_series(DashedLineSeries::new(
+                                run.clone(),
+                                size,
+                                spacing,
+                                style,
+                            ))?;
+                        }
+                    }
+                    if let Some(marker) = series.marker {
+                        draw_markers(chart, &run, marker, series.color.filled(), MARKER_RADIUS, s)?;
+                    }
                 }
             }
-            if let Some(marker) = series.marker {
-                draw_markers(chart, &run, marker, series.color.filled(), MARKER_RADIUS, s)?;
-            }
         }
+    }
+    Ok(())
+}
+
+/// Opacity of a band's fill: light enough that the lines and the other bands show through.
+const BAND_OPACITY: f64 = 0.2;
+
+/// Vertical error bars with caps a little wider than a marker; `points` are `(x, low)`,
+/// `(x, high)` pairs, and a pair with a non-finite end is left out.
+fn draw_error_bars<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    points: &[(f64, f64)],
+    style: ShapeStyle,
+    s: Scale,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    Y: Ranged<ValueType = f64>,
+{
+    let cap = s.ipx(MARKER_RADIUS + 2.5);
+    for pair in points.chunks_exact(2) {
+        let (low, high) = (pair[0], pair[1]);
+        if !(low.0.is_finite() && low.1.is_finite() && high.0.is_finite() && high.1.is_finite()) {
+            continue;
+        }
+        chart.draw_series(std::iter::once(PathElement::new(vec![low, high], style)))?;
+        chart.draw_series([low, high].into_iter().map(|end| {
+            EmptyElement::at(end) + PathElement::new(vec![(-cap, 0), (cap, 0)], style)
+        }))?;
     }
     Ok(())
 }
@@ -274,7 +370,7 @@ where
     Ok(())
 }
 
-/// Draws a line panel (log or linear y).
+/// Draws a line panel (log or linear axes).
 pub(super) fn draw_lines<DB: DrawingBackend>(
     panel: &LinePanel,
     area: &DrawingArea<DB, Shift>,
@@ -283,60 +379,64 @@ pub(super) fn draw_lines<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let xs = || {
-        panel
+    // Log axes are drawn in decades on a linear axis: plotters' log axis drops the ticks below
+    // f64::EPSILON, where symplecticity defects and round-off errors live.
+    let decades = |v: f64, log: bool| match (log, v > 0.0) {
+        (false, _) => v,
+        (true, true) => v.log10(),
+        (true, false) => f64::NAN,
+    };
+    let drawn = LinePanel {
+        series: panel
             .series
             .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .map(|series| Series {
+                points: series
+                    .points
+                    .iter()
+                    .map(|&(x, y)| (decades(x, panel.log_x), decades(y, panel.log_y)))
+                    .collect(),
+                ..series.clone()
+            })
+            .collect(),
+        log_y: false,
+        log_x: false,
+        ..panel.clone()
     };
-    let x = padded_range(xs()).unwrap_or([0.0, 1.0]);
-    let ys = || {
-        panel
+    let values = |pick: fn(&(f64, f64)) -> f64| {
+        drawn
             .series
             .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .flat_map(move |s| s.points.iter().map(pick))
+            .collect::<Vec<f64>>()
     };
-    if panel.log_y {
-        // Drawn in decades on a linear axis: plotters' log axis drops the ticks below
-        // f64::EPSILON, where symplecticity defects and round-off errors live.
-        let in_decades = LinePanel {
-            series: panel
-                .series
-                .iter()
-                .map(|series| Series {
-                    points: series
-                        .points
-                        .iter()
-                        .map(|&(x, y)| (x, if y > 0.0 { y.log10() } else { f64::NAN }))
-                        .collect(),
-                    ..series.clone()
-                })
-                .collect(),
-            log_y: false,
-            ..panel.clone()
-        };
-        let y = decade_range(
-            in_decades
-                .series
-                .iter()
-                .flat_map(|s| s.points.iter().map(|p| p.1)),
-        )
-        .unwrap_or([-1.0, 1.0]);
-        let mut chart = frame(area, &panel.title, s).build_cartesian_2d(x[0]..x[1], y[0]..y[1])?;
-        mesh_with(
-            &mut chart,
-            &panel.x_desc,
-            &panel.y_desc,
-            Some(&|v: &f64| decade_tick(*v)),
-            s,
-        )?;
-        draw_series_on(&mut chart, &in_decades, s)?;
-    } else {
-        let y = padded_range(ys()).unwrap_or([0.0, 1.0]);
-        let mut chart = frame(area, &panel.title, s).build_cartesian_2d(x[0]..x[1], y[0]..y[1])?;
-        mesh(&mut chart, &panel.x_desc, &panel.y_desc, s)?;
-        draw_series_on(&mut chart, panel, s)?;
-    }
+    let range = |values: Vec<f64>, log: bool, default: [f64; 2]| {
+        if log {
+            decade_range(values.into_iter()).unwrap_or([-1.0, 1.0])
+        } else {
+            padded_range(values.into_iter()).unwrap_or(default)
+        }
+    };
+    let x = range(values(|p| p.0), panel.log_x, [0.0, 1.0]);
+    let y = range(values(|p| p.1), panel.log_y, [0.0, 1.0]);
+    let decade_format = |v: &f64| decade_tick(*v);
+    let ticks = |range: [f64; 2], log: bool| {
+        if log {
+            decade_ticks(range, &decade_format)
+        } else {
+            Ticks::NUMBERS
+        }
+    };
+    let mut chart = frame(area, &panel.title, s).build_cartesian_2d(x[0]..x[1], y[0]..y[1])?;
+    mesh_with(
+        &mut chart,
+        &panel.x_desc,
+        &panel.y_desc,
+        ticks(x, panel.log_x),
+        ticks(y, panel.log_y),
+        s,
+    )?;
+    draw_series_on(&mut chart, &drawn, s)?;
     Ok(())
 }
 

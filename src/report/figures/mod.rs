@@ -36,6 +36,7 @@
 mod canvas;
 mod charts;
 mod planes;
+pub mod study;
 mod style;
 
 use std::fmt::Write as _;
@@ -153,6 +154,7 @@ fn training(history: &[Record]) -> Result<Figure<'static>, String> {
         x_desc: "iteration".to_owned(),
         y_desc: "objective (batch, before the step)".to_owned(),
         log_y: true,
+        log_x: false,
         series: vec![Series::line(
             "training objective",
             history
@@ -181,6 +183,7 @@ fn training(history: &[Record]) -> Result<Figure<'static>, String> {
             x_desc: "iteration".to_owned(),
             y_desc: "accuracy (%)".to_owned(),
             log_y: false,
+            log_x: false,
             series,
         }));
     }
@@ -244,6 +247,7 @@ fn singular_values(spectrum: &Spectrum) -> Result<Figure<'static>, String> {
                 x_desc: LAYER_TIME.to_owned(),
                 y_desc: format!("singular value σᵢ({name}(t_k))"),
                 log_y: false,
+                log_x: false,
                 series,
             })
         })
@@ -313,6 +317,7 @@ fn lipschitz(l: &Lipschitz, report: &DiagnosticsReport) -> Figure<'static> {
             x_desc: LAYER_TIME.to_owned(),
             y_desc: "ν (1/time)".to_owned(),
             log_y: false,
+            log_x: false,
             series: nu,
         }),
         Panel::Lines(LinePanel {
@@ -323,6 +328,7 @@ fn lipschitz(l: &Lipschitz, report: &DiagnosticsReport) -> Figure<'static> {
             x_desc: LAYER_TIME.to_owned(),
             y_desc: "L_k of y_k ↦ y_{k+1}".to_owned(),
             log_y: false,
+            log_x: false,
             series: step,
         }),
     ];
@@ -356,6 +362,7 @@ fn lipschitz(l: &Lipschitz, report: &DiagnosticsReport) -> Figure<'static> {
             x_desc: LAYER_TIME.to_owned(),
             y_desc: "h‖A_k‖₂² max σ' (dimensionless)".to_owned(),
             log_y: false,
+            log_x: false,
             series,
         }));
     }
@@ -384,6 +391,7 @@ fn divergence(d: &Divergence) -> Figure<'static> {
         x_desc: "layer time t_k (t₀: lifted input)".to_owned(),
         y_desc: "amplification ‖y_k(x+δ) − y_k(x)‖ / ‖δ‖".to_owned(),
         log_y: true,
+        log_x: false,
         series,
     })
 }
@@ -398,6 +406,7 @@ fn energy(report: &DiagnosticsReport) -> Result<Figure<'static>, String> {
         x_desc: LAYER_TIME.to_owned(),
         y_desc: "|ΔH_k| = |H_k(y_{k+1}) − H_k(y_k)|".to_owned(),
         log_y: true,
+        log_x: false,
         series: vec![
             Series::line(
                 "absolute, max over probes",
@@ -425,6 +434,7 @@ fn energy(report: &DiagnosticsReport) -> Result<Figure<'static>, String> {
             x_desc: LAYER_TIME.to_owned(),
             y_desc: "max |MᵀΩM − Ω| (M = ∂y_{k+1}/∂y_k)".to_owned(),
             log_y: true,
+            log_x: false,
             series: vec![
                 Series::line("max over probes", zip(t, &symplecticity.defect_max), BLUE)
                     .marked(Marker::Circle),
@@ -464,6 +474,7 @@ fn log_panel(title: String, x_desc: &str, y_desc: &str, mut series: Vec<Series>)
         x_desc: x_desc.to_owned(),
         y_desc: y_desc.to_owned(),
         log_y: true,
+        log_x: false,
         series,
     }
 }
@@ -538,6 +549,7 @@ fn robustness(r: &Robustness) -> Figure<'static> {
         x_desc: "perturbation size ε = ‖δ‖∞ (input units)".to_owned(),
         y_desc: "accuracy (%)".to_owned(),
         log_y: false,
+        log_x: false,
         series: vec![
             Series::line("random signs", zip(&r.epsilons, &percent(&r.random)), BLUE)
                 .marked(Marker::Circle),

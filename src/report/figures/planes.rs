@@ -5,7 +5,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::canvas::{Dash, DrawResult, Entry, Figure, Marker, Panel, Swatch};
-use super::charts::{draw_markers, draw_polyline, frame, mesh, mesh_with, padded_range, plot_size};
+use super::charts::{
+    Ticks, draw_markers, draw_polyline, frame, mesh, mesh_with, padded_range, plot_size,
+};
 use super::style::{BLUE, GREEN, GREY, SKY, Scale, VERMILLION, class_color, tick, tint};
 use crate::data::Split;
 use crate::diagnostics::{
@@ -340,7 +342,11 @@ where
             &mut chart,
             &feature_name(split, b.features[0]),
             "true class (train above, test below)",
-            Some(&class_label),
+            Ticks::NUMBERS,
+            Ticks {
+                format: Some(&class_label),
+                ..Ticks::NUMBERS
+            },
             s,
         )?;
     }
