@@ -38,10 +38,24 @@ fn expand_text(text: &str) -> Result<study::Expansion, StudyError> {
     study::expand(&spec, Path::new("."), Limits::machine(), false)
 }
 
+/// `flowlab study run FILE --out OUT --quiet EXTRA...`.
+fn study_run(file: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "study",
+        "run",
+        file.to_str().expect("a UTF-8 path"),
+        "--out",
+        out.to_str().expect("a UTF-8 path"),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    flowlab(&args)
+}
+
 /// Writes a study file into `dir`.
 fn write_study(dir: &Path, name: &str, axes: &str) -> PathBuf {
     let path = dir.join(name);
-    std::fs::write(&path, study_text(axes)).unwrap();
+    std::fs::write(&path, study_text(axes)).expect("the study file is written");
     path
 }
 
@@ -77,7 +91,7 @@ fn a_grid_expands_last_axis_fastest_with_nested_settings() {
     assert_eq!(exp.data.size, 120);
     // The middle of the range.
     assert_eq!(expansion.runs[2].settings[1].1, "0.02");
-    assert_eq!(expansion.axes[2].seeds, true);
+    assert!(expansion.axes[2].seeds);
 }
 
 #[test]
@@ -179,7 +193,8 @@ fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     if let Ok(text) = std::fs::read_to_string(dir.join("diagnostics.jsonl")) {
         let mut lines = Vec::new();
         for line in text.lines() {
-            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let mut value: serde_json::Value =
+                serde_json::from_str(line).expect("diagnostics.jsonl holds JSON lines");
             if let Some(report) = value.get_mut("report").and_then(|r| r.as_object_mut()) {
                 report.remove("elapsed_secs");
             }
@@ -192,10 +207,13 @@ fn outputs(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// `results.csv` without the wall-time column.
 fn results_without_time(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    let text = std::fs::read_to_string(dir.join("results.csv")).expect("results.csv is written");
     let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let wall = header.iter().position(|h| *h == "wall_seconds").unwrap();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let wall = header
+        .iter()
+        .position(|h| *h == "wall_seconds")
+        .expect("a wall_seconds column");
     text.lines()
         .map(|line| {
             line.split(',')
@@ -217,16 +235,7 @@ fn a_study_run_is_flowlab_run_of_its_file_and_collect_summarises_it() {
         r#"Vary("integrator", List([Euler, Rk4])), Vary("train.seeds.init", Seeds(3))"#,
     );
     let out = dir.path().join("study");
-    let output = flowlab(&[
-        "study",
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--jobs",
-        "2",
-        "--quiet",
-    ]);
+    let output = study_run(&file, &out, &["--jobs", "2"]);
     assert!(output.status.success(), "{}", stderr(&output));
     // Run 4 (Rk4, seed 1) again by hand from its own file: the same bits.
     let run = out.join("runs/0004");
@@ -301,14 +310,7 @@ fn a_study_run_is_flowlab_run_of_its_file_and_collect_summarises_it() {
 
     // The same study again: everything skipped, the same results.
     let before = results_without_time(&out);
-    let output = flowlab(&[
-        "study",
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let output = study_run(&file, &out, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("6 runs had finished before"),
@@ -323,14 +325,7 @@ fn a_study_run_is_flowlab_run_of_its_file_and_collect_summarises_it() {
         "other.ron",
         r#"Vary("train.seeds.init", Seeds(2))"#,
     );
-    let output = flowlab(&[
-        "study",
-        "run",
-        other.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let output = study_run(&other, &out, &[]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("different study"),
@@ -345,14 +340,7 @@ fn an_interrupted_study_resumes_to_the_same_results() {
     let axes = r#"Vary("model.layers", List([4, 8])), Vary("train.seeds.init", Seeds(3))"#;
     let file = write_study(dir.path(), "s.ron", axes);
     let whole = dir.path().join("whole");
-    let output = flowlab(&[
-        "study",
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        whole.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let output = study_run(&file, &whole, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
 
     // The same study, killed (the runner and its runs) once two runs have finished; each run
@@ -362,7 +350,7 @@ fn an_interrupted_study_resumes_to_the_same_results() {
         .args([
             "study",
             "run",
-            file.to_str().unwrap(),
+            file.to_str().expect("a UTF-8 path"),
             "--out",
             cut.to_str().unwrap(),
         ])
@@ -373,14 +361,12 @@ fn an_interrupted_study_resumes_to_the_same_results() {
         .unwrap();
     let started = Instant::now();
     let done = |dir: &Path| {
-        std::fs::read_dir(dir.join("runs"))
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter(|e| e.path().join("status.json").is_file())
-                    .count()
-            })
-            .unwrap_or(0)
+        std::fs::read_dir(dir.join("runs")).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().join("status.json").is_file())
+                .count()
+        })
     };
     while done(&cut) < 2 && started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(5));
@@ -390,18 +376,11 @@ fn an_interrupted_study_resumes_to_the_same_results() {
     let _ = child.wait();
     let finished = done(&cut);
     assert!(
-        finished >= 2 && finished < 6,
+        (2..6).contains(&finished),
         "{finished} runs finished before the kill"
     );
 
-    let output = flowlab(&[
-        "study",
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        cut.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let output = study_run(&file, &cut, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(results_without_time(&cut), results_without_time(&whole));
     for run in ["runs/0000", "runs/0005"] {
@@ -473,9 +452,9 @@ fn collect_reports_broken_and_missing_runs() {
     let output = flowlab(&[
         "study",
         "slurm",
-        file.to_str().unwrap(),
+        file.to_str().expect("a UTF-8 path"),
         "--out",
-        out.to_str().unwrap(),
+        out.to_str().expect("a UTF-8 path"),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     // Nothing ran; run 1's folder is damaged, run 2's file is not RON.
@@ -569,21 +548,14 @@ fn slurm_runs_the_study_as_the_local_runner_does() {
         r#"Vary("integrator", List([Euler, Rk4])), Vary("train.seeds.init", Seeds(3))"#,
     );
     let local = dir.path().join("local");
-    let output = flowlab(&[
-        "study",
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        local.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let output = study_run(&file, &local, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
 
     let cluster = dir.path().join("cluster");
     let output = flowlab(&[
         "study",
         "slurm",
-        file.to_str().unwrap(),
+        file.to_str().expect("a UTF-8 path"),
         "--out",
         cluster.to_str().unwrap(),
         "--submit",

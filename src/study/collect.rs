@@ -170,7 +170,7 @@ fn read_run(folder: &StudyFolder, run: &ManifestRun) -> ResultRow {
             set(&mut row, "final_loss", history.final_loss);
             set(&mut row, "train_accuracy", history.train_accuracy);
             set(&mut row, "test_accuracy", history.test_accuracy);
-            row.loss_curve = history.curve;
+            row.loss_curve = thin(history.curve, CURVE_POINTS);
         }
         Err(message) if row.message.is_empty() => row.message = message,
         Ok(None) | Err(_) => {}
@@ -214,6 +214,21 @@ fn read_run(folder: &StudyFolder, run: &ManifestRun) -> ResultRow {
         );
     }
     row
+}
+
+/// Points kept of each run's loss curve (for the figure; the first and last are always kept).
+const CURVE_POINTS: usize = 250;
+
+/// Runs drawn per group in the loss-curve figure (the first ones in grid order).
+const CURVES_PER_GROUP: usize = 100;
+
+/// At most `keep` of `points`, evenly spaced, the first and the last included.
+fn thin(points: Vec<(f64, f64)>, keep: usize) -> Vec<(f64, f64)> {
+    if points.len() <= keep || keep < 2 {
+        return points;
+    }
+    let last = points.len() - 1;
+    (0..keep).map(|i| points[i * last / (keep - 1)]).collect()
 }
 
 /// What a run's `metrics.csv` tells.
@@ -658,6 +673,7 @@ fn figures(manifest: &Manifest, rows: &[ResultRow], dir: &Path) -> (Vec<PathBuf>
                 curves: list
                     .iter()
                     .filter(|r| !r.loss_curve.is_empty())
+                    .take(CURVES_PER_GROUP)
                     .map(|r| r.loss_curve.clone())
                     .collect(),
             })
@@ -714,5 +730,14 @@ mod tests {
         assert_eq!(field("a \"b\""), "\"a \"\"b\"\"\"");
         assert_eq!(cell(Some(0.1)), "0.1");
         assert_eq!(cell(None), "");
+    }
+
+    #[test]
+    fn thinning_keeps_both_ends() {
+        let points: Vec<(f64, f64)> = (0..1000).map(|i| (f64::from(i), 1.0)).collect();
+        let thinned = thin(points, 250);
+        assert_eq!(thinned.len(), 250);
+        assert_eq!((thinned[0].0, thinned[249].0), (0.0, 999.0));
+        assert!(thinned.windows(2).all(|w| w[0].0 < w[1].0));
     }
 }

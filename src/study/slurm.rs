@@ -64,8 +64,11 @@ pub fn script(manifest: &Manifest, dir: &Path, exe: &Path, options: &SlurmOption
     let dir_text = dir.display().to_string();
     let mut s = String::new();
     s.push_str("#!/bin/bash\n");
-    let _ = writeln!(s, "# flowlab study \"{}\": {total} runs as one job array.",
-        manifest.name);
+    let _ = writeln!(
+        s,
+        "# flowlab study \"{}\": {total} runs as one job array.",
+        manifest.name
+    );
     s.push_str(
         "# Task i runs `flowlab run` of runs/i/experiment.ron into runs/i (a finished run is\n",
     );
@@ -90,8 +93,11 @@ pub fn script(manifest: &Manifest, dir: &Path, exe: &Path, options: &SlurmOption
     s.push_str("set -eu\n");
     let _ = writeln!(s, "study={}", quote(&dir_text));
     let _ = writeln!(s, "flowlab={}", quote(&exe.display().to_string()));
-    let _ = writeln!(s, "run=\"$study/runs/$(printf '%0{}d' \"$SLURM_ARRAY_TASK_ID\")\"",
-        folder_digits(total));
+    let _ = writeln!(
+        s,
+        "run=\"$study/runs/$(printf '%0{}d' \"$SLURM_ARRAY_TASK_ID\")\"",
+        folder_digits(total)
+    );
     s.push_str("echo \"flowlab study task $SLURM_ARRAY_TASK_ID on $(hostname): $run\"\n");
     s.push_str("if grep -qs '\"outcome\": \"completed\"' \"$run/status.json\"; then\n");
     s.push_str("    echo \"already completed\"\n");

@@ -120,7 +120,7 @@ fn decade_tick(decades: f64) -> String {
 /// up to `count` ticks at steps of 1, 2 or 5 times a power of ten; with no more ticks than
 /// whole decades in the range, the step is a whole number of decades (seven at most, as on a
 /// linear axis), and no tick sits unlabelled between two decades.
-fn decade_ticks<'a>(range: [f64; 2], format: &'a dyn Fn(&f64) -> String) -> Ticks<'a> {
+fn decade_ticks(range: [f64; 2], format: &dyn Fn(&f64) -> String) -> Ticks<'_> {
     let decades = (range[1].floor() - range[0].ceil() + 1.0).clamp(1.0, 7.0);
     #[expect(
         clippy::cast_possible_truncation,
