@@ -15,7 +15,7 @@ fn main() -> ExitCode {
             after_iterations: cli.after_iterations,
             window_size: cli.window_size,
         });
-        let opened = flowlab::gui::run(cli.file, screenshot).map(|()| ExitCode::SUCCESS);
+        let opened = flowlab::gui::run(cli.file, cli.study, screenshot).map(|()| ExitCode::SUCCESS);
         return cli::exit_code(opened);
     }
     cli::main_with(cli)

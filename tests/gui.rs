@@ -987,3 +987,192 @@ fn the_layer_slider_and_play_button_step_through_the_layers() {
         value(&harness)
     );
 }
+
+/// A study of 2 integrators × 2 final times × 2 seeds (8 runs of 20 iterations) written into
+/// `dir/study` with `flowlab study ARGS`: `run` trains it, `slurm` only expands it.
+fn make_study(dir: &Path, command: &str) -> std::path::PathBuf {
+    let base = r#"(
+        format_version: 1,
+        name: "tiny",
+        data: (source: Moons, size: 120, noise: 0.1),
+        model: (field: ResNet, activation: Tanh, width: 2, layers: 4, final_time: 2.0),
+        integrator: Euler,
+        train: (optimizer: Adam(lr: 0.05), iterations: 20, eval_every: 5),
+        diagnostics: (every: 10, probes: 4, grid: 8, gradient_points: 4),
+    )"#;
+    let file = dir.join("study.ron");
+    std::fs::write(
+        &file,
+        format!(
+            r#"(format_version: 1, name: "gui study", base: Inline({base}),
+                axes: [Vary("integrator", List([Euler, Rk4])),
+                       Vary("model.final_time", List([1.0, 4.0])),
+                       Vary("train.seeds.init", Seeds(2))],
+                x: "h", metrics: ["final_loss"])"#
+        ),
+    )
+    .unwrap();
+    let out = dir.join("study");
+    let mut args = vec![
+        "study",
+        command,
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if command == "run" {
+        args.push("--quiet");
+    }
+    let output = common::flowlab(&args);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    out
+}
+
+/// A workbench whose Run study uses the flowlab binary, with the study in `dir` open and read.
+fn open_study(dir: &Path) -> Harness<'static, Workbench> {
+    let mut harness = Harness::builder()
+        .with_max_steps(16)
+        .with_size([1400.0, 1200.0])
+        .build_eframe(|cc| {
+            Workbench::new(
+                cc,
+                StartOptions {
+                    study_runner: Some(env!("CARGO_BIN_EXE_flowlab").into()),
+                    ..StartOptions::default()
+                },
+            )
+        });
+    prepared(&mut harness);
+    harness.state_mut().open_study(dir).unwrap();
+    assert!(
+        run_until(&mut harness, Duration::from_secs(30), |app| app
+            .study()
+            .is_some_and(|s| !s.is_reading() && !s.rows().is_empty())),
+        "the study was not read"
+    );
+    harness.run();
+    harness
+}
+
+#[test]
+fn a_study_folder_lists_its_runs_sorted_and_filtered_and_opens_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = make_study(dir.path(), "run");
+    let mut harness = open_study(&folder);
+    let study = harness.state().study().unwrap();
+    assert_eq!(study.rows().len(), 8);
+    assert_eq!(study.counts().unwrap().done, 8);
+    // The Study panel (made visible on opening) draws the final loss against h.
+    assert_eq!(study.charts().metrics.len(), 1);
+    assert_eq!(
+        study.charts().metrics[0].chart.lines.len(),
+        2,
+        "Euler and Rk4"
+    );
+    harness.get_by_label("Close study");
+
+    // The Runs panel lists the runs with their varied settings.
+    harness
+        .state_mut()
+        .layout_mut()
+        .set_visible(PaneKind::Runs, true);
+    harness.run();
+    harness.get_by_label("Study: gui study (8 runs)");
+    assert_eq!(harness.get_all_by_label("open").count(), 8);
+
+    // Filtered by a setting: only its runs.
+    let view = harness.state_mut().study_mut().unwrap();
+    view.set_filter("integrator", Some("Rk4".into()));
+    let shown = view.shown_rows();
+    assert_eq!(shown.len(), 4);
+    assert!(shown.iter().all(|r| r.settings[0].1 == "Rk4"));
+    // Sorted by a setting, descending: the longest final time first, ties by index.
+    view.sort_by_setting(Some("model.final_time"), true);
+    let order: Vec<usize> = view.shown_rows().iter().map(|r| r.index).collect();
+    assert_eq!(order, [6, 7, 4, 5]);
+    harness.run();
+    assert_eq!(harness.get_all_by_label("open").count(), 4);
+
+    // A tick overlays the run's loss curve.
+    assert!(harness.state().study().unwrap().overlay_curves().is_empty());
+    harness.get_by_label("6").click();
+    harness.run();
+    let curves = harness.state().study().unwrap().overlay_curves();
+    assert_eq!(curves.len(), 1);
+    assert!(curves[0].0.contains("integrator=Rk4"), "{}", curves[0].0);
+    assert_eq!(curves[0].2.len(), 20, "one point per iteration");
+
+    // "open" opens the run's experiment: the first row shown is run 6.
+    let expected = harness.state().study().unwrap().run_file(6).unwrap();
+    harness.get_all_by_label("open").next().unwrap().click();
+    harness.run();
+    prepared(&mut harness);
+    assert_eq!(harness.state().path(), Some(expected.as_path()));
+    assert_eq!(harness.state().experiment().model.final_time, 4.0);
+    assert!(matches!(
+        harness.state().experiment().integrator,
+        IntegratorSpec::Rk4
+    ));
+}
+
+#[test]
+fn run_study_runs_the_pending_runs_and_the_chart_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    // Expanded, not run.
+    let folder = make_study(dir.path(), "slurm");
+    let mut harness = open_study(&folder);
+    assert_eq!(
+        harness.state().study().unwrap().counts().unwrap().pending,
+        8
+    );
+    assert!(harness.state().study().unwrap().charts().metrics.is_empty());
+    harness.get_by_label("Run study").click();
+    // Not `run`: the spinner repaints while the study runs.
+    harness.step();
+    harness.step();
+    assert!(harness.state().study().unwrap().is_running());
+    assert!(
+        run_until(&mut harness, Duration::from_secs(120), |app| app
+            .study()
+            .is_some_and(|s| !s.is_running() && !s.is_reading())),
+        "the study did not finish"
+    );
+    let study = harness.state().study().unwrap();
+    assert_eq!(study.counts().unwrap().done, 8, "{:?}", study.counts());
+    assert_eq!(study.charts().metrics.len(), 1);
+    assert!(folder.join("results.csv").is_file(), "collected at the end");
+    let banner = harness.state().banner().unwrap();
+    assert!(
+        !banner.is_error && banner.text.starts_with("Study finished"),
+        "{banner:?}"
+    );
+    // Each run equals `flowlab run` of its file: its metrics.csv is that of a direct run.
+    let run = study.run_file(3).unwrap().parent().unwrap().to_owned();
+    let direct = dir.path().join("direct");
+    let output = common::flowlab(&[
+        "run",
+        run.join("experiment.ron").to_str().unwrap(),
+        "--out",
+        direct.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(output.status.success());
+    assert_eq!(
+        std::fs::read(run.join("metrics.csv")).unwrap(),
+        std::fs::read(direct.join("metrics.csv")).unwrap()
+    );
+}
+
+#[test]
+fn a_folder_that_is_not_a_study_is_refused_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = harness();
+    let error = harness.state_mut().open_study(dir.path()).unwrap_err();
+    assert!(error.to_string().contains("study.json"), "{error}");
+    assert!(harness.state().study().is_none());
+    let banner = harness.state().banner().unwrap();
+    assert!(
+        banner.is_error && banner.text.contains("study.json"),
+        "{banner:?}"
+    );
+}

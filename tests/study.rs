@@ -600,3 +600,54 @@ fn slurm_runs_the_study_as_the_local_runner_does() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(results_without_time(&cluster), results_without_time(&local));
 }
+
+#[test]
+fn a_stopped_local_run_ends_its_runs_as_interrupted_and_they_resume() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    // Runs long enough to be running when the stop comes.
+    let axes = r#"Vary("train.iterations", List([200000])), Vary("train.seeds.init", Seeds(3))"#;
+    let file = write_study(dir.path(), "s.ron", axes);
+    let spec = study::spec::load(&file).unwrap();
+    let expansion = study::expand(&spec, dir.path(), Limits::machine(), false).unwrap();
+    let folder = StudyFolder::new(dir.path().join("out"));
+    let manifest = folder.prepare(&expansion, false).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let options = study::local::LocalOptions {
+        jobs: 2,
+        exe: env!("CARGO_BIN_EXE_flowlab").into(),
+        checkpoint_every: 0.05,
+        stop: Some(Arc::clone(&stop)),
+    };
+    let stopper = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(700));
+            stop.store(true, Ordering::SeqCst);
+        })
+    };
+    let started = Instant::now();
+    let report = study::local::run_local(&folder, &manifest, &options, &()).unwrap();
+    stopper.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the stop did not end the runs"
+    );
+    // The two runs running were ended as an interruption ends them; the third never started.
+    assert_eq!(report.interrupted, [0, 1]);
+    assert_eq!(report.counts.failed, 0, "{report:?}");
+    assert_eq!(report.counts.done, 0, "{report:?}");
+    for run in &manifest.runs[..2] {
+        assert!(
+            matches!(folder.state(run), study::RunState::Started { .. }),
+            "run {}: {:?}",
+            run.index,
+            folder.state(run)
+        );
+    }
+    assert!(matches!(
+        folder.state(&manifest.runs[2]),
+        study::RunState::Pending
+    ));
+}

@@ -19,6 +19,10 @@ use crate::experiment::Limits;
 pub struct Cli {
     /// An experiment file to open (without a subcommand).
     pub file: Option<PathBuf>,
+    /// A study folder to open in the workbench (made by `flowlab study run` or `study slurm`).
+    #[cfg(feature = "gui")]
+    #[arg(long, value_name = "DIR")]
+    pub study: Option<PathBuf>,
     /// Open the workbench, save a PNG of its window to PATH and exit (for README images and
     /// tests).
     #[cfg(feature = "gui")]

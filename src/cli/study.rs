@@ -99,6 +99,7 @@ fn run(
         jobs,
         exe: this_binary()?,
         checkpoint_every,
+        stop: None,
     };
     let report = local::run_local(&folder, &manifest, &options, &bar).map_err(bad)?;
     bar.finish();

@@ -21,6 +21,7 @@ use super::panels::{LAYOUT_KEY, Layout, PanelAction};
 use super::plots::PlotContext;
 use super::recovery::{Found, Recovery};
 use super::screenshot::{self, Capture, Pending, Phase, ScreenshotMode, ScreenshotRequest};
+use super::study::{StudyAction, StudyView};
 use super::theme::{PREFERENCES_KEY, Preferences, Theme};
 use super::worker::{RunState, Worker};
 use crate::experiment::{self, BuildError, Experiment, Plan, Problem, Problems, Record};
@@ -57,6 +58,10 @@ pub struct StartOptions {
     /// The folder of the recovery copy of unsaved changes (`None`: no copy is kept). The
     /// window keeps it where eframe keeps its state.
     pub recovery: Option<PathBuf>,
+    /// A study folder to open (File ▸ Open study…).
+    pub study: Option<PathBuf>,
+    /// The flowlab binary that runs a study's runs (Run study); `None`: this program.
+    pub study_runner: Option<PathBuf>,
 }
 
 /// A message over the plots: where an export wrote, why a file did not open, why a run failed.
@@ -129,6 +134,10 @@ pub struct Workbench {
     figures: Option<OneShot<FiguresResult>>,
     /// An .npz export in progress.
     npz: Option<OneShot<NpzResult>>,
+    /// The open study.
+    study: Option<StudyView>,
+    /// See [`StartOptions::study_runner`].
+    study_runner: Option<PathBuf>,
     screenshot: Option<ScreenshotMode>,
     title: String,
     allow_close: bool,
@@ -208,6 +217,10 @@ impl Workbench {
                 is_error: true,
             });
         }
+        app.study_runner = start.study_runner;
+        if let Some(dir) = &start.study {
+            let _ = app.open_study(dir);
+        }
         if let Some(request) = start.screenshot {
             app.allow_close = true;
             app.screenshot = Some(ScreenshotMode::new(request));
@@ -249,6 +262,8 @@ impl Workbench {
             capture: Capture::default(),
             figures: None,
             npz: None,
+            study: None,
+            study_runner: None,
             screenshot: None,
             title: String::new(),
             allow_close: false,
@@ -608,8 +623,9 @@ impl Workbench {
                 }
             }
             Phase::Settling => {
-                let waiting =
-                    self.diagnostics.is_busy() && mode.since.elapsed() < screenshot::SETTLE_TIMEOUT;
+                let busy = self.diagnostics.is_busy()
+                    || self.study.as_ref().is_some_and(StudyView::is_reading);
+                let waiting = busy && mode.since.elapsed() < screenshot::SETTLE_TIMEOUT;
                 if mode.frames >= 10 && !waiting {
                     let path = mode.request.path.clone();
                     mode.enter(Phase::Capturing);
@@ -638,6 +654,7 @@ impl Workbench {
                 prefs: &mut self.prefs,
                 spec: &self.spec,
                 diagnostics: &mut self.diagnostics,
+                study: self.study.as_mut(),
             };
             let actions = self.layout.ui(ui, &mut cx);
             for action in actions {
@@ -793,6 +810,94 @@ impl Workbench {
     }
 }
 
+impl Workbench {
+    // ----------------------------------------------------------------------------------------
+    // Studies.
+
+    /// Opens the study folder `dir` (it holds `study.json`): its runs are read on a background
+    /// thread and shown in the Runs and Study panels. A folder that is not a study is refused
+    /// and the banner says why; an open study is closed first.
+    pub fn open_study(&mut self, dir: &Path) -> Result<(), crate::study::StudyError> {
+        match StudyView::open(dir, Arc::clone(&self.waker)) {
+            Ok(view) => {
+                self.study = Some(view);
+                self.layout
+                    .set_visible(super::panels::PaneKind::Study, true);
+                self.info(format!("Opened the study in {}", dir.display()));
+                Ok(())
+            }
+            Err(error) => {
+                self.error(format!("Could not open the study: {error}"));
+                Err(error)
+            }
+        }
+    }
+
+    /// The open study.
+    #[must_use]
+    pub fn study(&self) -> Option<&StudyView> {
+        self.study.as_ref()
+    }
+
+    /// The open study, to change its view (filters, sorting, overlays) as its panels do.
+    pub fn study_mut(&mut self) -> Option<&mut StudyView> {
+        self.study.as_mut()
+    }
+
+    /// Runs the open study's unfinished runs here, one per core (Run study).
+    pub fn run_study(&mut self) {
+        let exe = match self
+            .study_runner
+            .clone()
+            .map_or_else(std::env::current_exe, Ok)
+        {
+            Ok(exe) => exe,
+            Err(e) => {
+                self.error(format!("Could not run the study: where is flowlab? ({e})"));
+                return;
+            }
+        };
+        let jobs = std::thread::available_parallelism().map_or(1, usize::from);
+        let Some(study) = &mut self.study else {
+            return;
+        };
+        match study.run(exe, jobs) {
+            Ok(()) => self.info(format!("Running the study, {jobs} runs at a time…")),
+            Err(message) => self.error(message),
+        }
+    }
+
+    /// What the study's panels asked for, its readings and the end of a study run here.
+    fn poll_study(&mut self, ctx: &egui::Context) {
+        let Some(study) = &mut self.study else {
+            return;
+        };
+        let ended = study.poll(ctx);
+        let actions = study.take_actions();
+        match ended {
+            Some(Ok(text)) => self.info(text),
+            Some(Err(text)) => self.error(text),
+            None => {}
+        }
+        for action in actions {
+            match action {
+                StudyAction::OpenRun(index) => {
+                    if let Some(path) = self.study.as_ref().and_then(|s| s.run_file(index)) {
+                        self.guard(Then::Open(path));
+                    }
+                }
+                StudyAction::Run => self.run_study(),
+                StudyAction::Stop => {
+                    if let Some(study) = &mut self.study {
+                        study.stop();
+                    }
+                }
+                StudyAction::Close => self.study = None,
+            }
+        }
+    }
+}
+
 impl eframe::App for Workbench {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.frame_started = Some(Instant::now());
@@ -823,6 +928,7 @@ impl eframe::App for Workbench {
         self.poll_capture(ctx);
         self.poll_figures();
         self.poll_npz();
+        self.poll_study(ctx);
         self.screenshot_logic(ctx);
         let title = self.title();
         if title != self.title {

@@ -8,6 +8,8 @@ use eframe::egui::{Key, KeyboardShortcut, Modifiers};
 pub enum UiCommand {
     /// Open an experiment file (dialog).
     Open,
+    /// Open a study folder (dialog).
+    OpenStudy,
     /// Save to the current file (or ask for one).
     Save,
     /// Save to a new file (dialog).
@@ -38,8 +40,9 @@ pub enum UiCommand {
 
 impl UiCommand {
     /// Every command, in menu order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::Open,
+        Self::OpenStudy,
         Self::Save,
         Self::SaveAs,
         Self::Train,
@@ -60,6 +63,7 @@ impl UiCommand {
     pub fn text(self) -> &'static str {
         match self {
             Self::Open => "Open…",
+            Self::OpenStudy => "Open study…",
             Self::Save => "Save",
             Self::SaveAs => "Save as…",
             Self::Train => "Train",
@@ -86,6 +90,10 @@ impl UiCommand {
                  so reopening it shows the trained model and can resume training."
             }
             Self::SaveAs => "Save the experiment and its checkpoint to a new file.",
+            Self::OpenStudy => {
+                "Open a study folder (made by `flowlab study run` or `flowlab study slurm`): its \
+                 runs in the Runs panel, its summary chart in the Study panel, live while it runs."
+            }
             Self::Train => {
                 "Train on a background thread until the iteration count is reached. Continues a \
                  stopped or reopened run; a fresh model starts a new run in the runs list."
@@ -133,7 +141,7 @@ impl UiCommand {
             Self::ScreenshotWindow => key(Modifiers::NONE, Key::F12),
             Self::ToggleTheme => key(Modifiers::COMMAND, Key::T),
             Self::Quit => key(Modifiers::COMMAND, Key::Q),
-            Self::ExportNpz | Self::ExportMetrics | Self::ExportFigures => None,
+            Self::OpenStudy | Self::ExportNpz | Self::ExportMetrics | Self::ExportFigures => None,
         }
     }
 }

@@ -86,8 +86,15 @@ impl Lines {
     }
 
     /// Draws the items in `plot` with the legend in `corner`, widening the plot's range (by
-    /// `room`) just enough that no point lies under the legend.
-    pub fn show(self, ui: &mut Ui, plot: Plot<'_>, corner: Corner, room: Room) {
+    /// `room`) just enough that no point lies under the legend. The plot's response (clicks,
+    /// and the transform from plot to screen coordinates).
+    pub fn show(
+        self,
+        ui: &mut Ui,
+        plot: Plot<'_>,
+        corner: Corner,
+        room: Room,
+    ) -> egui_plot::PlotResponse<()> {
         let mut points = self.points;
         let (x0, x1) = points
             .iter()
@@ -107,7 +114,7 @@ impl Lines {
                     Item::HLine(hline) => plot_ui.hline(hline),
                 }
             }
-        });
+        })
     }
 }
 

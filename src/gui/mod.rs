@@ -12,6 +12,7 @@
 //! - [`document`]: the open file, its unsaved state, templates and recent files.
 //! - [`screenshot`]: window and single-plot PNG exports, and the `--screenshot` mode.
 //! - [`recovery`]: the copy of unsaved changes that a crash leaves to recover.
+//! - [`study`]: an open study folder: its runs, its live chart, Run study.
 //! - [`theme`]: preferences kept in eframe storage (theme, recent files, layout).
 //!
 //! The workbench talks to the engine only through [`crate::train`], [`crate::experiment`],
@@ -29,6 +30,7 @@ pub mod panels;
 pub mod plots;
 pub mod recovery;
 pub mod screenshot;
+pub mod study;
 pub mod theme;
 pub mod widgets;
 pub mod worker;
@@ -43,14 +45,19 @@ pub use worker::RunState;
 /// The window's initial size in points: readable at 1280×800.
 pub const INITIAL_WINDOW_SIZE: [f32; 2] = [1440.0, 900.0];
 
-/// Opens the workbench on `file` (or the default experiment) and runs until the window closes.
+/// Opens the workbench on `file` (or the default experiment), with the study folder `study`
+/// if given, and runs until the window closes.
 ///
 /// With `screenshot`, the workbench trains `after_iterations` iterations with the plots live,
 /// saves a PNG of the window to the request's path and exits; an error if no PNG was written.
-pub fn run(file: Option<PathBuf>, screenshot: Option<ScreenshotRequest>) -> anyhow::Result<()> {
+pub fn run(
+    file: Option<PathBuf>,
+    study: Option<PathBuf>,
+    screenshot: Option<ScreenshotRequest>,
+) -> anyhow::Result<()> {
     let started = std::time::SystemTime::now();
     let target = screenshot.as_ref().map(|r| r.path.clone());
-    open_window(file, screenshot)?;
+    open_window(file, study, screenshot)?;
     if let Some(path) = target {
         let written = std::fs::metadata(&path)
             .and_then(|m| m.modified())
@@ -63,7 +70,11 @@ pub fn run(file: Option<PathBuf>, screenshot: Option<ScreenshotRequest>) -> anyh
 }
 
 /// The window of [`run`].
-fn open_window(file: Option<PathBuf>, screenshot: Option<ScreenshotRequest>) -> anyhow::Result<()> {
+fn open_window(
+    file: Option<PathBuf>,
+    study: Option<PathBuf>,
+    screenshot: Option<ScreenshotRequest>,
+) -> anyhow::Result<()> {
     let size = screenshot
         .as_ref()
         .and_then(|s| s.window_size)
@@ -90,6 +101,8 @@ fn open_window(file: Option<PathBuf>, screenshot: Option<ScreenshotRequest>) -> 
         file,
         screenshot,
         recovery,
+        study,
+        study_runner: None,
     };
     eframe::run_native(
         "flowlab",

@@ -19,8 +19,10 @@ pub enum PaneKind {
     Loss,
     /// Train and test accuracy.
     Accuracy,
-    /// Every run of this window: settings, colour, overlay toggle.
+    /// Every run of this window: settings, colour, overlay toggle; and an open study's runs.
     Runs,
+    /// An open study: its progress and a metric against its x axis per group.
+    Study,
     /// The classifier's regions on a grid over the input domain, with the data.
     DecisionBoundary,
     /// Data points through the layers.
@@ -43,10 +45,11 @@ pub enum PaneKind {
 
 impl PaneKind {
     /// Every panel, in the View menu's order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Loss,
         Self::Accuracy,
         Self::Runs,
+        Self::Study,
         Self::DecisionBoundary,
         Self::Trajectories,
         Self::SingularValues,
@@ -65,6 +68,7 @@ impl PaneKind {
             Self::Loss => "Loss",
             Self::Accuracy => "Accuracy",
             Self::Runs => "Runs",
+            Self::Study => "Study",
             Self::DecisionBoundary => "Decision boundary",
             Self::Trajectories => "Trajectories",
             Self::SingularValues => "Singular values",
@@ -88,7 +92,12 @@ impl PaneKind {
                 "Accuracy on the training set (solid) and the test set (dashed), where evaluated."
             }
             Self::Runs => {
-                "Every model trained in this window, with its settings; tick a run to overlay it."
+                "Every model trained in this window, with its settings; tick a run to overlay it. \
+                 An open study's runs follow, with their varied settings."
+            }
+            Self::Study => {
+                "An open study (File ▸ Open study…): how its runs stand, and a metric against its \
+                 x axis, one line per group (mean over seeds, bar: min–max), re-read while it runs."
             }
             Self::DecisionBoundary => {
                 "The predicted class on a grid over the input domain, with training points (filled) and test points (rings)."
@@ -151,7 +160,7 @@ impl Default for Layout {
             tiles.insert_tab_tile(children)
         };
         let groups = [
-            tabs(&mut tiles, &[P::Loss, P::Runs]),
+            tabs(&mut tiles, &[P::Loss, P::Runs, P::Study]),
             tabs(&mut tiles, &[P::Accuracy, P::Robustness]),
             tabs(&mut tiles, &[P::DecisionBoundary, P::Trajectories]),
             tabs(&mut tiles, &[P::SingularValues, P::Eigenvalues]),

@@ -9,6 +9,7 @@ use super::analysis::DiagnosticsState;
 use super::diagnostic_plots::{curves, geometry, part_ui};
 use super::lines::{Lines, Room};
 use super::panels::PaneKind;
+use super::study::{StudyView, study_runs_ui, study_ui};
 use super::theme::Preferences;
 use super::worker::{Run, Worker};
 use crate::data::Split;
@@ -45,6 +46,8 @@ pub struct PlotContext<'a> {
     pub spec: &'a Experiment,
     /// The diagnostics and the panels' view state.
     pub diagnostics: &'a mut DiagnosticsState,
+    /// The open study, if any.
+    pub study: Option<&'a mut StudyView>,
 }
 
 /// Draws panel `kind`: the one place a panel meets what it shows. A diagnostics panel draws
@@ -53,7 +56,8 @@ pub fn pane_ui(ui: &mut Ui, kind: PaneKind, cx: &mut PlotContext<'_>) {
     match kind {
         PaneKind::Loss => loss_ui(ui, cx),
         PaneKind::Accuracy => accuracy_ui(ui, cx),
-        PaneKind::Runs => runs_ui(ui, cx.worker),
+        PaneKind::Runs => runs_ui(ui, cx),
+        PaneKind::Study => study_ui(ui, cx.study.as_deref_mut()),
         PaneKind::SingularValues => {
             part_ui(ui, kind, cx, |r| &r.spectrum, curves::singular_values_ui);
         }
@@ -208,6 +212,16 @@ fn loss_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
             l.color(run.color).width(if is_current { 2.0 } else { 1.2 })
         });
     }
+    if cx.prefs.overlay_runs
+        && let Some(study) = cx.study.as_deref()
+    {
+        for (name, color, curve) in study.overlay_curves() {
+            let points = curve.iter().map(|&(i, v)| [i, transform(v)]).collect();
+            lines.line(name, points, |l| {
+                l.color(color).width(1.2).style(LineStyle::dashed_dense())
+            });
+        }
+    }
     lines.show(ui, plot, Corner::RightTop, Room::Vertical);
 }
 
@@ -248,7 +262,24 @@ fn accuracy_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
     lines.show(ui, plot, Corner::RightBottom, Room::Vertical);
 }
 
-fn runs_ui(ui: &mut Ui, worker: &mut Worker) {
+/// This window's runs, then an open study's.
+fn runs_ui(ui: &mut Ui, cx: &mut PlotContext<'_>) {
+    let Some(study) = cx.study.as_deref_mut() else {
+        window_runs_ui(ui, cx.worker);
+        return;
+    };
+    let title = format!("Study: {} ({} runs)", study.name(), study.rows().len());
+    egui::CollapsingHeader::new("This window's runs")
+        .id_salt("window-runs")
+        .default_open(false)
+        .show(ui, |ui| window_runs_ui(ui, cx.worker));
+    egui::CollapsingHeader::new(title)
+        .id_salt("study-runs")
+        .default_open(true)
+        .show(ui, |ui| study_runs_ui(ui, study));
+}
+
+fn window_runs_ui(ui: &mut Ui, worker: &mut Worker) {
     let current = worker.current_run().map(|r| r.number);
     if worker.runs().iter().all(|r| r.history.is_empty()) {
         ui.label(RichText::new("No runs yet: press Train.").weak());

@@ -102,9 +102,20 @@ impl Collected {
     }
 }
 
-/// Collects the study in `folder`: reads every run folder (in parallel), writes
-/// `results.csv`, `summary.csv` and `figures/` atomically.
-pub fn collect(folder: &StudyFolder) -> Result<Collected, StudyError> {
+/// A study as its folder tells it now: what [`collect()`] reads, with nothing written (the
+/// workbench re-reads a running study this way).
+#[derive(Clone, Debug)]
+pub struct Gathered {
+    /// `study.json`.
+    pub manifest: Manifest,
+    /// Every run's row, in index order.
+    pub rows: Vec<ResultRow>,
+    /// How the runs stand.
+    pub counts: Counts,
+}
+
+/// Reads `study.json` and every run folder (in parallel) of the study in `folder`.
+pub fn gather(folder: &StudyFolder) -> Result<Gathered, StudyError> {
     let manifest = folder.manifest()?;
     let rows: Vec<ResultRow> = manifest
         .runs
@@ -119,6 +130,21 @@ pub fn collect(folder: &StudyFolder) -> Result<Collected, StudyError> {
         pending: states.iter().filter(|s| **s == "pending").count(),
         broken: states.iter().filter(|s| **s == "broken").count(),
     };
+    Ok(Gathered {
+        manifest,
+        rows,
+        counts,
+    })
+}
+
+/// Collects the study in `folder`: reads every run folder (in parallel), writes
+/// `results.csv`, `summary.csv` and `figures/` atomically.
+pub fn collect(folder: &StudyFolder) -> Result<Collected, StudyError> {
+    let Gathered {
+        manifest,
+        rows,
+        counts,
+    } = gather(folder)?;
     let write = |name: &str, text: String| -> Result<PathBuf, StudyError> {
         let path = folder.dir.join(name);
         files::write_atomic(&path, text.as_bytes())
@@ -494,14 +520,78 @@ fn log_slope(points: &[StudyPoint]) -> Option<f64> {
 /// Draws every figure of the study into `dir`; the files written and the figures skipped.
 fn figures(manifest: &Manifest, rows: &[ResultRow], dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
     let mut written = Vec::new();
-    let mut skipped = Vec::new();
     if let Err(e) = std::fs::create_dir_all(dir) {
-        skipped.push(format!(
+        let skipped = vec![format!(
             "all figures: cannot create {} ({e})",
             dir.display()
-        ));
+        )];
         return (written, skipped);
     }
+    let Charts {
+        metrics,
+        curves,
+        mut skipped,
+    } = charts(manifest, rows);
+    for MetricChart { name, chart, .. } in &metrics {
+        match report::write_study_chart(chart, name, dir) {
+            Ok(paths) => written.extend(paths),
+            Err(e) => skipped.push(format!("{name}: {e}")),
+        }
+    }
+    for CurveChart {
+        name,
+        title,
+        groups,
+    } in &curves
+    {
+        match report::write_loss_curves(title, groups, name, dir) {
+            Ok(paths) => written.extend(paths),
+            Err(e) => skipped.push(format!("{name}: {e}")),
+        }
+    }
+    (written, skipped)
+}
+
+/// A metric of a study against its `x` axis, as [`collect()`] draws it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricChart {
+    /// The figure's file name (without extension): `final_loss_vs_h`, ...
+    pub name: String,
+    /// The metric (a column of `results.csv`).
+    pub metric: String,
+    /// The chart: one line per group, mean and range over the seeds at each x.
+    pub chart: StudyChart,
+    /// The runs behind each point: `runs[line][point]` are run indices.
+    pub runs: Vec<Vec<Vec<usize>>>,
+}
+
+/// The loss curves of a study's runs overlaid per group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurveChart {
+    /// The figure's file name (without extension).
+    pub name: String,
+    /// Its title.
+    pub title: String,
+    /// The groups and their runs' curves.
+    pub groups: Vec<CurveGroup>,
+}
+
+/// Every chart of a study and those that cannot be drawn, with why.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Charts {
+    /// Each metric against `x`, per facet.
+    pub metrics: Vec<MetricChart>,
+    /// The loss curves, per facet.
+    pub curves: Vec<CurveChart>,
+    /// Charts left out, and why.
+    pub skipped: Vec<String>,
+}
+
+/// The charts of a study from its rows (the finished runs): the figures of [`collect()`] and the
+/// workbench's Study panel.
+#[must_use]
+pub fn charts(manifest: &Manifest, rows: &[ResultRow]) -> Charts {
+    let mut out = Charts::default();
     let base = experiment::from_ron_str(&manifest.base).ok();
     let x = x_axis(manifest);
     // The settings the x value is made of: `h` is final_time / layers.
@@ -582,35 +672,44 @@ fn figures(manifest: &Manifest, rows: &[ResultRow], dir: &Path) -> (Vec<PathBuf>
         if let Some(x) = &x {
             for metric in &metrics {
                 let Some(column) = METRICS.iter().position(|m| m == metric) else {
-                    skipped.push(format!("{metric}: not a metric of results.csv"));
+                    out.skipped
+                        .push(format!("{metric}: not a metric of results.csv"));
                     continue;
                 };
                 let mut chart_lines = Vec::new();
+                let mut line_runs = Vec::new();
                 for (label, list) in &lines {
-                    let mut by_x: BTreeMap<u64, (f64, Vec<f64>)> = BTreeMap::new();
+                    let mut by_x: BTreeMap<u64, (f64, Vec<f64>, Vec<usize>)> = BTreeMap::new();
                     for row in list {
                         if let (Some(xv), Some(y)) =
                             (x_value(x, row, base.as_ref()), row.metrics[column])
                         {
-                            by_x.entry(xv.to_bits())
-                                .or_insert((xv, Vec::new()))
-                                .1
-                                .push(y);
+                            let entry =
+                                by_x.entry(xv.to_bits())
+                                    .or_insert((xv, Vec::new(), Vec::new()));
+                            entry.1.push(y);
+                            entry.2.push(row.index);
                         }
                     }
-                    let mut points: Vec<StudyPoint> = by_x
-                        .values()
-                        .filter_map(|(xv, ys)| {
-                            Stats::of(ys).map(|s| StudyPoint {
-                                x: *xv,
-                                mean: s.mean,
-                                low: s.min,
-                                high: s.max,
+                    let mut points: Vec<(StudyPoint, Vec<usize>)> = by_x
+                        .into_values()
+                        .filter_map(|(xv, ys, indices)| {
+                            Stats::of(&ys).map(|s| {
+                                let point = StudyPoint {
+                                    x: xv,
+                                    mean: s.mean,
+                                    low: s.min,
+                                    high: s.max,
+                                };
+                                (point, indices)
                             })
                         })
                         .collect();
-                    points.sort_by(|a, b| a.x.total_cmp(&b.x));
+                    points.sort_by(|a, b| a.0.x.total_cmp(&b.0.x));
+                    let (points, indices): (Vec<StudyPoint>, Vec<Vec<usize>>) =
+                        points.into_iter().unzip();
                     if !points.is_empty() {
+                        line_runs.push(indices);
                         chart_lines.push(StudyLine {
                             label: if label.is_empty() {
                                 "all runs".into()
@@ -655,11 +754,12 @@ fn figures(manifest: &Manifest, rows: &[ResultRow], dir: &Path) -> (Vec<PathBuf>
                     lines: chart_lines,
                     reference_slopes: Vec::new(),
                 };
-                let name = format!("{}_vs_{}{facet_slug}", slug(metric), slug(x));
-                match report::write_study_chart(&chart, &name, dir) {
-                    Ok(paths) => written.extend(paths),
-                    Err(e) => skipped.push(format!("{name}: {e}")),
-                }
+                out.metrics.push(MetricChart {
+                    name: format!("{}_vs_{}{facet_slug}", slug(metric), slug(x)),
+                    metric: metric.clone(),
+                    chart,
+                    runs: line_runs,
+                });
             }
         }
         let groups: Vec<CurveGroup> = lines
@@ -684,12 +784,13 @@ fn figures(manifest: &Manifest, rows: &[ResultRow], dir: &Path) -> (Vec<PathBuf>
         } else {
             format!("{}: loss curves — {facet_title}", manifest.name)
         };
-        match report::write_loss_curves(&title, &groups, &name, dir) {
-            Ok(paths) => written.extend(paths),
-            Err(e) => skipped.push(format!("{name}: {e}")),
-        }
+        out.curves.push(CurveChart {
+            name,
+            title,
+            groups,
+        });
     }
-    (written, skipped)
+    out
 }
 
 #[cfg(test)]

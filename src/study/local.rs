@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::StudyError;
@@ -23,6 +23,17 @@ pub struct LocalOptions {
     pub exe: PathBuf,
     /// Seconds between the checkpoints of a run (`flowlab run --checkpoint-every`).
     pub checkpoint_every: f64,
+    /// Set to stop: no run starts after it, and the runs running are ended as an interruption
+    /// would end them (they resume from their checkpoints the next time). `None`: the runs are
+    /// only waited for (the command line, where Ctrl-C reaches every process).
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+impl LocalOptions {
+    /// Whether [`LocalOptions::stop`] is set.
+    fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
+    }
 }
 
 /// What happened to the runs of one [`run_local`].
@@ -85,6 +96,9 @@ pub fn run_local(
         for _ in 0..options.jobs.min(todo.len()) {
             scope.spawn(|| {
                 loop {
+                    if options.stopping() {
+                        return;
+                    }
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(run) = todo.get(i) else {
                         return;
@@ -167,30 +181,33 @@ fn run_one(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(spawn_error)?;
-    // Keep the last lines of stderr (the messages), however much is written.
-    let mut tail: VecDeque<String> = VecDeque::new();
-    if let Some(mut stderr) = child.stderr.take() {
-        let mut text = String::new();
-        let mut buffer = [0_u8; 8192];
-        while let Ok(n) = stderr.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            text.push_str(&String::from_utf8_lossy(&buffer[..n]));
-            while let Some(end) = text.find('\n') {
-                let line: String = text.drain(..=end).collect();
-                tail.push_back(line.trim_end().to_owned());
-                if tail.len() > MESSAGE_LINES {
-                    tail.pop_front();
+    let stderr = child.stderr.take();
+    let mut killed = false;
+    let (status, tail) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| stderr.map(last_lines).unwrap_or_default());
+        let status = match &options.stop {
+            None => child.wait(),
+            Some(stop) => loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => break Ok(status),
+                    Ok(None) if stop.load(Ordering::SeqCst) => {
+                        // Ended as an interruption ends it; `wait` reaps it below.
+                        let _ = child.kill();
+                        killed = true;
+                        break child.wait();
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                    Err(e) => break Err(e),
                 }
-            }
-        }
-        if !text.trim().is_empty() {
-            tail.push_back(text.trim_end().to_owned());
-        }
-    }
-    let status = child.wait().map_err(spawn_error)?;
+            },
+        };
+        (status, reader.join().unwrap_or_default())
+    });
+    let status = status.map_err(spawn_error)?;
     let message = tail.into_iter().collect::<Vec<_>>().join("\n");
+    if killed {
+        return Ok(Ended::Interrupted);
+    }
     match status.code() {
         None => Ok(Ended::Interrupted),
         Some(0 | 1) if matches!(folder.state(run), RunState::Done(_) | RunState::Failed(_)) => {
@@ -206,6 +223,33 @@ fn run_one(
             Ok(Ended::Finished)
         }
     }
+}
+
+/// The last [`MESSAGE_LINES`] lines of what a run writes to stderr, however much it writes.
+fn last_lines(mut stderr: impl Read) -> VecDeque<String> {
+    let mut tail: VecDeque<String> = VecDeque::new();
+    let mut text = String::new();
+    let mut buffer = [0_u8; 8192];
+    while let Ok(n) = stderr.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        while let Some(end) = text.find('\n') {
+            let line: String = text.drain(..=end).collect();
+            tail.push_back(line.trim_end().to_owned());
+            if tail.len() > MESSAGE_LINES {
+                tail.pop_front();
+            }
+        }
+    }
+    if !text.trim().is_empty() {
+        tail.push_back(text.trim_end().to_owned());
+        if tail.len() > MESSAGE_LINES {
+            tail.pop_front();
+        }
+    }
+    tail
 }
 
 /// A progress display on the terminal: done / failed / running, elapsed, estimate.

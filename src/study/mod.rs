@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-pub use collect::{Collected, collect};
+pub use collect::{Charts, Collected, Gathered, MetricChart, charts, collect, gather};
 pub use expand::{AxisValues, Expansion, MAX_RUNS, Run, expand};
 pub use folder::{RunState, StudyFolder};
 pub use spec::{Axis, Base, Study, Values};

@@ -72,6 +72,14 @@ impl Workbench {
         }
         match command {
             UiCommand::Open => self.guard(Then::OpenDialog),
+            UiCommand::OpenStudy => {
+                if let Some(dir) = rfd::FileDialog::new()
+                    .set_title("Open a study folder (it holds study.json)")
+                    .pick_folder()
+                {
+                    let _ = self.open_study(&dir);
+                }
+            }
             UiCommand::Save => match self.document.path.clone() {
                 Some(path) => {
                     let _ = self.save_to(&path);

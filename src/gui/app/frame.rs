@@ -36,6 +36,7 @@ impl Workbench {
                     }
                 });
                 self.command_button(ui, UiCommand::Open);
+                self.command_button(ui, UiCommand::OpenStudy);
                 ui.menu_button("Open recent", |ui| {
                     if self.prefs.recent.is_empty() {
                         ui.label(RichText::new("no recent files").weak());
