@@ -66,6 +66,9 @@ pub fn generate(source: &DataSource, size: usize, noise: f64, seed: u64) -> Resu
         DataSource::SwissRoll => swiss_roll(size, noise, rng),
         DataSource::Peaks => peaks(size, noise, rng),
         DataSource::Checkerboard => checkerboard(size, noise, rng),
+        DataSource::HdnnSwissRoll => hdnn_swiss_roll(size, noise, rng),
+        DataSource::DoubleCircles => double_circles(size, noise, rng),
+        DataSource::DoubleMoons => double_moons(size, noise, rng),
         DataSource::Csv(_) => unreachable!("rejected above"),
     };
     Ok(points.into_dataset())
@@ -379,6 +382,80 @@ fn checkerboard(n: usize, noise: f64, rng: &mut impl Rng) -> Points {
     points
 }
 
+/// π as Galimberti et al.'s published code writes it in its ring and moon angles.
+#[expect(clippy::approx_constant, reason = "the published code's 3.14, on purpose")]
+const PI_OF_THE_CODE: f64 = 3.14;
+
+fn hdnn_swiss_roll(n: usize, noise: f64, rng: &mut impl Rng) -> Points {
+    let mut points = Points::new(n, &["outer roll", "inner roll"]);
+    let (m, n_outer) = halves(n);
+    let angle = |j: usize| 4.0 * PI * j as f64 / m as f64;
+    let radius = |j: usize| {
+        if m > 1 {
+            j as f64 / (m - 1) as f64
+        } else {
+            0.0
+        }
+    };
+    for j in 0..m {
+        let (r, theta) = (radius(j), angle(j));
+        points.push([r * theta.cos(), r * theta.sin()], 1);
+    }
+    for j in 0..n_outer {
+        let (r, theta) = (0.2 + radius(j), angle(j));
+        points.push([r * theta.cos(), r * theta.sin()], 0);
+    }
+    points.add_gaussian_noise(noise, rng);
+    points
+}
+
+/// The sizes of `parts` groups of `n` points: ⌊n/parts⌋ each, the first `n mod parts` one more.
+fn shares(n: usize, parts: usize) -> impl Iterator<Item = usize> {
+    (0..parts).map(move |k| n / parts + usize::from(k < n % parts))
+}
+
+/// A uniform displacement in [−width/2, width/2] per coordinate, as the published code draws it.
+fn jitter(width: f64, rng: &mut impl Rng) -> [f64; 2] {
+    [
+        width * (rng.random::<f64>() - 0.5),
+        width * (rng.random::<f64>() - 0.5),
+    ]
+}
+
+fn double_circles(n: usize, noise: f64, rng: &mut impl Rng) -> Points {
+    let mut points = Points::new(n, &["rings 1 and 3", "rings 2 and 4"]);
+    for (ring, count) in shares(n, 4).enumerate() {
+        let r = (ring + 1) as f64;
+        for i in 0..count {
+            let theta = 4.0 * PI_OF_THE_CODE * i as f64 / count as f64;
+            let [dx, dy] = jitter(0.6, rng);
+            points.push([r * theta.cos() + dx, r * theta.sin() + dy], ring % 2);
+        }
+    }
+    points.add_gaussian_noise(noise, rng);
+    points
+}
+
+fn double_moons(n: usize, noise: f64, rng: &mut impl Rng) -> Points {
+    let mut points = Points::new(n, &["upper moons", "lower moons"]);
+    for (moon, count) in shares(n, 4).enumerate() {
+        let shift = if moon >= 2 { 2.0 } else { 0.0 };
+        for i in 0..count {
+            let theta = PI_OF_THE_CODE * i as f64 / count as f64;
+            let (c, s) = (theta.cos(), theta.sin());
+            let xy = if moon % 2 == 0 {
+                [shift + c, s]
+            } else {
+                [shift + 1.0 - c, 0.5 - s]
+            };
+            let [dx, dy] = jitter(0.3, rng);
+            points.push([xy[0] + dx, xy[1] + dy], moon % 2);
+        }
+    }
+    points.add_gaussian_noise(noise, rng);
+    points
+}
+
 #[cfg(test)]
 // Exact comparisons are the point here (mirror images, exact zeros); casts turn small
 // coordinates back into row and tile indices.
@@ -441,7 +518,7 @@ mod tests {
 
     #[test]
     fn noise_free_points_stay_in_the_documented_range() {
-        let ranges: [(DataSource, f64, f64); 12] = [
+        let ranges: [(DataSource, f64, f64); 15] = [
             (DataSource::TwoSpirals, 1.03, 1.03),
             (DataSource::Donut1d, 1.0, 0.0),
             (DataSource::Donut2d, 1.0, 1.0),
@@ -454,6 +531,9 @@ mod tests {
             (DataSource::SwissRoll, 1.2, 1.2),
             (DataSource::Peaks, 3.0, 3.0),
             (DataSource::Checkerboard, 1.0, 1.0),
+            (DataSource::HdnnSwissRoll, 1.2, 1.2),
+            (DataSource::DoubleCircles, 4.3, 4.3),
+            (DataSource::DoubleMoons, 4.15, 1.15),
         ];
         assert_eq!(ranges.len(), DataSource::GENERATORS.len());
         for (source, x_max, y_max) in ranges {
@@ -475,6 +555,8 @@ mod tests {
             let expected: Vec<usize> = match source {
                 DataSource::Donut1d => vec![334, 667],
                 DataSource::Peaks => vec![201, 200, 200, 200, 200],
+                // The published code's labels: the inner roll (the larger half) is class 1.
+                DataSource::HdnnSwissRoll => vec![500, 501],
                 // Labelled by position: balanced in expectation only.
                 DataSource::Squares | DataSource::Xor => {
                     assert!(counts.iter().all(|&c| c.abs_diff(n / 2) < 80), "{counts:?}");
@@ -506,6 +588,55 @@ mod tests {
             assert_eq!(data.x[[n + i, 0]], -data.x[[i, 0]]);
             assert_eq!(data.x[[n + i, 1]], -data.x[[i, 1]]);
             assert_eq!((data.labels[i], data.labels[n + i]), (0, 1));
+        }
+    }
+
+    #[test]
+    fn galimbertis_data_sets_follow_the_published_construction() {
+        // Swiss roll: m = 4 angles 0, π, 2π, 3π; inner radii j/3, outer 0.2 + j/3.
+        let roll = generate_ok(&DataSource::HdnnSwissRoll, 8, 0.0, 0);
+        for j in 0..4 {
+            let theta = PI * j as f64;
+            for (row, r, label) in [(j, j as f64 / 3.0, 1), (4 + j, 0.2 + j as f64 / 3.0, 0)] {
+                assert!((roll.x[[row, 0]] - r * theta.cos()).abs() < 1e-15);
+                assert!((roll.x[[row, 1]] - r * theta.sin()).abs() < 1e-15);
+                assert_eq!(roll.labels[row], label);
+            }
+        }
+        // Double circles: ring k (radius k + 1, label k mod 2) within the ±0.3 jitter box.
+        let circles = generate_ok(&DataSource::DoubleCircles, 402, 0.0, 5);
+        let mut row = 0;
+        for (ring, count) in [101, 101, 100, 100].into_iter().enumerate() {
+            for i in 0..count {
+                let theta = 4.0 * PI_OF_THE_CODE * f64::from(i) / f64::from(count);
+                let r = (ring + 1) as f64;
+                assert!((circles.x[[row, 0]] - r * theta.cos()).abs() <= 0.3);
+                assert!((circles.x[[row, 1]] - r * theta.sin()).abs() <= 0.3);
+                assert_eq!(circles.labels[row], ring % 2);
+                row += 1;
+            }
+        }
+        // The jitter is uniform over the whole box, not a thin shell.
+        let spread: f64 = (0..101)
+            .map(|i| {
+                let theta = 4.0 * PI_OF_THE_CODE * i as f64 / 101.0;
+                (circles.x[[i, 0]] - theta.cos()).abs()
+            })
+            .fold(0.0, f64::max);
+        assert!(spread > 0.25, "{spread}");
+        // Double moons: moons 0 and 2 upper (class 0), 1 and 3 lower (class 1).
+        let moons = generate_ok(&DataSource::DoubleMoons, 400, 0.0, 6);
+        for (row, x) in moons.x.rows().into_iter().enumerate() {
+            let (moon, i) = (row / 100, row % 100);
+            let theta = PI_OF_THE_CODE * i as f64 / 100.0;
+            let shift = if moon >= 2 { 2.0 } else { 0.0 };
+            let expected = if moon % 2 == 0 {
+                [shift + theta.cos(), theta.sin()]
+            } else {
+                [shift + 1.0 - theta.cos(), 0.5 - theta.sin()]
+            };
+            assert!((x[0] - expected[0]).abs() <= 0.15 && (x[1] - expected[1]).abs() <= 0.15);
+            assert_eq!(moons.labels[row], moon % 2);
         }
     }
 

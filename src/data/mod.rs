@@ -162,6 +162,32 @@ pub enum DataSource {
     /// are exactly balanced (as in Meganet's `setupPeaks`, which draws the same number per
     /// class). `noise` is the standard deviation of Gaussian noise added after labelling.
     Peaks,
+    /// The swiss roll of Galimberti et al.'s Hamiltonian deep neural networks (2023), as their
+    /// published code makes it (`swiss_roll` in `data/datasets.py` of DecodEPFL/HamiltonianNet).
+    ///
+    /// With m = ⌈N/2⌉ angles θ_j = 4πj/m, j = 0..m−1 (two turns, 4π itself left out), class 1
+    /// ("inner roll", m points) lies at radius r = j/(m−1) from 0 to 1 and class 0 ("outer roll",
+    /// the first ⌊N/2⌋ angles) at 0.2 + r, both at (r cos θ, r sin θ): the same roll as
+    /// [`DataSource::SwissRoll`] but for the open angle interval and the labels, which follow the
+    /// published code. `noise` is the standard deviation of Gaussian noise added to every
+    /// coordinate (the paper: none).
+    HdnnSwissRoll,
+    /// Double circles (Galimberti et al. 2023, `double_circles` of their published code): four
+    /// rings of radii 1, 2, 3 and 4, labelled 0, 1, 0, 1 from the inside.
+    ///
+    /// Ring k holds ⌊N/4⌋ or ⌈N/4⌉ points at angles θ_i = 4·3.14·i/n_k (two turns, with the
+    /// code's 3.14 for π), each coordinate displaced by uniform noise in [−0.3, 0.3] as in the
+    /// code. `noise` is the standard deviation of Gaussian noise added afterwards (the paper:
+    /// none).
+    DoubleCircles,
+    /// Double moons (Galimberti et al. 2023, `double_moons` of their published code): two pairs
+    /// of interleaved half moons side by side.
+    ///
+    /// Four moons of ⌊N/4⌋ or ⌈N/4⌉ points at θ_i = 3.14·i/n_k: (cos θ, sin θ) and
+    /// (2 + cos θ, sin θ) are class 0, (1 − cos θ, 0.5 − sin θ) and (3 − cos θ, 0.5 − sin θ)
+    /// class 1; each coordinate is displaced by uniform noise in [−0.15, 0.15] as in the code.
+    /// `noise` is the standard deviation of Gaussian noise added afterwards (the paper: none).
+    DoubleMoons,
     /// A 4×4 checkerboard on [−1, 1]², tiles of side 0.5.
     ///
     /// The tile (i, j) (counted from the corner (−1, −1)) has class (i + j) mod 2; each class gets
@@ -246,7 +272,7 @@ impl DataSpec {
 
 impl DataSource {
     /// Every built-in generator, in the order a user interface lists them.
-    pub const GENERATORS: [DataSource; 12] = [
+    pub const GENERATORS: [DataSource; 15] = [
         DataSource::TwoSpirals,
         DataSource::Donut1d,
         DataSource::Donut2d,
@@ -259,6 +285,9 @@ impl DataSource {
         DataSource::SwissRoll,
         DataSource::Peaks,
         DataSource::Checkerboard,
+        DataSource::HdnnSwissRoll,
+        DataSource::DoubleCircles,
+        DataSource::DoubleMoons,
     ];
 
     /// The `snake_case` name: `"two_spirals"`, `"donut_1d"`, ..., `"csv"`.
@@ -276,6 +305,9 @@ impl DataSource {
             DataSource::SwissRoll => "swiss_roll",
             DataSource::Peaks => "peaks",
             DataSource::Checkerboard => "checkerboard",
+            DataSource::HdnnSwissRoll => "hdnn_swiss_roll",
+            DataSource::DoubleCircles => "double_circles",
+            DataSource::DoubleMoons => "double_moons",
             DataSource::Csv(_) => "csv",
         }
     }
@@ -518,7 +550,7 @@ mod tests {
         let mut unique = names.clone();
         unique.sort_unstable();
         unique.dedup();
-        assert_eq!(unique.len(), 12);
+        assert_eq!(unique.len(), DataSource::GENERATORS.len());
         assert!(names.contains(&"two_spirals") && names.contains(&"donut_1d"));
         assert!(names.contains(&"swiss_roll") && names.contains(&"checkerboard"));
         for generator in DataSource::GENERATORS {

@@ -755,10 +755,12 @@ pub fn study_runs_ui(ui: &mut Ui, view: &mut StudyView) {
         })
         .collect();
     ui.horizontal_wrapped(|ui| {
-        ui.label("Show:");
+        ui.label("Show runs with")
+            .on_hover_text("Keep only the runs with these values");
         for (axis, (setting, values)) in axes.iter().enumerate() {
             let mut wanted = view.filters.get(axis).cloned().flatten();
-            egui::ComboBox::from_label(setting.as_str())
+            ui.label(setting.as_str());
+            egui::ComboBox::from_id_salt(("study-filter", axis))
                 .selected_text(wanted.clone().unwrap_or_else(|| "all".to_owned()))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut wanted, None, "all");

@@ -24,6 +24,9 @@ fn generator_text(source: &DataSource) -> &'static str {
         DataSource::SwissRoll => "Swiss roll",
         DataSource::Peaks => "Peaks (5 classes)",
         DataSource::Checkerboard => "Checkerboard",
+        DataSource::HdnnSwissRoll => "Swiss roll (Galimberti)",
+        DataSource::DoubleCircles => "Double circles",
+        DataSource::DoubleMoons => "Double moons",
         DataSource::Csv(_) => "CSV file",
     }
 }
@@ -58,6 +61,18 @@ fn generator_tip(source: &DataSource) -> &'static str {
             "Level sets of MATLAB's peaks function, 5 balanced classes (Haber & Ruthotto 2017)."
         }
         DataSource::Checkerboard => "A 4×4 checkerboard on [−1, 1]², tiles of side 0.5.",
+        DataSource::HdnnSwissRoll => {
+            "The swiss roll of Galimberti et al.'s Hamiltonian DNNs (2023), as their code makes it: \
+             radii 0–1 and 0.2–1.2 over θ ∈ [0, 4π)."
+        }
+        DataSource::DoubleCircles => {
+            "Four rings of radii 1–4, labels alternating, uniform jitter ±0.3 (Galimberti et al. \
+             2023)."
+        }
+        DataSource::DoubleMoons => {
+            "Two pairs of interleaved half moons side by side, uniform jitter ±0.15 (Galimberti \
+             et al. 2023)."
+        }
         DataSource::Csv(_) => "Numeric feature columns and one label column from a CSV file.",
     }
 }
