@@ -452,6 +452,72 @@ fn symplectic_methods_have_no_symplecticity_defect_and_euler_has_one() {
     assert!(defect >= 1e-6, "explicit Euler: defect {defect:e}");
 }
 
+#[test]
+fn symplectic_layers_preserve_volume_and_euler_layers_change_it_by_their_eigenvalues() {
+    let worst = |v: &flowlab::diagnostics::Volume| {
+        v.log_det_max
+            .iter()
+            .chain(&v.log_det_min)
+            .fold(0.0_f64, |m, x| m.max(x.abs()))
+    };
+    let raw = random_snapshot(&hamiltonian(IntegratorSpec::Euler), 0.8, 19).raw;
+    for integrator in [
+        IntegratorSpec::SymplecticEulerA,
+        IntegratorSpec::SymplecticEulerB,
+        IntegratorSpec::StormerVerlet,
+        implicit_midpoint(),
+    ] {
+        let model = hamiltonian(integrator.clone());
+        let r = report(&snapshot_of(model.network(), raw.clone()), &spec());
+        let structure = computed(&r.structure, "structure");
+        let volume = computed(&structure.volume, "volume");
+        assert_eq!(volume.log_det_max.len(), model.layers);
+        assert!(
+            worst(&volume) <= 1e-12,
+            "{integrator:?}: {}",
+            worst(&volume)
+        );
+        assert!(volume.total_abs_max <= 1e-11, "{integrator:?}");
+    }
+    let model = hamiltonian(IntegratorSpec::Euler);
+    let r = report(&snapshot_of(model.network(), raw), &spec());
+    let structure = computed(&r.structure, "structure");
+    let volume = computed(&structure.volume, "volume");
+    assert!(worst(&volume) >= 1e-4, "explicit Euler: {}", worst(&volume));
+
+    // Explicit Euler: M_k = I + hJ(y_k), so log|det M_k| = Σ_i log|1 + hλ_i| over the
+    // eigenvalues of h·J that the spectrum part reports at the same probes.
+    let mut every_probe = spec();
+    every_probe.eigenvalue_probes = every_probe.probes;
+    for field in [FieldKind::ResNet, FieldKind::GradientFlow] {
+        let model = Model::new(field, Activation::Tanh, IntegratorSpec::Euler);
+        let r = report(&random_snapshot(&model, 1.0, 31), &every_probe);
+        let spectrum = computed(&r.spectrum, "spectrum");
+        let structure = computed(&r.structure, "structure");
+        let volume = computed(&structure.volume, "volume");
+        let dim = spectrum.jacobian_eigenvalues[0].len() / spectrum.eigenvalue_probes;
+        for (k, layer) in spectrum.jacobian_eigenvalues.iter().enumerate() {
+            let per_probe: Vec<f64> = layer
+                .chunks(dim)
+                .map(|w| w.iter().map(|&[re, im]| (1.0 + re).hypot(im).ln()).sum())
+                .collect();
+            let max = per_probe.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let min = per_probe.iter().copied().fold(f64::INFINITY, f64::min);
+            assert!(
+                (max - volume.log_det_max[k]).abs() <= 1e-10 * (1.0 + max.abs()),
+                "{field:?} layer {k}: {max} vs {}",
+                volume.log_det_max[k]
+            );
+            assert!((min - volume.log_det_min[k]).abs() <= 1e-10 * (1.0 + min.abs()));
+        }
+        // A gradient flow −Aᵀσ'(·)A is negative semidefinite: Euler layers of a small step
+        // contract volume.
+        if field == FieldKind::GradientFlow {
+            assert!(volume.log_det_max.iter().all(|&v| v <= 1e-12), "{volume:?}");
+        }
+    }
+}
+
 /// The energy error accumulated over `K` steps of the same frozen parameters.
 fn accumulated_energy_error(integrator: &IntegratorSpec, layers: usize) -> f64 {
     let mut model = hamiltonian(integrator.clone());

@@ -383,7 +383,10 @@ fn checkerboard(n: usize, noise: f64, rng: &mut impl Rng) -> Points {
 }
 
 /// π as Galimberti et al.'s published code writes it in its ring and moon angles.
-#[expect(clippy::approx_constant, reason = "the published code's 3.14, on purpose")]
+#[expect(
+    clippy::approx_constant,
+    reason = "the published code's 3.14, on purpose"
+)]
 const PI_OF_THE_CODE: f64 = 3.14;
 
 fn hdnn_swiss_roll(n: usize, noise: f64, rng: &mut impl Rng) -> Points {

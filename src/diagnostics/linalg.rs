@@ -26,6 +26,18 @@ pub(crate) fn singular_values(m: &DMatrix<f64>) -> Option<Vec<f64>> {
     Some(values)
 }
 
+/// `log |det M|` of the row-major `dim × dim` matrix `data`, from the diagonal of its LU
+/// factors (partial pivoting): the sum of `log |u_ii|`, so a determinant far outside f64's range
+/// is still a number. `−∞` for a singular matrix, NaN for a non-finite one.
+pub(crate) fn log_abs_det(data: &[f64], dim: usize) -> f64 {
+    let m = matrix(data, dim, dim);
+    if !finite(&m) {
+        return f64::NAN;
+    }
+    let lu = m.lu();
+    lu.u().diagonal().iter().map(|u| u.abs().ln()).sum()
+}
+
 /// Eigenvalues `[re, im]` of a square real matrix, sorted by real part then imaginary part.
 pub(crate) fn complex_eigenvalues(m: &DMatrix<f64>) -> Option<Vec<[f64; 2]>> {
     if !finite(m) {

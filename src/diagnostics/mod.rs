@@ -34,7 +34,7 @@
 //! | singular values of `A(t)`, eigenvalues of `h·J`, stability region | [`spectrum`] | [`spectrum()`] |
 //! | one-sided Lipschitz `ν̂_k`, step Lipschitz `L_k`, their bounds | [`lipschitz`] | [`lipschitz()`] |
 //! | trajectory divergence of perturbed inputs | [`divergence`] | [`divergence()`] |
-//! | energy error, symplecticity defect, reversibility | [`structure`] | [`structure()`] |
+//! | energy error, symplecticity defect, volume change, reversibility | [`structure`] | [`structure()`] |
 //! | DTO vs OTD vs finite differences | [`gradients`] | [`gradient_consistency()`] |
 //! | accuracy under perturbations | [`robustness`] | [`robustness()`] |
 //! | decision boundary, feature trajectories | [`features`] | [`decision_boundary()`], [`feature_trajectories()`] |
@@ -83,7 +83,7 @@ pub use spectrum::{
     MatrixSpectrum, Spectrum, StabilityRegion, in_stability_region, spectrum, stability_function,
     stability_region,
 };
-pub use structure::{EnergyError, Reversibility, Structure, Symplecticity, structure};
+pub use structure::{EnergyError, Reversibility, Structure, Symplecticity, Volume, structure};
 
 use crate::data::Split;
 use crate::integrate::StepError;

@@ -1,5 +1,6 @@
 //! Geometric structure of the steps: energy error and symplecticity defect of Hamiltonian models
-//! (not applicable to the others), and reversibility (running the layers back with `−h`).
+//! (not applicable to the others), volume change per layer and reversibility (running the
+//! layers back with `−h`).
 
 use serde::Serialize;
 
@@ -38,6 +39,24 @@ pub struct Symplecticity {
     pub defect_median: Vec<f64>,
 }
 
+/// Volume change of each layer map, `log |det M_k|` with `M_k = ∂y_{k+1}/∂y_k`, at the probe
+/// states: 0 for a volume-preserving map (a symplectic method on a Hamiltonian field, a
+/// splitting method on a divergence-free field); for explicit Euler it is `Σ_i log|1 + hλ_i|`
+/// over the eigenvalues `λ_i` of the field's Jacobian. Negative: the layer contracts volume.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Volume {
+    /// Layer start times `t_k`, `k = 0..K`.
+    pub times: Vec<f64>,
+    /// Largest `log |det M_k|` over the probes.
+    pub log_det_max: Vec<f64>,
+    /// Median over the probes.
+    pub log_det_median: Vec<f64>,
+    /// Smallest over the probes.
+    pub log_det_min: Vec<f64>,
+    /// `max_probes |Σ_k log |det M_k||`: the volume change of the whole network, `log |det ∂y_K/∂y_0|`.
+    pub total_abs_max: f64,
+}
+
 /// The states `ŷ_k` reached by running the layers backwards from the final states
 /// (`ŷ_K = y_K`, `ŷ_k = Φ_{−h}(ŷ_{k+1}; θ_k)`), compared with the forward states `y_k`.
 /// A symmetric method (Störmer–Verlet, implicit midpoint) returns to `y_0` up to rounding and
@@ -61,6 +80,8 @@ pub struct Structure {
     pub energy: Outcome<EnergyError>,
     /// Hamiltonian fields only.
     pub symplecticity: Outcome<Symplecticity>,
+    /// Every field.
+    pub volume: Outcome<Volume>,
     /// Every field.
     pub reversibility: Outcome<Reversibility>,
 }
@@ -191,6 +212,31 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
         Outcome::NotApplicable(not_hamiltonian())
     };
 
+    let volume = {
+        let mut log_det_max = Vec::with_capacity(layers);
+        let mut log_det_median = Vec::with_capacity(layers);
+        let mut log_det_min = Vec::with_capacity(layers);
+        let mut totals = vec![0.0; n];
+        for jacobians in &probes.step_jacobians {
+            let values: Vec<f64> = (0..n)
+                .map(|t| linalg::log_abs_det(&jacobians[t * dim * dim..(t + 1) * dim * dim], dim))
+                .collect();
+            for (total, v) in totals.iter_mut().zip(&values) {
+                *total += v;
+            }
+            log_det_max.push(linalg::max_or_nan(values.iter().copied()));
+            log_det_median.push(linalg::median(&values));
+            log_det_min.push(-linalg::max_or_nan(values.iter().map(|v| -v)));
+        }
+        Outcome::Computed(Volume {
+            times: times(network, layers),
+            log_det_max,
+            log_det_median,
+            log_det_min,
+            total_abs_max: linalg::max_or_nan(totals.iter().map(|t| t.abs())),
+        })
+    };
+
     let reversibility = (|| {
         let mut error_max = vec![0.0; layers + 1];
         let mut error_median = vec![0.0; layers + 1];
@@ -222,6 +268,7 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
     Outcome::Computed(Structure {
         energy,
         symplecticity,
+        volume,
         reversibility: match reversibility {
             Ok(r) => Outcome::Computed(r),
             Err(e) => Outcome::Failed(e),

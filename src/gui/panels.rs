@@ -37,6 +37,8 @@ pub enum PaneKind {
     Eigenvalues,
     /// Energy error and symplecticity defect of Hamiltonian models.
     Energy,
+    /// Volume change of each layer map, log |det ∂z_{k+1}/∂z_k|.
+    Volume,
     /// OTD against DTO gradients, per layer.
     GradientConsistency,
     /// Accuracy under input perturbations of size ε.
@@ -45,7 +47,7 @@ pub enum PaneKind {
 
 impl PaneKind {
     /// Every panel, in the View menu's order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Loss,
         Self::Accuracy,
         Self::Runs,
@@ -57,6 +59,7 @@ impl PaneKind {
         Self::Divergence,
         Self::Eigenvalues,
         Self::Energy,
+        Self::Volume,
         Self::GradientConsistency,
         Self::Robustness,
     ];
@@ -76,6 +79,7 @@ impl PaneKind {
             Self::Divergence => "Divergence",
             Self::Eigenvalues => "Eigenvalues h·J",
             Self::Energy => "Energy",
+            Self::Volume => "Volume",
             Self::GradientConsistency => "Gradients",
             Self::Robustness => "Robustness",
         }
@@ -119,6 +123,9 @@ impl PaneKind {
             }
             Self::Energy => {
                 "Per-step energy error of Hamiltonian models with θ_k frozen, the symplecticity defect ‖MᵀΩM − Ω‖ and the reversibility error."
+            }
+            Self::Volume => {
+                "log |det ∂z_{k+1}/∂z_k| of every layer map at the probe states: 0 for a volume-preserving layer (a symplectic method on a Hamiltonian field), Σ log|1 + hλ_i| for explicit Euler."
             }
             Self::GradientConsistency => {
                 "‖g_OTD − g_DTO‖/‖g_DTO‖ per layer, and both against finite differences."
@@ -165,7 +172,7 @@ impl Default for Layout {
             tabs(&mut tiles, &[P::DecisionBoundary, P::Trajectories]),
             tabs(&mut tiles, &[P::SingularValues, P::Eigenvalues]),
             tabs(&mut tiles, &[P::Lipschitz, P::Divergence]),
-            tabs(&mut tiles, &[P::Energy, P::GradientConsistency]),
+            tabs(&mut tiles, &[P::Energy, P::Volume, P::GradientConsistency]),
         ];
         let root = tiles.insert_grid_tile(groups.to_vec());
         Self {

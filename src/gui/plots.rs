@@ -65,6 +65,7 @@ pub fn pane_ui(ui: &mut Ui, kind: PaneKind, cx: &mut PlotContext<'_>) {
         PaneKind::Lipschitz => part_ui(ui, kind, cx, |r| &r.lipschitz, curves::lipschitz_ui),
         PaneKind::Divergence => part_ui(ui, kind, cx, |r| &r.divergence, curves::divergence_ui),
         PaneKind::Energy => part_ui(ui, kind, cx, |r| &r.structure, curves::structure_ui),
+        PaneKind::Volume => part_ui(ui, kind, cx, |r| &r.structure, curves::volume_ui),
         PaneKind::GradientConsistency => {
             part_ui(ui, kind, cx, |r| &r.gradients, curves::gradients_ui);
         }

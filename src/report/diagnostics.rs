@@ -20,6 +20,7 @@
 //! | `divergence.csv` | times `t_0..t_K` | median and max amplification (random, worst case), bounds |
 //! | `divergence_probes.csv` | probes | `probe, train_row, worst_case_gain` |
 //! | `energy_error.csv`, `symplecticity.csv` | layers | Hamiltonian fields only |
+//! | `volume.csv` | layers | `layer, t, log_det_max, log_det_median, log_det_min` |
 //! | `reversibility.csv` | times | `k, t, error_max, error_median` |
 //! | `gradient_consistency.csv` | layers | `dto_norm, partner_vs_dto, backward_vs_dto, dto_vs_finite_differences` |
 //! | `robustness.csv` | perturbation sizes | `epsilon, random_accuracy, gradient_sign_accuracy` |
@@ -310,7 +311,7 @@ fn divergence_tables(d: &Divergence) -> [Table; 2] {
     ]
 }
 
-/// Energy error, symplecticity defect and reversibility, where computed.
+/// Energy error, symplecticity defect, volume change and reversibility, where computed.
 fn structure_tables(st: &Structure) -> Vec<Table> {
     let mut tables = Vec::new();
     if let Some(e) = st.energy.computed() {
@@ -338,6 +339,18 @@ fn structure_tables(st: &Structure) -> Vec<Table> {
                 .to_vec(),
             rows: layer_rows(&sy.times, &[&sy.defect_max, &sy.defect_median]),
             name: "symplecticity".to_owned(),
+        });
+    }
+    if let Some(v) = st.volume.computed() {
+        tables.push(Table {
+            header: ["layer", "t", "log_det_max", "log_det_median", "log_det_min"]
+                .map(str::to_owned)
+                .to_vec(),
+            rows: layer_rows(
+                &v.times,
+                &[&v.log_det_max, &v.log_det_median, &v.log_det_min],
+            ),
+            name: "volume".to_owned(),
         });
     }
     if let Some(r) = st.reversibility.computed() {

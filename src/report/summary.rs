@@ -33,6 +33,7 @@ pub fn failed_parts(report: &DiagnosticsReport) -> Vec<String> {
         parts.extend([
             ("energy", failure(&structure.energy)),
             ("symplecticity", failure(&structure.symplecticity)),
+            ("volume", failure(&structure.volume)),
             ("reversibility", failure(&structure.reversibility)),
         ]);
     }
@@ -356,6 +357,19 @@ fn structure_rows(s: &mut Summary, st: &Structure) {
             format!(
                 "defect max |MᵀΩM − Ω| = {} over layers and probes",
                 num(worst)
+            ),
+        );
+    });
+    s.part("volume", &st.volume, |s, v| {
+        let (lowest, _) = finite_range(&v.log_det_min);
+        let (_, highest) = finite_range(&v.log_det_max);
+        s.row(
+            "volume",
+            format!(
+                "log|det ∂y_(k+1)/∂y_k| per layer from {} to {}, |log det ∂y_K/∂y_0| ≤ {}",
+                num(lowest),
+                num(highest),
+                num(v.total_abs_max)
             ),
         );
     });

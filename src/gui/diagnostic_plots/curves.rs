@@ -1,5 +1,5 @@
-//! Per-layer curves against t: singular values, ν(t), divergence, structure, gradient
-//! consistency, and robustness against ε.
+//! Per-layer curves against t: singular values, ν(t), divergence, structure, volume change,
+//! gradient consistency, and robustness against ε.
 
 use eframe::egui::{Color32, RichText, Ui};
 use egui_plot::{Corner, MarkerShape, Plot};
@@ -236,6 +236,64 @@ pub(in crate::gui) fn structure_ui(
     lines.show(
         ui,
         time_plot("structure", "error (log scale)", true),
+        TOP,
+        Room::Vertical,
+    );
+}
+
+pub(in crate::gui) fn volume_ui(
+    ui: &mut Ui,
+    structure: &crate::diagnostics::Structure,
+    report: &DiagnosticsReport,
+    cx: &mut PlotContext<'_>,
+) {
+    let volume = match &structure.volume {
+        crate::diagnostics::Outcome::Computed(volume) => volume,
+        other => {
+            header_ui(ui, report, cx.diagnostics.is_busy(), "");
+            let reason = other.reason().unwrap_or("not computed");
+            ui.label(RichText::new(format!("volume: {reason}")).weak());
+            return;
+        }
+    };
+    header_ui(
+        ui,
+        report,
+        cx.diagnostics.is_busy(),
+        &format!(
+            "log|det ∂z_(k+1)/∂z_k| at the probes (0: the layer preserves volume, < 0: it \
+             contracts) · whole network |log det ∂z_K/∂z₀| ≤ {:.3e}",
+            volume.total_abs_max
+        ),
+    );
+    let colors = [palette(ui, 0), palette(ui, 1), palette(ui, 2)];
+    let mut lines = Lines::default();
+    lines.hline("volume-preserving (0)", 0.0, |l| {
+        l.color(ui.visuals().weak_text_color())
+            .style(egui_plot::LineStyle::dotted_dense())
+    });
+    lines.line(
+        "max over probes",
+        curve(&volume.times, &volume.log_det_max, identity),
+        |l| l.color(colors[0]).width(2.0),
+    );
+    lines.line(
+        "median",
+        curve(&volume.times, &volume.log_det_median, identity),
+        |l| l.color(colors[1]),
+    );
+    lines.line(
+        "min over probes",
+        curve(&volume.times, &volume.log_det_min, identity),
+        |l| l.color(colors[2]).width(2.0),
+    );
+    lines.show(
+        ui,
+        // Rounding-level values (a volume-preserving method: 1e-15) lie flat on zero rather
+        // than fill the plot with noise.
+        time_plot("volume", "log |det ∂z_(k+1)/∂z_k|", false)
+            .include_y(-1e-6)
+            .include_y(1e-6),
         TOP,
         Room::Vertical,
     );

@@ -13,6 +13,7 @@
 //! | `divergence` | amplification of input perturbations vs layer time, with bounds (log scale) |
 //! | `stability` | eigenvalues of `h·J` over the integrator's region of absolute stability |
 //! | `energy` | energy error per step and symplecticity defect (Hamiltonian fields only) |
+//! | `volume` | `log |det ∂y_{k+1}/∂y_k|` per layer (0: volume-preserving) |
 //! | `reversibility` | distance of the backward run from the forward states |
 //! | `gradients` | OTD vs DTO vs finite differences per layer |
 //! | `robustness` | accuracy under random and gradient-sign perturbations vs `ε` |
@@ -108,6 +109,7 @@ pub fn write_figures(
         outcome(&report.spectrum).and_then(planes::stability),
     )?;
     emit("energy", energy(report))?;
+    emit("volume", volume(report))?;
     emit("reversibility", reversibility(report))?;
     emit("gradients", outcome(&report.gradients).map(gradients))?;
     emit("robustness", outcome(&report.robustness).map(robustness))?;
@@ -479,6 +481,33 @@ fn log_panel(title: String, x_desc: &str, y_desc: &str, mut series: Vec<Series>)
     }
 }
 
+/// Volume change of each layer map: `log |det M_k|` over the probes, against 0.
+fn volume(report: &DiagnosticsReport) -> Result<Figure<'static>, String> {
+    let structure = outcome(&report.structure)?;
+    let v = outcome(&structure.volume)?;
+    let t = &v.times;
+    let span = [
+        t.first().copied().unwrap_or(0.0),
+        t.last().copied().unwrap_or(0.0),
+    ];
+    Ok(single(LinePanel {
+        title: format!(
+            "Volume change per layer (whole network: |log det ∂y_K/∂y₀| ≤ {})",
+            tick(v.total_abs_max)
+        ),
+        x_desc: LAYER_TIME.to_owned(),
+        y_desc: "log |det ∂y_(k+1)/∂y_k|".to_owned(),
+        log_y: false,
+        log_x: false,
+        series: vec![
+            Series::line("max over probes", zip(t, &v.log_det_max), BLUE).marked(Marker::Circle),
+            Series::line("median", zip(t, &v.log_det_median), ORANGE),
+            Series::line("min over probes", zip(t, &v.log_det_min), GREEN).marked(Marker::Triangle),
+            reference("volume-preserving (0)", span, 0.0),
+        ],
+    }))
+}
+
 /// Distance of the backward run from the forward states.
 fn reversibility(report: &DiagnosticsReport) -> Result<Figure<'static>, String> {
     let structure = outcome(&report.structure)?;
@@ -498,7 +527,6 @@ fn reversibility(report: &DiagnosticsReport) -> Result<Figure<'static>, String> 
     )))
 }
 
-/// OTD vs DTO vs finite differences per layer.
 /// OTD vs DTO vs finite differences per layer.
 fn gradients(g: &GradientConsistency) -> Figure<'static> {
     let t = &g.times;
