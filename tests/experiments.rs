@@ -225,6 +225,13 @@ fn hamiltonian_verlet_spirals_reaches_its_accuracy() {
 }
 
 #[test]
+fn galimbertis_h2_networks_reach_their_accuracy() {
+    // Observed: 100% train after 1600 iterations on both.
+    assert_reaches("hdnn_h2_double_circles.ron", 0.98);
+    assert_reaches("hdnn_h2_swiss_roll.ron", 0.97);
+}
+
+#[test]
 fn gradflow_negdef_donut_reaches_its_accuracy() {
     // Observed: 97.7% train after 400 iterations (the classes overlap a little).
     assert_reaches("gradflow_negdef_donut.ron", 0.95);
