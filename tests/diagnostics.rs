@@ -485,6 +485,46 @@ fn symplectic_layers_preserve_volume_and_euler_layers_change_it_by_their_eigenva
     let volume = computed(&structure.volume, "volume");
     assert!(worst(&volume) >= 1e-4, "explicit Euler: {}", worst(&volume));
 
+    // The leapfrog network's field is divergence-free but not Hamiltonian: its splitting steps
+    // preserve volume (|det M − 1| ≤ 1e-12) though not the symplectic form; Euler's do not.
+    let leapfrog = |integrator: IntegratorSpec| {
+        let mut model = Model::new(FieldKind::Leapfrog, Activation::Tanh, integrator);
+        model.width = 2;
+        model.hidden = 2;
+        model.final_time = 1.6;
+        model
+    };
+    let raw = random_snapshot(&leapfrog(IntegratorSpec::Euler), 1.0, 37).raw;
+    for integrator in [
+        IntegratorSpec::SymplecticEulerA,
+        IntegratorSpec::SymplecticEulerB,
+        IntegratorSpec::StormerVerlet,
+        IntegratorSpec::Euler,
+    ] {
+        let model = leapfrog(integrator.clone());
+        let r = report(&snapshot_of(model.network(), raw.clone()), &spec());
+        let structure = computed(&r.structure, "structure");
+        let volume = computed(&structure.volume, "volume");
+        let det_error = volume
+            .log_det_max
+            .iter()
+            .chain(&volume.log_det_min)
+            .fold(0.0_f64, |m, v| m.max(v.exp_m1().abs()));
+        if integrator == IntegratorSpec::Euler {
+            assert!(
+                det_error >= 1e-3,
+                "Euler on the leapfrog field: {det_error:e}"
+            );
+        } else {
+            assert!(
+                det_error <= 1e-12,
+                "{integrator:?}: |det M − 1| = {det_error:e}"
+            );
+        }
+        assert!(matches!(structure.energy, Outcome::NotApplicable(_)));
+        assert!(matches!(structure.symplecticity, Outcome::NotApplicable(_)));
+    }
+
     // Explicit Euler: M_k = I + hJ(y_k), so log|det M_k| = Σ_i log|1 + hλ_i| over the
     // eigenvalues of h·J that the spectrum part reports at the same probes.
     let mut every_probe = spec();

@@ -232,6 +232,12 @@ fn galimbertis_h2_networks_reach_their_accuracy() {
 }
 
 #[test]
+fn leapfrog_verlet_swissroll_reaches_its_accuracy() {
+    // Observed: 100% train after 1000 iterations.
+    assert_reaches("leapfrog_verlet_swissroll.ron", 0.98);
+}
+
+#[test]
 fn gradflow_negdef_donut_reaches_its_accuracy() {
     // Observed: 97.7% train after 400 iterations (the classes overlap a little).
     assert_reaches("gradflow_negdef_donut.ron", 0.95);

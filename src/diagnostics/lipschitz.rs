@@ -128,7 +128,9 @@ fn derivative_range(act: Activation) -> (f64, f64, f64) {
 /// semidefinite (`Aᵀ diag(σ') A` with `σ' ≥ 0`, or the identity).
 fn part_constant(field: &Field, role: Role, norms: &LayerNorms) -> (f64, bool) {
     match field.part(role).op {
-        Op::Dense { act } => (derivative_range(act).2 * norms.a[0], false),
+        Op::Dense { act } | Op::DenseTransposed { act } => {
+            (derivative_range(act).2 * norms.a[0], false)
+        }
         Op::Transposed { slot, act, .. } => {
             let (lo, _, s) = derivative_range(act);
             (s * norms.a[slot] * norms.a[slot], lo >= 0.0)
@@ -139,7 +141,7 @@ fn part_constant(field: &Field, role: Role, norms: &LayerNorms) -> (f64, bool) {
 
 /// A rigorous Lipschitz constant `ℓ` of the whole field.
 fn field_constant(field: &Field, norms: &LayerNorms) -> f64 {
-    if field.kind.is_hamiltonian() {
+    if field.kind.is_split() {
         // J = [[0, B₁], [−B₂, 0]] is block anti-diagonal: ‖J‖ = max(‖B₁‖, ‖B₂‖).
         let (drift, _) = part_constant(field, Role::Drift, norms);
         let (kick, _) = part_constant(field, Role::Kick, norms);

@@ -398,13 +398,14 @@ fn model(model: &ModelSpec, data: &DataSpec, found: &mut Problems) -> Option<Mod
     if let Some(constraint2) = &model.constraint2 {
         constraint_problems(constraint2, "model.constraint2", found);
     }
-    if model.field == FieldKind::ResNet {
+    if model.field.is_square() {
         if hidden != width && hidden > 0 {
             found.add_value(
                 "model.hidden",
                 format!(
-                    "the ResNet field's A is square, so hidden must equal width (got hidden \
-                     {hidden}, width {width}); leave hidden out"
+                    "the {:?} field's A is square, so hidden must equal width (got hidden \
+                     {hidden}, width {width}); leave hidden out",
+                    model.field
                 ),
                 hidden,
             );
@@ -575,12 +576,12 @@ fn integrator(spec: &IntegratorSpec, field: FieldKind, found: &mut Problems) -> 
     match integrator {
         Integrator::Explicit(_) => {}
         Integrator::Splitting(_) => {
-            if !field.is_hamiltonian() {
+            if !field.is_split() {
                 found.add_value(
                     PATH,
                     format!(
-                        "{} needs a separable Hamiltonian field (Hamiltonian, HamiltonianShared \
-                         or SecondOrder), but model.field is {field:?}",
+                        "{} needs a split field z' = D(p), p' = K(z) (Hamiltonian, \
+                         HamiltonianShared, SecondOrder or Leapfrog), but model.field is {field:?}",
                         integrator_variant(spec)
                     ),
                     integrator_variant(spec),
@@ -1130,7 +1131,7 @@ mod tests {
     }
 
     #[test]
-    fn symplectic_integrators_need_a_hamiltonian_field() {
+    fn splitting_integrators_need_a_split_field() {
         for integrator in [
             IntegratorSpec::SymplecticEulerA,
             IntegratorSpec::SymplecticEulerB,
@@ -1143,12 +1144,18 @@ mod tests {
                 "integrator",
                 &[
                     integrator_variant(&integrator),
-                    "Hamiltonian, HamiltonianShared or SecondOrder",
+                    "HamiltonianShared, SecondOrder or Leapfrog",
                     "ResNet",
                 ],
             );
             exp.model.field = FieldKind::SecondOrder;
             assert!(problems(&exp).is_empty());
+            // The leapfrog network is split too (its A is square).
+            exp.model.field = FieldKind::Leapfrog;
+            exp.model.hidden = None;
+            assert!(problems(&exp).is_empty(), "{:?}", problems(&exp));
+            exp.model.hidden = Some(exp.model.width + 1);
+            assert_problem(&problems_of(&exp), "model.hidden", &["Leapfrog", "square"]);
         }
     }
 

@@ -285,6 +285,7 @@ impl Shape {
             width: self.field.width,
             hidden: self.field.hidden,
             second_matrix: self.field.second_matrix(),
+            second_bias: self.field.second_bias() && !self.field.second_matrix(),
             linear_lift_inputs: self.linear_lift.then_some(self.inputs),
             outputs: self.classes,
         })

@@ -32,6 +32,7 @@ fn setup(kind: FieldKind, width: usize, hidden: usize, act: Activation, seed: u6
         width,
         hidden,
         second_matrix: field.second_matrix(),
+        second_bias: field.second_bias() && !field.second_matrix(),
         linear_lift_inputs: None,
         outputs: 1,
     });

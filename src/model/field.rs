@@ -5,11 +5,14 @@
 //! - `Dense`: `σ(A x + b)` (the ResNet field, `A` square);
 //! - `Transposed(c)`: `c · Aᵀσ(A x + b)` with `A ∈ R^{m×d}` (gradient flow `c = −1`, the two
 //!   halves of a Hamiltonian field `c = ±1`);
-//! - `Identity`: `x` (the `z' = p` half of a second-order field).
+//! - `Identity`: `x` (the `z' = p` half of a second-order field);
+//! - `DenseTransposed`: `σ(−Aᵀ x + b₂)` (the drift of the leapfrog network, `A` square).
 //!
-//! A first-order field (ResNet, GradientFlow) has one part on the whole state `z`. A separable
-//! Hamiltonian field has a *drift* part `z' = D(p)` and a *kick* part `p' = K(z)` on the state
-//! `y = (z, p)`, which is what symplectic integrators need.
+//! A first-order field (ResNet, GradientFlow) has one part on the whole state `z`. A *split*
+//! field (the Hamiltonian ones and the leapfrog network) has a *drift* part `z' = D(p)` and a
+//! *kick* part `p' = K(z)` on the state `y = (z, p)`, which is what splitting integrators need;
+//! each part depends only on the other half, so the field is divergence-free and every
+//! splitting step preserves volume.
 //!
 //! Blocks are feature-major (see [`super::kernels`]). Evaluating a part writes a *record* at
 //! the pre-activation `S = A x + b` that its JVP and VJP reuse, so the reverse sweep never
@@ -20,8 +23,8 @@
 
 use super::activation::Activation;
 use super::kernels::{
-    Slopes, affine, axpy_onto, matmul, matmul_weighted, outer_add, outer_add_pair,
-    transpose_apply_add, transpose_apply_onto,
+    Slopes, affine, affine_transposed_negated, apply_onto, axpy_onto, matmul, matmul_weighted,
+    outer_add, outer_add_pair, row_sums_add, transpose_apply_add, transpose_apply_onto,
 };
 use super::params::{LayerGrad, LayerParams};
 use serde::{Deserialize, Serialize};
@@ -39,25 +42,45 @@ pub enum FieldKind {
     HamiltonianShared,
     /// `z'' = −Aᵀσ(Az + b)`, i.e. `z' = p`, `p' = −Aᵀσ(Az + b)`.
     SecondOrder,
+    /// The leapfrog network (Haber & Ruthotto 2017): `z' = σ(−Aᵀp + b₂)`, `p' = σ(A z + b₁)`,
+    /// `A` square. Each half's rate depends only on the other half, so the field is
+    /// divergence-free (measure-preserving) though not Hamiltonian: a splitting integrator's
+    /// layers preserve volume exactly, but not a symplectic form or an energy.
+    Leapfrog,
 }
 
 impl FieldKind {
     /// All fields, in the order a user interface lists them.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::ResNet,
         Self::GradientFlow,
         Self::Hamiltonian,
         Self::HamiltonianShared,
         Self::SecondOrder,
+        Self::Leapfrog,
     ];
 
-    /// Whether the state is a pair `(z, p)` with a separable Hamiltonian structure.
+    /// Whether the state is a pair `(z, p)` with a separable Hamiltonian structure (an energy and
+    /// a symplectic form).
     #[must_use]
     pub fn is_hamiltonian(self) -> bool {
         matches!(
             self,
             Self::Hamiltonian | Self::HamiltonianShared | Self::SecondOrder
         )
+    }
+
+    /// Whether the state is a pair `(z, p)` whose halves' rates depend only on the other half
+    /// (`z' = D(p)`, `p' = K(z)`): the fields splitting integrators take.
+    #[must_use]
+    pub fn is_split(self) -> bool {
+        self.is_hamiltonian() || self == Self::Leapfrog
+    }
+
+    /// Whether the field's matrix `A` is square (`hidden = width`).
+    #[must_use]
+    pub fn is_square(self) -> bool {
+        matches!(self, Self::ResNet | Self::Leapfrog)
     }
 }
 
@@ -80,6 +103,11 @@ pub enum Op {
     },
     /// `x`.
     Identity,
+    /// `σ(−Aᵀx + b₂)` with matrix slot 0 (square) and bias slot 1.
+    DenseTransposed {
+        /// σ.
+        act: Activation,
+    },
 }
 
 /// A part of a field: reads rows `input..input+d` of the state, writes the rate of rows
@@ -99,9 +127,9 @@ pub struct Part {
 pub enum Role {
     /// The only part of a first-order field.
     Whole,
-    /// `z' = D(p)` of a Hamiltonian field.
+    /// `z' = D(p)` of a split field.
     Drift,
-    /// `p' = K(z)` of a Hamiltonian field.
+    /// `p' = K(z)` of a split field.
     Kick,
 }
 
@@ -124,7 +152,7 @@ impl Field {
     /// Rows of the state: `d`, or `2d` for `(z, p)`.
     #[must_use]
     pub fn state_dim(&self) -> usize {
-        if self.kind.is_hamiltonian() {
+        if self.kind.is_split() {
             2 * self.width
         } else {
             self.width
@@ -137,10 +165,16 @@ impl Field {
         self.kind == FieldKind::Hamiltonian
     }
 
+    /// Whether the field has a second bias `b₂` (with or without a second matrix).
+    #[must_use]
+    pub fn second_bias(&self) -> bool {
+        matches!(self.kind, FieldKind::Hamiltonian | FieldKind::Leapfrog)
+    }
+
     /// The roles of the field's parts, in evaluation order.
     #[must_use]
     pub fn roles(&self) -> &'static [Role] {
-        if self.kind.is_hamiltonian() {
+        if self.kind.is_split() {
             &[Role::Drift, Role::Kick]
         } else {
             &[Role::Whole]
@@ -201,6 +235,16 @@ impl Field {
                 output: 0,
                 op: Op::Identity,
             },
+            (FieldKind::Leapfrog, Role::Drift | Role::Whole) => Part {
+                input: d,
+                output: 0,
+                op: Op::DenseTransposed { act },
+            },
+            (FieldKind::Leapfrog, Role::Kick) => Part {
+                input: 0,
+                output: d,
+                op: Op::Dense { act },
+            },
         }
     }
 
@@ -218,10 +262,12 @@ impl Field {
     fn slopes<'a>(&self, op: Op, record: &'a [f64], n: usize) -> Slopes<'a> {
         let len = self.hidden * n;
         match op {
-            Op::Dense { act } | Op::Transposed { act, .. } if act.keeps_values() => {
+            Op::Dense { act } | Op::DenseTransposed { act } | Op::Transposed { act, .. }
+                if act.keeps_values() =>
+            {
                 Slopes::FromTanh(&record[..len])
             }
-            Op::Dense { .. } => Slopes::Stored(&record[..len]),
+            Op::Dense { .. } | Op::DenseTransposed { .. } => Slopes::Stored(&record[..len]),
             Op::Transposed { .. } => Slopes::Stored(&record[len..2 * len]),
             Op::Identity => Slopes::Stored(&[]),
         }
@@ -264,6 +310,17 @@ impl Field {
                 out[..d * n].fill(0.0);
                 transpose_apply_add(theta.a[slot], m, d, sig, n, sign, out);
             }
+            Op::DenseTransposed { act } => {
+                let out = &mut out[..d * n];
+                affine_transposed_negated(theta.a[0], theta.b[1], d, d, x, n, out);
+                let kept = &mut record[..d * n];
+                if act.keeps_values() {
+                    act.apply_values(out);
+                    kept.copy_from_slice(out);
+                } else {
+                    act.apply_in_place(out, kept);
+                }
+            }
             Op::Identity => out[..d * n].copy_from_slice(&x[..d * n]),
         }
     }
@@ -298,6 +355,11 @@ impl Field {
                 // σ(A x + b) is added to the output as it is computed, never stored.
                 let s = &mut scratch[..d * n];
                 affine(theta.a[0], theta.b[0], d, d, x, n, s);
+                act.apply_add(s, &mut record[..d * n], scale, base, out);
+            }
+            Op::DenseTransposed { act } => {
+                let s = &mut scratch[..d * n];
+                affine_transposed_negated(theta.a[0], theta.b[1], d, d, x, n, s);
                 act.apply_add(s, &mut record[..d * n], scale, base, out);
             }
             Op::Identity => {
@@ -356,6 +418,20 @@ impl Field {
                     outer_add_pair((u, x), (sig, v), negate, m, d, n, scale, ga, Some(gb));
                 }
             }
+            Op::DenseTransposed { .. } => {
+                // U = v ⊙ σ'(S), S = −Aᵀx + b₂; ∂x = −A U; ∂A = −x Uᵀ; ∂b₂ = Σ U.
+                let u = &mut scratch[..d * n];
+                slopes.hadamard(&v[..d * n], u);
+                if let Some(dx) = dx {
+                    apply_onto(theta.a[0], d, d, u, n, -scale, base, dx);
+                }
+                if let Some(grad) = grad {
+                    let (ga, _) = grad.slot(0);
+                    outer_add(x, d, u, d, n, -scale, ga, None);
+                    let (_, gb) = grad.slot(1);
+                    row_sums_add(u, d, n, scale, gb);
+                }
+            }
             Op::Identity => {
                 if let Some(dx) = dx {
                     let dx = &mut dx[..d * n];
@@ -395,6 +471,12 @@ impl Field {
                 out[..d * n].fill(0.0);
                 transpose_apply_add(theta.a[slot], m, d, t, n, sign, out);
             }
+            Op::DenseTransposed { .. } => {
+                let out = &mut out[..d * n];
+                out.fill(0.0);
+                transpose_apply_add(theta.a[0], d, d, u, n, -1.0, out);
+                slopes.scale(out);
+            }
             Op::Identity => out[..d * n].copy_from_slice(&u[..d * n]),
         }
     }
@@ -428,9 +510,12 @@ impl Field {
     /// activation adds itself to the state as it is computed.
     #[must_use]
     pub fn adds_in_place(&self) -> bool {
-        self.roles()
-            .iter()
-            .all(|&role| matches!(self.part(role).op, Op::Transposed { .. } | Op::Dense { .. }))
+        self.roles().iter().all(|&role| {
+            matches!(
+                self.part(role).op,
+                Op::Transposed { .. } | Op::Dense { .. } | Op::DenseTransposed { .. }
+            )
+        })
     }
 
     /// `out = base + scale · f(y)` (`out += scale · f(y)` without a base) for a block `y` of
@@ -590,7 +675,7 @@ impl Field {
         };
         let (z, p) = y.split_at(d * n);
         match self.kind {
-            FieldKind::ResNet | FieldKind::GradientFlow => return None,
+            FieldKind::ResNet | FieldKind::GradientFlow | FieldKind::Leapfrog => return None,
             FieldKind::Hamiltonian => {
                 add_potential(0, self.activation, p)?;
                 add_potential(1, self.activation2, z)?;

@@ -428,6 +428,28 @@ pub fn affine(a: &[f64], b: &[f64], rows: usize, cols: usize, x: &[f64], n: usiz
     apply_strided(a, (cols, 1), (rows, cols), x, n, Biased(b), s);
 }
 
+/// `s = b − Aᵀ x` with `A ∈ R^{rows×cols}` row-major, `x` a block of `rows` rows, `s` of
+/// `cols` (the pre-activation `σ(−Aᵀx + b)` of a leapfrog network's drift).
+#[inline]
+pub fn affine_transposed_negated(
+    a: &[f64],
+    b: &[f64],
+    rows: usize,
+    cols: usize,
+    x: &[f64],
+    n: usize,
+    s: &mut [f64],
+) {
+    debug_assert!(a.len() >= rows * cols && b.len() >= cols);
+    debug_assert!(x.len() >= rows * n && s.len() >= cols * n);
+    apply_strided(a, (1, cols), (cols, rows), x, n, Plain, s);
+    for (row, &bi) in s[..cols * n].chunks_exact_mut(n).zip(b) {
+        for v in row {
+            *v = bi - *v;
+        }
+    }
+}
+
 /// `s = A x` (no bias).
 #[inline]
 pub fn matmul(a: &[f64], rows: usize, cols: usize, x: &[f64], n: usize, s: &mut [f64]) {
@@ -500,6 +522,35 @@ pub fn transpose_apply_onto(
     match base {
         Some(base) => apply_strided(a, strides, shape, u, n, Onto { scale, base }, out),
         None => apply_strided(a, strides, shape, u, n, AddTo(scale), out),
+    }
+}
+
+/// `out = base + scale · A u` (`out`'s old values unread), or `out += scale · A u` without a
+/// base, with `A ∈ R^{rows×cols}`, `u` a block of `cols` rows, `out` of `rows`.
+#[inline]
+pub fn apply_onto(
+    a: &[f64],
+    rows: usize,
+    cols: usize,
+    u: &[f64],
+    n: usize,
+    scale: f64,
+    base: Option<&[f64]>,
+    out: &mut [f64],
+) {
+    debug_assert!(base.is_none_or(|b| b.len() >= rows * n));
+    let (strides, shape) = ((cols, 1), (rows, cols));
+    match base {
+        Some(base) => apply_strided(a, strides, shape, u, n, Onto { scale, base }, out),
+        None => apply_strided(a, strides, shape, u, n, AddTo(scale), out),
+    }
+}
+
+/// `grad_b += scale · Σ u` over the samples of a block `u` of `rows` rows.
+#[inline]
+pub fn row_sums_add(u: &[f64], rows: usize, n: usize, scale: f64, grad_b: &mut [f64]) {
+    for (g, row) in grad_b[..rows].iter_mut().zip(u.chunks_exact(n)) {
+        *g += scale * row.iter().sum::<f64>();
     }
 }
 

@@ -78,7 +78,7 @@ pub struct BlockIds {
     pub b: usize,
     /// `A₂` of a `Hamiltonian` field.
     pub a2: Option<usize>,
-    /// `b₂` of a `Hamiltonian` field.
+    /// `b₂` of a `Hamiltonian` or `Leapfrog` field.
     pub b2: Option<usize>,
     /// Weight of a linear lift.
     pub lift_w: Option<usize>,
@@ -109,6 +109,8 @@ pub struct LayoutShape {
     pub hidden: usize,
     /// Whether the field has a second matrix `A₂` (the `Hamiltonian` field).
     pub second_matrix: bool,
+    /// Whether the field has a second bias `b₂` without a second matrix (the `Leapfrog` field).
+    pub second_bias: bool,
     /// Input features, when the lift is linear.
     pub linear_lift_inputs: Option<usize>,
     /// Outputs of the head.
@@ -147,6 +149,11 @@ impl ParamLayout {
             let a2 = push("A2", k, m, d, true);
             let b2 = push("b2", k, m, 1, true);
             (a, b, Some(a2), Some(b2))
+        } else if shape.second_bias {
+            let a = push("A", k, m, d, true);
+            let b = push("b1", k, m, 1, true);
+            let b2 = push("b2", k, d, 1, true);
+            (a, b, None, Some(b2))
         } else {
             (
                 push("A", k, m, d, true),
@@ -233,8 +240,8 @@ impl ParamLayout {
     }
 }
 
-/// One layer's effective parameters: `[A, A₂]` and `[b, b₂]`; for fields with one matrix both
-/// slots hold the same slice.
+/// One layer's effective parameters: `[A, A₂]` and `[b, b₂]`; a field with one matrix has it
+/// in both slots, and likewise one bias.
 #[derive(Clone, Copy, Debug)]
 pub struct LayerParams<'a> {
     /// Matrices by slot.
@@ -243,22 +250,21 @@ pub struct LayerParams<'a> {
     pub b: [&'a [f64]; 2],
 }
 
-/// One layer's gradient accumulators inside a flat gradient buffer: `(∂A, ∂b)` per matrix slot.
+/// One layer's gradient accumulators inside a flat gradient buffer: `(∂A, ∂b)` per slot.
 #[derive(Debug)]
 pub struct LayerGrad<'a> {
     parts: [&'a mut [f64]; 4],
-    shared: bool,
+    /// Whether slot 1 has a matrix and a bias of its own.
+    second: [bool; 2],
 }
 
 impl LayerGrad<'_> {
-    /// `(∂A, ∂b)` of matrix slot `slot` (0 or 1; fields with one matrix share slot 0).
+    /// `(∂A, ∂b)` of slot `slot` (0 or 1; a field with one matrix or one bias shares slot 0's).
     pub fn slot(&mut self, slot: usize) -> (&mut [f64], &mut [f64]) {
         let [ga, gb, ga2, gb2] = &mut self.parts;
-        if slot == 0 || self.shared {
-            (ga, gb)
-        } else {
-            (ga2, gb2)
-        }
+        let a = if slot == 1 && self.second[0] { ga2 } else { ga };
+        let b = if slot == 1 && self.second[1] { gb2 } else { gb };
+        (a, b)
     }
 }
 
@@ -269,28 +275,21 @@ impl ParamLayout {
         let ids = self.ids;
         let a = self.blocks[ids.a].layer_range(k);
         let b = self.blocks[ids.b].layer_range(k);
-        let second = ids.a2.zip(ids.b2).map(|(a2, b2)| {
-            (
-                self.blocks[a2].layer_range(k),
-                self.blocks[b2].layer_range(k),
-            )
-        });
-        let shared = second.is_none();
-        let ranges = match second {
-            Some((a2, b2)) => [Some(a), Some(b), Some(a2), Some(b2)],
-            None => [Some(a), Some(b), None, None],
-        };
+        let a2 = ids.a2.map(|id| self.blocks[id].layer_range(k));
+        let b2 = ids.b2.map(|id| self.blocks[id].layer_range(k));
+        let second = [a2.is_some(), b2.is_some()];
+        let ranges = [Some(a), Some(b), a2, b2];
         let mut rest = buffer;
         let mut consumed = 0;
         let mut parts: [&'a mut [f64]; 4] = [&mut [], &mut [], &mut [], &mut []];
         for (slot, range) in ranges.into_iter().enumerate() {
-            let Some(range) = range else { break };
+            let Some(range) = range else { continue };
             let (_, tail) = rest.split_at_mut(range.start - consumed);
             let (part, tail) = tail.split_at_mut(range.len());
             parts[slot] = part;
             rest = tail;
             consumed = range.end;
         }
-        LayerGrad { parts, shared }
+        LayerGrad { parts, second }
     }
 }

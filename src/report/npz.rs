@@ -66,7 +66,7 @@ fn archive(session: &mut Session, plan: &Plan, path: &Path) -> Result<Vec<u8>, E
     archive.add("x", &x)?;
     archive.add("y", &y)?;
     archive.add("z", &states.slice(s![.., .., ..d]).as_standard_layout())?;
-    if network.field.kind.is_hamiltonian() {
+    if network.field.kind.is_split() {
         archive.add("p", &states.slice(s![.., .., d..]).as_standard_layout())?;
     }
     archive.add("logits", &logits)?;

@@ -143,6 +143,7 @@ impl Network {
             width,
             hidden: field.hidden,
             second_matrix: field.second_matrix(),
+            second_bias: field.second_bias() && !field.second_matrix(),
             linear_lift_inputs: (lift == LiftSpec::Linear).then_some(inputs),
             outputs,
         });

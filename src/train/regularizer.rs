@@ -54,6 +54,7 @@ mod tests {
             width: 2,
             hidden: 3,
             second_matrix: true,
+            second_bias: false,
             linear_lift_inputs: Some(2),
             outputs: 2,
         });
@@ -92,6 +93,7 @@ mod tests {
             width: 2,
             hidden: 2,
             second_matrix: false,
+            second_bias: false,
             linear_lift_inputs: None,
             outputs: 2,
         });

@@ -15,6 +15,7 @@ fn field_text(field: FieldKind) -> &'static str {
         FieldKind::Hamiltonian => "Hamiltonian",
         FieldKind::HamiltonianShared => "Hamiltonian (shared A)",
         FieldKind::SecondOrder => "Second order",
+        FieldKind::Leapfrog => "Leapfrog",
     }
 }
 
@@ -32,6 +33,9 @@ fn field_tip(field: FieldKind) -> &'static str {
         FieldKind::HamiltonianShared => "The Hamiltonian field with A₁ = A₂, b₁ = b₂, σ₁ = σ₂.",
         FieldKind::SecondOrder => {
             "z'' = −Aᵀσ(Az + b), i.e. z' = p, p' = −Aᵀσ(Az + b); H = ½‖p‖² + 1ᵀγ(Az + b)."
+        }
+        FieldKind::Leapfrog => {
+            "z' = σ(−Aᵀp + b₂), p' = σ(A z + b₁), A square (Haber & Ruthotto 2017); p(0) = 0. Divergence-free: with symplectic Euler or Störmer–Verlet every layer preserves volume exactly (det = 1), though there is no energy."
         }
     }
 }
@@ -105,7 +109,7 @@ pub(super) fn architecture_ui(ui: &mut Ui, exp: &mut Experiment) {
             model.activation2 = None;
             model.constraint2 = None;
         }
-        if model.field == FieldKind::ResNet {
+        if model.field.is_square() {
             model.hidden = None;
         }
     }
@@ -143,9 +147,9 @@ pub(super) fn architecture_ui(ui: &mut Ui, exp: &mut Experiment) {
         &mut model.width,
         0..=256,
     );
-    if model.field == FieldKind::ResNet {
+    if model.field.is_square() {
         ui.label("Hidden m")
-            .on_hover_text("The ResNet field's A is square: m = d.");
+            .on_hover_text("This field's A is square: m = d.");
         ui.label(format!("= d = {} (A is square)", model.width));
         ui.end_row();
     } else {
