@@ -23,8 +23,8 @@
 
 use super::activation::Activation;
 use super::kernels::{
-    Slopes, affine, affine_transposed_negated, apply_onto, axpy_onto, matmul, matmul_weighted,
-    outer_add, outer_add_pair, row_sums_add, transpose_apply_add, transpose_apply_onto,
+    Slopes, affine, axpy_onto, matmul, matmul_weighted, outer_add, outer_add_pair,
+    transpose_apply_add, transpose_apply_onto,
 };
 use super::params::{LayerGrad, LayerParams};
 use serde::{Deserialize, Serialize};
@@ -310,17 +310,7 @@ impl Field {
                 out[..d * n].fill(0.0);
                 transpose_apply_add(theta.a[slot], m, d, sig, n, sign, out);
             }
-            Op::DenseTransposed { act } => {
-                let out = &mut out[..d * n];
-                affine_transposed_negated(theta.a[0], theta.b[1], d, d, x, n, out);
-                let kept = &mut record[..d * n];
-                if act.keeps_values() {
-                    act.apply_values(out);
-                    kept.copy_from_slice(out);
-                } else {
-                    act.apply_in_place(out, kept);
-                }
-            }
+            Op::DenseTransposed { act } => leapfrog::eval(act, theta, d, x, n, out, record),
             Op::Identity => out[..d * n].copy_from_slice(&x[..d * n]),
         }
     }
@@ -358,9 +348,7 @@ impl Field {
                 act.apply_add(s, &mut record[..d * n], scale, base, out);
             }
             Op::DenseTransposed { act } => {
-                let s = &mut scratch[..d * n];
-                affine_transposed_negated(theta.a[0], theta.b[1], d, d, x, n, s);
-                act.apply_add(s, &mut record[..d * n], scale, base, out);
+                leapfrog::eval_add(act, theta, d, x, n, (scale, base), out, record, scratch);
             }
             Op::Identity => {
                 let rate = &mut scratch[..d * n];
@@ -419,18 +407,7 @@ impl Field {
                 }
             }
             Op::DenseTransposed { .. } => {
-                // U = v ⊙ σ'(S), S = −Aᵀx + b₂; ∂x = −A U; ∂A = −x Uᵀ; ∂b₂ = Σ U.
-                let u = &mut scratch[..d * n];
-                slopes.hadamard(&v[..d * n], u);
-                if let Some(dx) = dx {
-                    apply_onto(theta.a[0], d, d, u, n, -scale, base, dx);
-                }
-                if let Some(grad) = grad {
-                    let (ga, _) = grad.slot(0);
-                    outer_add(x, d, u, d, n, -scale, ga, None);
-                    let (_, gb) = grad.slot(1);
-                    row_sums_add(u, d, n, scale, gb);
-                }
+                leapfrog::vjp(theta, d, x, slopes, v, n, (scale, base), dx, grad, scratch);
             }
             Op::Identity => {
                 if let Some(dx) = dx {
@@ -471,12 +448,7 @@ impl Field {
                 out[..d * n].fill(0.0);
                 transpose_apply_add(theta.a[slot], m, d, t, n, sign, out);
             }
-            Op::DenseTransposed { .. } => {
-                let out = &mut out[..d * n];
-                out.fill(0.0);
-                transpose_apply_add(theta.a[0], d, d, u, n, -1.0, out);
-                slopes.scale(out);
-            }
+            Op::DenseTransposed { .. } => leapfrog::jvp(theta, d, slopes, u, n, out),
             Op::Identity => out[..d * n].copy_from_slice(&u[..d * n]),
         }
     }
@@ -694,6 +666,99 @@ impl Field {
             }
         }
         Some(energy)
+    }
+}
+
+/// The leapfrog network's drift `σ(−Aᵀx + b₂)` (matrix slot 0, bias slot 1), kept out of line
+/// so that the other fields' hot loops are laid out as before.
+mod leapfrog {
+    use super::super::activation::Activation;
+    use super::super::kernels::{
+        Slopes, affine_transposed_negated, apply_onto, outer_add, row_sums_add, transpose_apply_add,
+    };
+    use super::super::params::{LayerGrad, LayerParams};
+
+    /// `out = σ(S)`, `S = −Aᵀx + b₂`; the record as a dense part keeps it.
+    #[inline(never)]
+    pub(super) fn eval(
+        act: Activation,
+        theta: &LayerParams,
+        d: usize,
+        x: &[f64],
+        n: usize,
+        out: &mut [f64],
+        record: &mut [f64],
+    ) {
+        let out = &mut out[..d * n];
+        affine_transposed_negated(theta.a[0], theta.b[1], d, d, x, n, out);
+        let kept = &mut record[..d * n];
+        if act.keeps_values() {
+            act.apply_values(out);
+            kept.copy_from_slice(out);
+        } else {
+            act.apply_in_place(out, kept);
+        }
+    }
+
+    /// `out = base + scale · σ(S)` (or `out += …`), filling the record.
+    #[inline(never)]
+    pub(super) fn eval_add(
+        act: Activation,
+        theta: &LayerParams,
+        d: usize,
+        x: &[f64],
+        n: usize,
+        (scale, base): (f64, Option<&[f64]>),
+        out: &mut [f64],
+        record: &mut [f64],
+        scratch: &mut [f64],
+    ) {
+        let s = &mut scratch[..d * n];
+        affine_transposed_negated(theta.a[0], theta.b[1], d, d, x, n, s);
+        act.apply_add(s, &mut record[..d * n], scale, base, out);
+    }
+
+    /// `U = v ⊙ σ'(S)`; `∂x = −A U`, `∂A = −x Uᵀ`, `∂b₂ = Σ U`, all times `scale`.
+    #[inline(never)]
+    pub(super) fn vjp(
+        theta: &LayerParams,
+        d: usize,
+        x: &[f64],
+        slopes: Slopes,
+        v: &[f64],
+        n: usize,
+        (scale, base): (f64, Option<&[f64]>),
+        dx: Option<&mut [f64]>,
+        grad: Option<&mut LayerGrad>,
+        scratch: &mut [f64],
+    ) {
+        let u = &mut scratch[..d * n];
+        slopes.hadamard(&v[..d * n], u);
+        if let Some(dx) = dx {
+            apply_onto(theta.a[0], d, d, u, n, -scale, base, dx);
+        }
+        if let Some(grad) = grad {
+            let (ga, _) = grad.slot(0);
+            outer_add(x, d, u, d, n, -scale, ga, None);
+            let (_, gb) = grad.slot(1);
+            row_sums_add(u, d, n, scale, gb);
+        }
+    }
+
+    /// `out = σ'(S) ⊙ (−Aᵀ u)`.
+    #[inline(never)]
+    pub(super) fn jvp(
+        theta: &LayerParams,
+        d: usize,
+        slopes: Slopes,
+        u: &[f64],
+        n: usize,
+        out: &mut [f64],
+    ) {
+        let out = &mut out[..d * n];
+        out.fill(0.0);
+        transpose_apply_add(theta.a[0], d, d, u, n, -1.0, out);
+        slopes.scale(out);
     }
 }
 
