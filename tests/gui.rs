@@ -991,15 +991,7 @@ fn the_layer_slider_and_play_button_step_through_the_layers() {
 /// A study of 2 integrators × 2 final times × 2 seeds (8 runs of 20 iterations) written into
 /// `dir/study` with `flowlab study ARGS`: `run` trains it, `slurm` only expands it.
 fn make_study(dir: &Path, command: &str) -> std::path::PathBuf {
-    let base = r#"(
-        format_version: 1,
-        name: "tiny",
-        data: (source: Moons, size: 120, noise: 0.1),
-        model: (field: ResNet, activation: Tanh, width: 2, layers: 4, final_time: 2.0),
-        integrator: Euler,
-        train: (optimizer: Adam(lr: 0.05), iterations: 20, eval_every: 5),
-        diagnostics: (every: 10, probes: 4, grid: 8, gradient_points: 4),
-    )"#;
+    let base = common::TINY_EXPERIMENT;
     let file = dir.join("study.ron");
     std::fs::write(
         &file,

@@ -16,15 +16,7 @@ use flowlab::study::slurm::{self, SlurmOptions};
 use flowlab::study::{self, StudyError, StudyFolder};
 
 /// A small, quick base experiment.
-const BASE: &str = r#"(
-    format_version: 1,
-    name: "tiny",
-    data: (source: Moons, size: 120, noise: 0.1),
-    model: (field: ResNet, activation: Tanh, width: 2, layers: 4, final_time: 2.0),
-    integrator: Euler,
-    train: (optimizer: Adam(lr: 0.05), iterations: 20, eval_every: 5),
-    diagnostics: (every: 10, probes: 4, grid: 8, gradient_points: 4),
-)"#;
+const BASE: &str = common::TINY_EXPERIMENT;
 
 /// A study of `axes` (RON) on the inline [`BASE`].
 fn study_text(axes: &str) -> String {

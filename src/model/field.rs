@@ -295,13 +295,7 @@ impl Field {
             Op::Dense { act } => {
                 let out = &mut out[..d * n];
                 affine(theta.a[0], theta.b[0], d, d, x, n, out);
-                let kept = &mut record[..d * n];
-                if act.keeps_values() {
-                    act.apply_values(out);
-                    kept.copy_from_slice(out);
-                } else {
-                    act.apply_in_place(out, kept);
-                }
+                activate_keeping(act, out, &mut record[..d * n]);
             }
             Op::Transposed { slot, act, sign } => {
                 let (sig, rest) = record.split_at_mut(m * n);
@@ -669,6 +663,17 @@ impl Field {
     }
 }
 
+/// `out = σ(out)` in place, keeping in `kept` what a dense part's reverse sweep needs: `σ(S)` for
+/// tanh, `σ'(S)` otherwise.
+fn activate_keeping(act: Activation, out: &mut [f64], kept: &mut [f64]) {
+    if act.keeps_values() {
+        act.apply_values(out);
+        kept.copy_from_slice(out);
+    } else {
+        act.apply_in_place(out, kept);
+    }
+}
+
 /// The leapfrog network's drift `σ(−Aᵀx + b₂)` (matrix slot 0, bias slot 1), kept out of line
 /// so that the other fields' hot loops are laid out as before.
 mod leapfrog {
@@ -691,13 +696,7 @@ mod leapfrog {
     ) {
         let out = &mut out[..d * n];
         affine_transposed_negated(theta.a[0], theta.b[1], d, d, x, n, out);
-        let kept = &mut record[..d * n];
-        if act.keeps_values() {
-            act.apply_values(out);
-            kept.copy_from_slice(out);
-        } else {
-            act.apply_in_place(out, kept);
-        }
+        super::activate_keeping(act, out, &mut record[..d * n]);
     }
 
     /// `out = base + scale · σ(S)` (or `out += …`), filling the record.

@@ -518,7 +518,21 @@ pub fn transpose_apply_onto(
     out: &mut [f64],
 ) {
     debug_assert!(base.is_none_or(|b| b.len() >= cols * n));
-    let (strides, shape) = ((1, cols), (cols, rows));
+    strided_onto(a, ((1, cols), (cols, rows)), u, n, scale, base, out);
+}
+
+/// `out = base + scale · M u` or `out += scale · M u`, `M` the matrix `a` read with `strides`
+/// in `shape` (`A` or `Aᵀ`).
+#[inline(always)]
+fn strided_onto(
+    a: &[f64],
+    (strides, shape): ((usize, usize), (usize, usize)),
+    u: &[f64],
+    n: usize,
+    scale: f64,
+    base: Option<&[f64]>,
+    out: &mut [f64],
+) {
     match base {
         Some(base) => apply_strided(a, strides, shape, u, n, Onto { scale, base }, out),
         None => apply_strided(a, strides, shape, u, n, AddTo(scale), out),
@@ -539,11 +553,7 @@ pub fn apply_onto(
     out: &mut [f64],
 ) {
     debug_assert!(base.is_none_or(|b| b.len() >= rows * n));
-    let (strides, shape) = ((cols, 1), (rows, cols));
-    match base {
-        Some(base) => apply_strided(a, strides, shape, u, n, Onto { scale, base }, out),
-        None => apply_strided(a, strides, shape, u, n, AddTo(scale), out),
-    }
+    strided_onto(a, ((cols, 1), (rows, cols)), u, n, scale, base, out);
 }
 
 /// `grad_b += scale · Σ u` over the samples of a block `u` of `rows` rows.

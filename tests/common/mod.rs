@@ -21,6 +21,17 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A small, quick experiment (120 moons, 4 layers, 20 iterations) for tests that run many.
+pub const TINY_EXPERIMENT: &str = r#"(
+    format_version: 1,
+    name: "tiny",
+    data: (source: Moons, size: 120, noise: 0.1),
+    model: (field: ResNet, activation: Tanh, width: 2, layers: 4, final_time: 2.0),
+    integrator: Euler,
+    train: (optimizer: Adam(lr: 0.05), iterations: 20, eval_every: 5),
+    diagnostics: (every: 10, probes: 4, grid: 8, gradient_points: 4),
+)"#;
+
 /// The built-in default experiment.
 pub fn default_experiment() -> Experiment {
     experiment::from_ron_str(experiment::DEFAULT_EXPERIMENT).expect("the default experiment")
