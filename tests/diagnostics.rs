@@ -83,6 +83,7 @@ impl Model {
                 constraint: self.constraint,
                 constraint2: None,
                 init_scale: 1.0,
+                dissipation: flowlab::experiment::Dissipation::None,
             },
             integrator: self.integrator.clone(),
             gradient: GradientSpec::Dto,

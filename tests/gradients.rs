@@ -35,8 +35,17 @@ impl Case {
     fn new(field: FieldKind, constraint: Constraint, integrator: IntegratorSpec) -> Self {
         Self {
             field,
-            width: 3,
-            hidden: 3,
+            // The port-Hamiltonian J needs an even width.
+            width: if field == FieldKind::PortHamiltonian {
+                4
+            } else {
+                3
+            },
+            hidden: if field == FieldKind::PortHamiltonian {
+                4
+            } else {
+                3
+            },
             constraint,
             integrator,
             head: HeadSpec::SoftmaxCrossEntropy,
@@ -72,6 +81,11 @@ impl Case {
                 constraint: self.constraint,
                 constraint2: None,
                 init_scale: 0.1,
+                dissipation: if self.field == FieldKind::PortHamiltonian {
+                    flowlab::experiment::Dissipation::Fixed(0.3)
+                } else {
+                    flowlab::experiment::Dissipation::None
+                },
             },
             integrator: self.integrator.clone(),
             gradient: self.gradient.clone(),
@@ -251,7 +265,7 @@ fn dto_matches_finite_differences_for_every_combination() {
                 // Non-square A where the field allows it and the constraint does not need a
                 // square matrix.
                 if !field.is_square() && !constraint.needs_square() {
-                    case.hidden = 4;
+                    case.hidden = case.width + 1;
                 }
                 let name = format!("{field:?} / {} / {integrator:?}", constraint.name());
                 let mut p = problem(&case, 1);

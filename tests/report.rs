@@ -51,6 +51,7 @@ fn experiment(field: FieldKind, integrator: IntegratorSpec, lift: LiftSpec) -> E
             constraint: Constraint::Skew { gamma: 0.1 },
             constraint2: None,
             init_scale: 0.5,
+            dissipation: flowlab::experiment::Dissipation::None,
         },
         integrator,
         gradient: GradientSpec::Dto,

@@ -135,6 +135,11 @@ fn part_constant(field: &Field, role: Role, norms: &LayerNorms) -> (f64, bool) {
             let (lo, _, s) = derivative_range(act);
             (s * norms.a[slot] * norms.a[slot], lo >= 0.0)
         }
+        Op::PortHamiltonian { act, gamma } => {
+            // ‖J − γI‖₂ = √(1 + γ²): J − γI is normal with eigenvalues −γ ± i.
+            let s = derivative_range(act).2;
+            (gamma.hypot(1.0) * s * norms.a[0] * norms.a[0], false)
+        }
         Op::Identity => (1.0, true),
     }
 }
@@ -157,6 +162,10 @@ fn one_sided_upper(field: &Field, norms: &LayerNorms) -> (f64, String) {
         FieldKind::ResNet => (
             derivative_range(field.activation).2 * norms.a[0],
             "ν ≤ max|σ'|·‖A‖₂".to_owned(),
+        ),
+        FieldKind::PortHamiltonian => (
+            part_constant(field, Role::Whole, norms).0,
+            "ν ≤ ‖J − R‖₂·max|σ'|·‖A‖₂²".to_owned(),
         ),
         FieldKind::GradientFlow => {
             let (lo, _, _) = derivative_range(field.activation);

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::DiagnosticsSpec;
 use super::{Context, Outcome, flow, linalg, times};
 use crate::data::Split;
+use crate::model::FieldKind;
 use crate::train::Snapshot;
 
 /// Energy error per step with the layer's parameters frozen: `ΔH_k = H_k(y_{k+1}) − H_k(y_k)`
@@ -107,8 +108,14 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
             field.kind
         )
     };
+    let dissipative = || {
+        format!(
+            "the port-Hamiltonian field with R = {}·I dissipates: its flow is not symplectic",
+            field.dissipation
+        )
+    };
 
-    let energy = if field.kind.is_hamiltonian() {
+    let energy = if field.kind.has_energy() {
         let mut absolute_max = Vec::with_capacity(layers);
         let mut relative_max = Vec::with_capacity(layers);
         let mut relative_median = Vec::with_capacity(layers);
@@ -164,8 +171,13 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
         Outcome::NotApplicable(not_hamiltonian())
     };
 
-    let symplecticity = if field.kind.is_hamiltonian() {
-        let d = field.width;
+    // A port-Hamiltonian field with R = 0 is Hamiltonian in the canonical coordinates of its
+    // state; with R ≠ 0 its flow is not symplectic.
+    let symplectic_form = field.kind.is_hamiltonian()
+        || (field.kind == FieldKind::PortHamiltonian && field.dissipation == 0.0);
+    let symplecticity = if symplectic_form {
+        // Ω = [[0, I], [−I, 0]] over the state's two halves.
+        let d = dim / 2;
         let omega = |i: usize, j: usize| -> f64 {
             if i < d && j == i + d {
                 1.0
@@ -208,6 +220,8 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
             defect_max,
             defect_median,
         })
+    } else if field.kind == FieldKind::PortHamiltonian {
+        Outcome::NotApplicable(dissipative())
     } else {
         Outcome::NotApplicable(not_hamiltonian())
     };

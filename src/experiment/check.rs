@@ -373,6 +373,29 @@ fn model(model: &ModelSpec, data: &DataSpec, found: &mut Problems) -> Option<Mod
         activation_problems(activation2, "model.activation2", found);
     }
 
+    if model.field == FieldKind::PortHamiltonian {
+        if !width.is_multiple_of(2) {
+            found.add_value(
+                "model.width",
+                format!(
+                    "the PortHamiltonian field's J = [[0, I], [−I, 0]] needs an even width (got \
+                     {width})"
+                ),
+                width,
+            );
+        }
+        found.non_negative("model.dissipation", model.dissipation.gamma());
+    } else if !model.dissipation.is_none() {
+        found.add(
+            "model.dissipation",
+            format!(
+                "only the PortHamiltonian field has a dissipation R, and model.field is {:?}; \
+                 remove this setting",
+                model.field
+            ),
+        );
+    }
+
     let has_second_matrix = model.field == FieldKind::Hamiltonian;
     if !has_second_matrix {
         let why = format!(
@@ -454,6 +477,7 @@ fn model(model: &ModelSpec, data: &DataSpec, found: &mut Problems) -> Option<Mod
             } else {
                 model.activation
             },
+            dissipation: model.dissipation.gamma(),
         },
         layers: model.layers,
         final_time: model.final_time,
@@ -1157,6 +1181,32 @@ mod tests {
             exp.model.hidden = Some(exp.model.width + 1);
             assert_problem(&problems_of(&exp), "model.hidden", &["Leapfrog", "square"]);
         }
+    }
+
+    #[test]
+    fn a_port_hamiltonian_field_needs_an_even_width_and_a_dissipation_of_its_own() {
+        let mut exp = example();
+        exp.model.field = FieldKind::PortHamiltonian;
+        exp.model.width = 4;
+        exp.model.hidden = None;
+        exp.model.dissipation = crate::experiment::Dissipation::Fixed(0.5);
+        assert!(problems(&exp).is_empty(), "{:?}", problems(&exp));
+        exp.model.width = 5;
+        assert_problem(&problems_of(&exp), "model.width", &["even", "5"]);
+        exp.model.width = 4;
+        exp.model.dissipation = crate::experiment::Dissipation::Fixed(-0.1);
+        assert_problem(&problems_of(&exp), "model.dissipation", &["-0.1"]);
+        exp.model.dissipation = crate::experiment::Dissipation::Fixed(0.5);
+        exp.model.field = FieldKind::GradientFlow;
+        assert_problem(
+            &problems_of(&exp),
+            "model.dissipation",
+            &["only the PortHamiltonian field", "GradientFlow"],
+        );
+        // Splitting methods need a split state, which it has not.
+        exp.model.field = FieldKind::PortHamiltonian;
+        exp.integrator = IntegratorSpec::StormerVerlet;
+        assert_problem(&problems_of(&exp), "integrator", &["PortHamiltonian"]);
     }
 
     #[test]

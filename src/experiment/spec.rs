@@ -97,10 +97,40 @@ pub struct ModelSpec {
     /// Standard deviation of the initial weights is `init_scale / sqrt(d)`.
     #[serde(default = "default_init_scale")]
     pub init_scale: f64,
+    /// The dissipation `R` of a `PortHamiltonian` field.
+    #[serde(default, skip_serializing_if = "Dissipation::is_none")]
+    pub dissipation: Dissipation,
 }
 
 fn default_init_scale() -> f64 {
     0.1
+}
+
+/// The dissipation matrix `R ⪰ 0` of a port-Hamiltonian field `y' = (J − R) Kᵀσ(Ky + b)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum Dissipation {
+    /// `R = 0`: the energy is conserved along the exact flow (H1 of Galimberti et al.).
+    #[default]
+    None,
+    /// `R = γI` with `γ ≥ 0`: `dH/dt = −γ‖∇H‖² ≤ 0`.
+    Fixed(f64),
+}
+
+impl Dissipation {
+    /// Whether `R = 0` by default (the setting is left out of a saved file).
+    #[must_use]
+    pub fn is_none(&self) -> bool {
+        *self == Self::None
+    }
+
+    /// `γ` of `R = γI` (0 for none).
+    #[must_use]
+    pub fn gamma(self) -> f64 {
+        match self {
+            Self::None => 0.0,
+            Self::Fixed(gamma) => gamma,
+        }
+    }
 }
 
 /// A Butcher tableau of an explicit Runge–Kutta method given in the file.

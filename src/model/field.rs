@@ -6,7 +6,9 @@
 //! - `Transposed(c)`: `c · Aᵀσ(A x + b)` with `A ∈ R^{m×d}` (gradient flow `c = −1`, the two
 //!   halves of a Hamiltonian field `c = ±1`);
 //! - `Identity`: `x` (the `z' = p` half of a second-order field);
-//! - `DenseTransposed`: `σ(−Aᵀ x + b₂)` (the drift of the leapfrog network, `A` square).
+//! - `DenseTransposed`: `σ(−Aᵀ x + b₂)` (the drift of the leapfrog network, `A` square);
+//! - `PortHamiltonian(γ)`: `(J − γI) Aᵀσ(A x + b)` with the canonical `J = [[0, I], [−I, 0]]`
+//!   (a port-Hamiltonian field, `d` even).
 //!
 //! A first-order field (ResNet, GradientFlow) has one part on the whole state `z`. A *split*
 //! field (the Hamiltonian ones and the leapfrog network) has a *drift* part `z' = D(p)` and a
@@ -47,17 +49,23 @@ pub enum FieldKind {
     /// divergence-free (measure-preserving) though not Hamiltonian: a splitting integrator's
     /// layers preserve volume exactly, but not a symplectic form or an energy.
     Leapfrog,
+    /// `y' = (J − R) Aᵀσ(A y + b)`, `A ∈ R^{m×d}`, `d` even, `J = [[0, I], [−I, 0]]`,
+    /// `R = γI ⪰ 0` (Galimberti et al. 2023; `R = 0` is their H1-DNN). The energy is
+    /// `H(y) = 1ᵀγ(Ay + b)` with `γ' = σ`, so `∇H = Aᵀσ(Ay + b)` and, with θ frozen,
+    /// `dH/dt = −∇Hᵀ R ∇H ≤ 0`.
+    PortHamiltonian,
 }
 
 impl FieldKind {
     /// All fields, in the order a user interface lists them.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::ResNet,
         Self::GradientFlow,
         Self::Hamiltonian,
         Self::HamiltonianShared,
         Self::SecondOrder,
         Self::Leapfrog,
+        Self::PortHamiltonian,
     ];
 
     /// Whether the state is a pair `(z, p)` with a separable Hamiltonian structure (an energy and
@@ -75,6 +83,12 @@ impl FieldKind {
     #[must_use]
     pub fn is_split(self) -> bool {
         self.is_hamiltonian() || self == Self::Leapfrog
+    }
+
+    /// Whether the field has an energy `H` (the Hamiltonian fields and the port-Hamiltonian one).
+    #[must_use]
+    pub fn has_energy(self) -> bool {
+        self.is_hamiltonian() || self == Self::PortHamiltonian
     }
 
     /// Whether the field's matrix `A` is square (`hidden = width`).
@@ -107,6 +121,13 @@ pub enum Op {
     DenseTransposed {
         /// σ.
         act: Activation,
+    },
+    /// `(J − γI) Aᵀσ(A x + b)`, `J` canonical, with matrix slot 0.
+    PortHamiltonian {
+        /// σ.
+        act: Activation,
+        /// `γ ≥ 0` of `R = γI`.
+        gamma: f64,
     },
 }
 
@@ -146,6 +167,8 @@ pub struct Field {
     pub activation: Activation,
     /// σ₂ (equal to σ except for `Hamiltonian`).
     pub activation2: Activation,
+    /// `γ` of the dissipation `R = γI` of a `PortHamiltonian` field (0 otherwise).
+    pub dissipation: f64,
 }
 
 impl Field {
@@ -245,6 +268,14 @@ impl Field {
                 output: d,
                 op: Op::Dense { act },
             },
+            (FieldKind::PortHamiltonian, _) => Part {
+                input: 0,
+                output: 0,
+                op: Op::PortHamiltonian {
+                    act,
+                    gamma: self.dissipation,
+                },
+            },
         }
     }
 
@@ -252,9 +283,13 @@ impl Field {
     /// stores slopes beside its values.
     #[must_use]
     pub fn record_len(&self, n: usize) -> usize {
-        let stores_slopes = self.roles().iter().any(
-            |&role| matches!(self.part(role).op, Op::Transposed { act, .. } if !act.keeps_values()),
-        );
+        let stores_slopes = self.roles().iter().any(|&role| {
+            matches!(
+                self.part(role).op,
+                Op::Transposed { act, .. } | Op::PortHamiltonian { act, .. }
+                    if !act.keeps_values()
+            )
+        });
         (1 + usize::from(stores_slopes)) * self.hidden * n
     }
 
@@ -262,13 +297,18 @@ impl Field {
     fn slopes<'a>(&self, op: Op, record: &'a [f64], n: usize) -> Slopes<'a> {
         let len = self.hidden * n;
         match op {
-            Op::Dense { act } | Op::DenseTransposed { act } | Op::Transposed { act, .. }
+            Op::Dense { act }
+            | Op::DenseTransposed { act }
+            | Op::Transposed { act, .. }
+            | Op::PortHamiltonian { act, .. }
                 if act.keeps_values() =>
             {
                 Slopes::FromTanh(&record[..len])
             }
             Op::Dense { .. } | Op::DenseTransposed { .. } => Slopes::Stored(&record[..len]),
-            Op::Transposed { .. } => Slopes::Stored(&record[len..2 * len]),
+            Op::Transposed { .. } | Op::PortHamiltonian { .. } => {
+                Slopes::Stored(&record[len..2 * len])
+            }
             Op::Identity => Slopes::Stored(&[]),
         }
     }
@@ -276,7 +316,12 @@ impl Field {
     /// Entries of the scratch a VJP or JVP needs for `n` samples.
     #[must_use]
     pub fn scratch_len(&self, n: usize) -> usize {
-        self.hidden.max(self.width) * n
+        if self.kind == FieldKind::PortHamiltonian {
+            // The transposed product's `m n` and `(J − R)ᵀ v`'s `d n`.
+            (self.hidden + self.width) * n
+        } else {
+            self.hidden.max(self.width) * n
+        }
     }
 
     /// Rate of one part: `out = part(x)`, where `x` and `out` are blocks of `d` rows.
@@ -305,6 +350,15 @@ impl Field {
                 transpose_apply_add(theta.a[slot], m, d, sig, n, sign, out);
             }
             Op::DenseTransposed { act } => leapfrog::eval(act, theta, d, x, n, out, record),
+            Op::PortHamiltonian { act, gamma } => {
+                let (sig, rest) = record.split_at_mut(m * n);
+                affine(theta.a[0], theta.b[0], m, d, x, n, sig);
+                act.apply_record(sig, rest);
+                let out = &mut out[..d * n];
+                out.fill(0.0);
+                transpose_apply_add(theta.a[0], m, d, sig, n, 1.0, out);
+                port::interconnect(out, d, n, gamma, false);
+            }
             Op::Identity => out[..d * n].copy_from_slice(&x[..d * n]),
         }
     }
@@ -344,7 +398,7 @@ impl Field {
             Op::DenseTransposed { act } => {
                 leapfrog::eval_add(act, theta, d, x, n, (scale, base), out, record, scratch);
             }
-            Op::Identity => {
+            Op::PortHamiltonian { .. } | Op::Identity => {
                 let rate = &mut scratch[..d * n];
                 self.part_eval(part, theta, x, n, rate, record);
                 axpy_onto(scale, rate, base, out);
@@ -403,6 +457,22 @@ impl Field {
             Op::DenseTransposed { .. } => {
                 leapfrog::vjp(theta, d, x, slopes, v, n, (scale, base), dx, grad, scratch);
             }
+            Op::PortHamiltonian { gamma, .. } => {
+                // w = (J − γI)ᵀ v, then as Aᵀσ(Ax + b) with w: U = (A w) ⊙ σ'(S);
+                // ∂x = Aᵀ U; ∂A = U xᵀ + σ(S) wᵀ; ∂b = Σ U.
+                let (u, w) = scratch[..(m + d) * n].split_at_mut(m * n);
+                w.copy_from_slice(&v[..d * n]);
+                port::interconnect(w, d, n, gamma, true);
+                let sig = &record[..m * n];
+                matmul_weighted(theta.a[0], m, d, w, n, false, slopes, u);
+                if let Some(dx) = dx {
+                    transpose_apply_onto(theta.a[0], m, d, u, n, scale, base, dx);
+                }
+                if let Some(grad) = grad {
+                    let (ga, gb) = grad.slot(0);
+                    outer_add_pair((u, x), (sig, w), false, m, d, n, scale, ga, Some(gb));
+                }
+            }
             Op::Identity => {
                 if let Some(dx) = dx {
                     let dx = &mut dx[..d * n];
@@ -443,6 +513,15 @@ impl Field {
                 transpose_apply_add(theta.a[slot], m, d, t, n, sign, out);
             }
             Op::DenseTransposed { .. } => leapfrog::jvp(theta, d, slopes, u, n, out),
+            Op::PortHamiltonian { gamma, .. } => {
+                let t = &mut scratch[..m * n];
+                matmul(theta.a[0], m, d, u, n, t);
+                slopes.scale(t);
+                let out = &mut out[..d * n];
+                out.fill(0.0);
+                transpose_apply_add(theta.a[0], m, d, t, n, 1.0, out);
+                port::interconnect(out, d, n, gamma, false);
+            }
             Op::Identity => out[..d * n].copy_from_slice(&u[..d * n]),
         }
     }
@@ -642,6 +721,7 @@ impl Field {
         let (z, p) = y.split_at(d * n);
         match self.kind {
             FieldKind::ResNet | FieldKind::GradientFlow | FieldKind::Leapfrog => return None,
+            FieldKind::PortHamiltonian => add_potential(0, self.activation, y)?,
             FieldKind::Hamiltonian => {
                 add_potential(0, self.activation, p)?;
                 add_potential(1, self.activation2, z)?;
@@ -671,6 +751,23 @@ fn activate_keeping(act: Activation, out: &mut [f64], kept: &mut [f64]) {
         kept.copy_from_slice(out);
     } else {
         act.apply_in_place(out, kept);
+    }
+}
+
+/// The interconnection of the port-Hamiltonian field.
+mod port {
+    /// `g ← (J − γI) g` (or `(J − γI)ᵀ g` when `transposed`) in place for a block `g` of `d`
+    /// rows (`d` even), `J = [[0, I], [−I, 0]]`: the top half's new rows are `g_bottom − γ g_top`,
+    /// the bottom's `−g_top − γ g_bottom` (transposed: `−g_bottom − γ g_top`, `g_top − γ g_bottom`).
+    pub(super) fn interconnect(g: &mut [f64], d: usize, n: usize, gamma: f64, transposed: bool) {
+        let half = d / 2;
+        let (top, bottom) = g[..d * n].split_at_mut(half * n);
+        let sign = if transposed { -1.0 } else { 1.0 };
+        for (a, b) in top.iter_mut().zip(bottom.iter_mut()) {
+            let (ga, gb) = (*a, *b);
+            *a = sign * gb - gamma * ga;
+            *b = -sign * ga - gamma * gb;
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::mem::discriminant;
 
 use eframe::egui::{Checkbox, Ui};
 
-use crate::experiment::{Experiment, FieldKind, HeadSpec, LiftSpec};
+use crate::experiment::{Dissipation, Experiment, FieldKind, HeadSpec, LiftSpec};
 use crate::gui::widgets::{Choice, combo_row, f64_row, row, usize_row};
 use crate::model::{Activation, Constraint};
 
@@ -16,6 +16,7 @@ fn field_text(field: FieldKind) -> &'static str {
         FieldKind::HamiltonianShared => "Hamiltonian (shared A)",
         FieldKind::SecondOrder => "Second order",
         FieldKind::Leapfrog => "Leapfrog",
+        FieldKind::PortHamiltonian => "Port-Hamiltonian",
     }
 }
 
@@ -36,6 +37,9 @@ fn field_tip(field: FieldKind) -> &'static str {
         }
         FieldKind::Leapfrog => {
             "z' = σ(−Aᵀp + b₂), p' = σ(A z + b₁), A square (Haber & Ruthotto 2017); p(0) = 0. Divergence-free: with symplectic Euler or Störmer–Verlet every layer preserves volume exactly (det = 1), though there is no energy."
+        }
+        FieldKind::PortHamiltonian => {
+            "y' = (J − R) Aᵀσ(A y + b), J = [[0, I], [−I, 0]] (d even), R = γI (Galimberti et al. 2023; R = 0 is their H1-DNN). Energy H = 1ᵀγ(Ay + b): conserved by the exact flow for R = 0, dissipated (dH/dt = −γ‖∇H‖²) otherwise."
         }
     }
 }
@@ -108,6 +112,9 @@ pub(super) fn architecture_ui(ui: &mut Ui, exp: &mut Experiment) {
         if model.field != FieldKind::Hamiltonian {
             model.activation2 = None;
             model.constraint2 = None;
+        }
+        if model.field != FieldKind::PortHamiltonian {
+            model.dissipation = Dissipation::None;
         }
         if model.field.is_square() {
             model.hidden = None;
@@ -251,6 +258,26 @@ pub(super) fn architecture_ui(ui: &mut Ui, exp: &mut Experiment) {
         0.0..=10.0,
         0.01,
     );
+    if model.field == FieldKind::PortHamiltonian {
+        let mut gamma = model.dissipation.gamma();
+        let changed = f64_row(
+            ui,
+            "Dissipation γ",
+            "R = γI in y' = (J − R)∇H(y): 0 conserves the energy along the exact flow (H1-DNN), \
+             γ > 0 dissipates it, dH/dt = −γ‖∇H‖².",
+            &mut gamma,
+            0.0..=100.0,
+            0.01,
+        )
+        .changed();
+        if changed {
+            model.dissipation = if gamma == 0.0 {
+                Dissipation::None
+            } else {
+                Dissipation::Fixed(gamma)
+            };
+        }
+    }
 }
 
 fn constraint_choices() -> [Choice<'static, Constraint>; 5] {
