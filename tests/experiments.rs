@@ -232,6 +232,12 @@ fn galimbertis_h2_networks_reach_their_accuracy() {
 }
 
 #[test]
+fn galimbertis_h1_network_reaches_its_accuracy() {
+    // Observed: 100% train after 1600 iterations.
+    assert_reaches("hdnn_h1_swiss_roll.ron", 0.97);
+}
+
+#[test]
 fn leapfrog_verlet_swissroll_reaches_its_accuracy() {
     // Observed: 100% train after 1000 iterations.
     assert_reaches("leapfrog_verlet_swissroll.ron", 0.98);
