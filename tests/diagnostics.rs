@@ -40,6 +40,8 @@ struct Model {
     constraint: Constraint,
     integrator: IntegratorSpec,
     lift: LiftSpec,
+    /// `γ` of a port-Hamiltonian field's `R = γI`.
+    dissipation: f64,
 }
 
 impl Model {
@@ -55,6 +57,7 @@ impl Model {
             constraint: Constraint::None,
             integrator,
             lift: LiftSpec::Pad,
+            dissipation: 0.0,
         }
     }
 
@@ -83,7 +86,11 @@ impl Model {
                 constraint: self.constraint,
                 constraint2: None,
                 init_scale: 1.0,
-                dissipation: flowlab::experiment::Dissipation::None,
+                dissipation: if self.dissipation > 0.0 {
+                    flowlab::experiment::Dissipation::Fixed(self.dissipation)
+                } else {
+                    flowlab::experiment::Dissipation::None
+                },
             },
             integrator: self.integrator.clone(),
             gradient: GradientSpec::Dto,
@@ -557,6 +564,68 @@ fn symplectic_layers_preserve_volume_and_euler_layers_change_it_by_their_eigenva
             assert!(volume.log_det_max.iter().all(|&v| v <= 1e-12), "{volume:?}");
         }
     }
+}
+
+#[test]
+fn a_dissipative_port_hamiltonian_network_loses_energy_in_every_layer_and_says_why() {
+    // R = γI: with a small RK4 step (its error O(h⁵) far below the dissipation γ‖∇H‖²h) every
+    // layer lowers H at every probe; with R = 0 the change is the method's error, both signs.
+    let model = |gamma: f64| {
+        let mut model = Model::new(
+            FieldKind::PortHamiltonian,
+            Activation::Tanh,
+            IntegratorSpec::Rk4,
+        );
+        model.width = 4;
+        model.hidden = 4;
+        model.layers = 16;
+        model.final_time = 0.4;
+        model.dissipation = gamma;
+        model
+    };
+    let raw = random_snapshot(&model(0.5), 1.0, 41).raw;
+    let r = report(&snapshot_of(model(0.5).network(), raw.clone()), &spec());
+    let structure = computed(&r.structure, "structure");
+    let energy = computed(&structure.energy, "energy");
+    assert!(
+        energy.change_max.iter().all(|&c| c < 0.0),
+        "{:?}",
+        energy.change_max
+    );
+    assert!(
+        energy.guarantee.contains("dissipates"),
+        "{}",
+        energy.guarantee
+    );
+    assert!(
+        energy.guarantee.contains("no guarantee"),
+        "{}",
+        energy.guarantee
+    );
+    // Not symplectic with R ≠ 0, and said so.
+    assert!(
+        structure
+            .symplecticity
+            .reason()
+            .is_some_and(|r| r.contains("dissipates")),
+        "{:?}",
+        structure.symplecticity
+    );
+    let r = report(&snapshot_of(model(0.0).network(), raw), &spec());
+    let structure = computed(&r.structure, "structure");
+    let energy = computed(&structure.energy, "energy");
+    let worst = energy
+        .change_max
+        .iter()
+        .chain(&energy.change_min)
+        .fold(0.0_f64, |m, c| m.max(c.abs()));
+    assert!(worst <= 1e-6, "R = 0, RK4 with h = 0.025: |ΔH| ≤ {worst:e}");
+    assert!(
+        energy.guarantee.contains("conserves"),
+        "{}",
+        energy.guarantee
+    );
+    computed(&structure.symplecticity, "symplecticity");
 }
 
 /// The energy error accumulated over `K` steps of the same frozen parameters.

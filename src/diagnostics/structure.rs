@@ -26,6 +26,12 @@ pub struct EnergyError {
     /// parameters in every layer it is the global energy error, `O(h^p)` for a method of order
     /// `p`).
     pub accumulated_max: f64,
+    /// `max_probes ΔH_k` with its sign: above 0 where some probe gained energy in layer `k`.
+    pub change_max: Vec<f64>,
+    /// `min_probes ΔH_k` with its sign.
+    pub change_min: Vec<f64>,
+    /// What the theory promises of the signed change for this field and integrator.
+    pub guarantee: String,
 }
 
 /// Symplecticity defect `max_ij |(MᵀΩM − Ω)_ij|` of each step Jacobian `M = ∂y_{k+1}/∂y_k`,
@@ -87,6 +93,29 @@ pub struct Structure {
     pub reversibility: Outcome<Reversibility>,
 }
 
+/// What the theory promises of `H(y_{k+1}) − H(y_k)` for the field and the integrator in use.
+fn energy_guarantee(field: &crate::model::Field, network: &crate::train::Network) -> String {
+    use crate::integrate::Integrator;
+    let dissipative = field.kind == FieldKind::PortHamiltonian && field.dissipation > 0.0;
+    let flow = if dissipative {
+        "the exact flow dissipates the energy (dH/dt = −γ‖∇H‖² ≤ 0)"
+    } else {
+        "the exact flow conserves the energy"
+    };
+    let method = match &network.integrator {
+        Integrator::Splitting(_) => {
+            "this splitting method is symplectic, so the energy error stays bounded over many \
+             steps of one layer, but a single step may raise or lower H"
+        }
+        Integrator::ImplicitMidpoint { .. } => {
+            "the implicit midpoint rule conserves quadratic invariants only: a step may raise or \
+             lower H"
+        }
+        Integrator::Explicit(_) => "an explicit Runge–Kutta step has no guarantee: it may raise H",
+    };
+    format!("{flow}; {method}")
+}
+
 /// The structure diagnostic of a snapshot.
 pub fn structure(snapshot: &Snapshot, split: &Split, spec: &DiagnosticsSpec) -> Outcome<Structure> {
     compute(&mut Context::new(snapshot, split, spec))
@@ -119,6 +148,8 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
         let mut absolute_max = Vec::with_capacity(layers);
         let mut relative_max = Vec::with_capacity(layers);
         let mut relative_median = Vec::with_capacity(layers);
+        let mut change_max = Vec::with_capacity(layers);
+        let mut change_min = Vec::with_capacity(layers);
         let mut accumulated = vec![0.0; n];
         let mut missing = false;
         for k in 0..layers {
@@ -130,11 +161,10 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
                 missing = true;
                 break;
             };
-            let absolute: Vec<f64> = before
-                .iter()
-                .zip(&after)
-                .map(|(b, a)| (a - b).abs())
-                .collect();
+            let change: Vec<f64> = before.iter().zip(&after).map(|(b, a)| a - b).collect();
+            change_max.push(linalg::max_or_nan(change.iter().copied()));
+            change_min.push(-linalg::max_or_nan(change.iter().map(|c| -c)));
+            let absolute: Vec<f64> = change.iter().map(|c| c.abs()).collect();
             let relative: Vec<f64> = absolute
                 .iter()
                 .zip(&before)
@@ -165,6 +195,9 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
                 relative_max,
                 relative_median,
                 accumulated_max: linalg::max_or_nan(accumulated),
+                change_max,
+                change_min,
+                guarantee: energy_guarantee(field, network),
             })
         }
     } else {

@@ -349,6 +349,17 @@ fn structure_rows(s: &mut Summary, st: &Structure) {
                 num(e.accumulated_max)
             ),
         );
+        let (lowest, _) = finite_range(&e.change_min);
+        let (_, highest) = finite_range(&e.change_max);
+        s.row(
+            "",
+            format!(
+                "signed ΔH = H(y_(k+1)) − H(y_k) from {} to {}: {}",
+                num(lowest),
+                num(highest),
+                e.guarantee
+            ),
+        );
     });
     s.part("symplecticity", &st.symplecticity, |s, sy| {
         let (_, worst) = finite_range(&sy.defect_max);

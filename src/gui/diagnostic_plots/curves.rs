@@ -188,6 +188,14 @@ pub(in crate::gui) fn structure_ui(
             "accumulated energy error {:.2e}",
             energy.accumulated_max
         ));
+        let fold = |v: &[f64], f: fn(f64, f64) -> f64, start: f64| {
+            v.iter().copied().filter(|x| x.is_finite()).fold(start, f)
+        };
+        notes.push(format!(
+            "signed ΔH per layer from {:.2e} to {:.2e}",
+            fold(&energy.change_min, f64::min, f64::INFINITY),
+            fold(&energy.change_max, f64::max, f64::NEG_INFINITY)
+        ));
     }
     if let Some(reversibility) = structure.reversibility.computed() {
         notes.push(format!(
@@ -196,6 +204,9 @@ pub(in crate::gui) fn structure_ui(
         ));
     }
     header_ui(ui, report, cx.diagnostics.is_busy(), &notes.join(" · "));
+    if let Some(energy) = structure.energy.computed() {
+        ui.label(RichText::new(&energy.guarantee).small().weak());
+    }
     for (what, outcome) in [
         ("energy", structure.energy.reason()),
         ("symplecticity", structure.symplecticity.reason()),
