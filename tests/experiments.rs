@@ -233,8 +233,9 @@ fn galimbertis_h2_networks_reach_their_accuracy() {
 
 #[test]
 fn galimbertis_h1_network_reaches_its_accuracy() {
-    // Observed: 100% train after 1600 iterations.
+    // Observed: 100% and 99.9% train after 1600 iterations.
     assert_reaches("hdnn_h1_swiss_roll.ron", 0.97);
+    assert_reaches("hdnn_h1_double_circles.ron", 0.97);
 }
 
 #[test]
