@@ -1,7 +1,7 @@
 //! Per-layer curves against t: singular values, ν(t), divergence, structure, volume change,
 //! gradient consistency, and robustness against ε.
 
-use eframe::egui::{Color32, RichText, Ui};
+use eframe::egui::{self, Color32, RichText, Ui};
 use egui_plot::{Corner, MarkerShape, Plot};
 
 use super::{
@@ -244,9 +244,50 @@ pub(in crate::gui) fn structure_ui(
             |l| l.color(colors[2]).width(2.0),
         );
     }
-    lines.show(
+    // A port-Hamiltonian field's energy changes with a sign that matters (dissipation): the
+    // signed change per layer gets a plot of its own under the errors.
+    // Only where there is room for two readable plots (a maximised pane); the header gives the
+    // signed range in any case.
+    let signed = structure
+        .energy
+        .computed()
+        .filter(|_| report.model.field == "PortHamiltonian" && ui.available_height() >= 420.0);
+    let Some(energy) = signed else {
+        lines.show(
+            ui,
+            time_plot("structure", "error (log scale)", true),
+            TOP,
+            Room::Vertical,
+        );
+        return;
+    };
+    let size = egui::vec2(ui.available_width(), ui.available_height() * 0.55);
+    ui.allocate_ui(size, |ui| {
+        lines.show(
+            ui,
+            time_plot("structure", "error (log scale)", true),
+            TOP,
+            Room::Vertical,
+        );
+    });
+    let mut change = Lines::default();
+    change.hline("0", 0.0, |l| {
+        l.color(ui.visuals().weak_text_color())
+            .style(egui_plot::LineStyle::dotted_dense())
+    });
+    change.line(
+        "ΔH, max over probes",
+        curve(&energy.times, &energy.change_max, identity),
+        |l| l.color(colors[0]).width(2.0),
+    );
+    change.line(
+        "ΔH, min over probes",
+        curve(&energy.times, &energy.change_min, identity),
+        |l| l.color(colors[1]).width(1.5),
+    );
+    change.show(
         ui,
-        time_plot("structure", "error (log scale)", true),
+        time_plot("energy-change", "H(z_(k+1)) − H(z_k)", false),
         TOP,
         Room::Vertical,
     );
