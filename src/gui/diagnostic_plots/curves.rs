@@ -270,20 +270,14 @@ pub(in crate::gui) fn structure_ui(
             Room::Vertical,
         );
     });
-    let mut change = Lines::default();
-    change.hline("0", 0.0, |l| {
-        l.color(ui.visuals().weak_text_color())
-            .style(egui_plot::LineStyle::dotted_dense())
-    });
-    change.line(
-        "ΔH, max over probes",
-        curve(&energy.times, &energy.change_max, identity),
-        |l| l.color(colors[0]).width(2.0),
-    );
-    change.line(
-        "ΔH, min over probes",
-        curve(&energy.times, &energy.change_min, identity),
-        |l| l.color(colors[1]).width(1.5),
+    let change = around_zero(
+        ui,
+        "0",
+        &energy.times,
+        &[
+            ("ΔH, max over probes", &energy.change_max, 2.0),
+            ("ΔH, min over probes", &energy.change_min, 1.5),
+        ],
     );
     change.show(
         ui,
@@ -291,6 +285,23 @@ pub(in crate::gui) fn structure_ui(
         TOP,
         Room::Vertical,
     );
+}
+
+/// Lines of signed per-layer values against `times`, in the palette's order, over a dotted line
+/// at 0 named `zero`: `(name, values, width)` each.
+fn around_zero(ui: &Ui, zero: &str, times: &[f64], series: &[(&str, &[f64], f32)]) -> Lines {
+    let mut lines = Lines::default();
+    lines.hline(zero, 0.0, |l| {
+        l.color(ui.visuals().weak_text_color())
+            .style(egui_plot::LineStyle::dotted_dense())
+    });
+    for (i, &(name, values, width)) in series.iter().enumerate() {
+        let color = palette(ui, i);
+        lines.line(name, curve(times, values, identity), |l| {
+            l.color(color).width(width)
+        });
+    }
+    lines
 }
 
 pub(in crate::gui) fn volume_ui(
@@ -318,26 +329,15 @@ pub(in crate::gui) fn volume_ui(
             volume.total_abs_max
         ),
     );
-    let colors = [palette(ui, 0), palette(ui, 1), palette(ui, 2)];
-    let mut lines = Lines::default();
-    lines.hline("volume-preserving (0)", 0.0, |l| {
-        l.color(ui.visuals().weak_text_color())
-            .style(egui_plot::LineStyle::dotted_dense())
-    });
-    lines.line(
-        "max over probes",
-        curve(&volume.times, &volume.log_det_max, identity),
-        |l| l.color(colors[0]).width(2.0),
-    );
-    lines.line(
-        "median",
-        curve(&volume.times, &volume.log_det_median, identity),
-        |l| l.color(colors[1]),
-    );
-    lines.line(
-        "min over probes",
-        curve(&volume.times, &volume.log_det_min, identity),
-        |l| l.color(colors[2]).width(2.0),
+    let lines = around_zero(
+        ui,
+        "volume-preserving (0)",
+        &volume.times,
+        &[
+            ("max over probes", &volume.log_det_max, 2.0),
+            ("median", &volume.log_det_median, 1.0),
+            ("min over probes", &volume.log_det_min, 2.0),
+        ],
     );
     lines.show(
         ui,
