@@ -259,6 +259,12 @@ fn dto_matches_finite_differences_for_every_combination() {
                 IntegratorSpec::StormerVerlet,
             ]);
         }
+        if field.has_energy() {
+            integrators.push(IntegratorSpec::Avf {
+                tolerance: 1e-14,
+                max_iterations: 50,
+            });
+        }
         for constraint in constraints() {
             for integrator in &integrators {
                 let mut case = Case::new(field, constraint, integrator.clone());
@@ -276,7 +282,7 @@ fn dto_matches_finite_differences_for_every_combination() {
             }
         }
     }
-    assert!(checked >= 150, "only {checked} combinations checked");
+    assert!(checked >= 170, "only {checked} combinations checked");
 }
 
 #[test]

@@ -266,6 +266,19 @@ fn step_bound(
                 )),
             }
         }
+        // |e₁| ≤ |e₀| + hℓ ∫₀¹ |(1 − s)e₀ + s e₁| ds ≤ |e₀| + hℓ(|e₀| + |e₁|)/2.
+        Integrator::Avf { .. } => {
+            if h * ell < 2.0 {
+                Ok((
+                    (1.0 + 0.5 * h * ell) / (1.0 - 0.5 * h * ell),
+                    "L ≤ (1 + hℓ/2)/(1 − hℓ/2)".to_owned(),
+                ))
+            } else {
+                Err(format!(
+                    "no bound: h·ℓ is at least 2 (h = {h}, ℓ ≤ {ell:.3e})"
+                ))
+            }
+        }
     }
 }
 

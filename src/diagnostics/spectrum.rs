@@ -174,7 +174,8 @@ pub fn stability_function(integrator: &Integrator, w: [f64; 2]) -> Option<[f64; 
             let (re, im) = t.stability((w[0], w[1]));
             Some([re, im])
         }
-        Integrator::ImplicitMidpoint { .. } => {
+        // On a linear field the AVF method is the implicit midpoint rule.
+        Integrator::ImplicitMidpoint { .. } | Integrator::Avf { .. } => {
             let w = Complex::new(w[0], w[1]);
             let r = (1.0 + w / 2.0) / (1.0 - w / 2.0);
             Some([r.re, r.im])
@@ -235,7 +236,9 @@ pub fn stability_region(integrator: &Integrator) -> StabilityRegion {
                 extent,
             }
         }
-        Integrator::ImplicitMidpoint { .. } => StabilityRegion::LeftHalfPlane,
+        Integrator::ImplicitMidpoint { .. } | Integrator::Avf { .. } => {
+            StabilityRegion::LeftHalfPlane
+        }
         Integrator::Splitting(_) => StabilityRegion::ImaginaryInterval { half_length: 2.0 },
     }
 }

@@ -112,6 +112,13 @@ fn energy_guarantee(field: &crate::model::Field, network: &crate::train::Network
              lower H"
         }
         Integrator::Explicit(_) => "an explicit Runge–Kutta step has no guarantee: it may raise H",
+        Integrator::Avf { .. } if dissipative => {
+            "the AVF method's every step lowers H or keeps it (H(y_(k+1)) − H(y_k) = \
+             −h ∇̄Hᵀ R ∇̄H ≤ 0, to the Newton tolerance)"
+        }
+        Integrator::Avf { .. } => {
+            "the AVF method conserves H exactly at every step (to the Newton tolerance)"
+        }
     };
     format!("{flow}; {method}")
 }

@@ -261,6 +261,9 @@ pub fn check_with(exp: &Experiment, limits: Limits) -> Result<Plan, Problems> {
     let (Some(model), Some(integrator), Some(gradient)) = (model, integrator, gradient) else {
         return Err(found);
     };
+    if matches!(integrator, Integrator::Avf { .. }) {
+        avf_problems(&model.field, &gradient, &mut found);
+    }
     if !found.is_empty() {
         return Err(found);
     }
@@ -566,6 +569,7 @@ fn integrator_variant(integrator: &IntegratorSpec) -> &'static str {
         IntegratorSpec::SymplecticEulerB => "SymplecticEulerB",
         IntegratorSpec::StormerVerlet => "StormerVerlet",
         IntegratorSpec::ImplicitMidpoint { .. } => "ImplicitMidpoint",
+        IntegratorSpec::Avf { .. } => "Avf",
     }
 }
 
@@ -591,7 +595,49 @@ fn method(spec: &IntegratorSpec, path: &str, found: &mut Problems) -> Option<Int
             tolerance: *tolerance,
             max_iterations: *max_iterations,
         },
+        IntegratorSpec::Avf {
+            tolerance,
+            max_iterations,
+        } => Integrator::Avf {
+            tolerance: *tolerance,
+            max_iterations: *max_iterations,
+        },
     })
+}
+
+/// What the AVF method needs of the field and the gradient method.
+fn avf_problems(field: &Field, gradient: &Gradient, found: &mut Problems) {
+    if !crate::integrate::avf_fits(field) {
+        let why = if field.kind.has_energy() {
+            format!(
+                "its energy needs an activation whose antiderivative has a closed form, and {} \
+                 has none",
+                if field.activation.has_antiderivative() {
+                    field.activation2.name()
+                } else {
+                    field.activation.name()
+                }
+            )
+        } else {
+            format!("model.field is {:?}", field.kind)
+        };
+        found.add_value(
+            "integrator",
+            format!(
+                "Avf needs a field of the form S∇H (Hamiltonian, HamiltonianShared, SecondOrder \
+                 or PortHamiltonian): {why}"
+            ),
+            "Avf",
+        );
+    }
+    if *gradient == Gradient::Partner {
+        found.add_value(
+            "gradient",
+            "Partner needs a symplectic method, and Avf conserves the energy but is not \
+             symplectic: use Dto (its exact adjoint) or Backward(…)",
+            "Partner",
+        );
+    }
 }
 
 fn integrator(spec: &IntegratorSpec, field: FieldKind, found: &mut Problems) -> Option<Integrator> {
@@ -614,6 +660,10 @@ fn integrator(spec: &IntegratorSpec, field: FieldKind, found: &mut Problems) -> 
             }
         }
         Integrator::ImplicitMidpoint {
+            tolerance,
+            max_iterations,
+        }
+        | Integrator::Avf {
             tolerance,
             max_iterations,
         } => {
@@ -780,7 +830,7 @@ fn gradient(gradient: &GradientSpec, found: &mut Problems) -> Option<Gradient> {
     };
     match self::method(method, &format!("{PATH}.Backward"), found)? {
         Integrator::Explicit(tableau) => Some(Gradient::Backward(tableau)),
-        Integrator::Splitting(_) | Integrator::ImplicitMidpoint { .. } => {
+        Integrator::Splitting(_) | Integrator::ImplicitMidpoint { .. } | Integrator::Avf { .. } => {
             found.add_value(
                 PATH,
                 format!(
@@ -1298,6 +1348,46 @@ mod tests {
         let mut exp = example();
         exp.integrator = IntegratorSpec::ImplicitMidpoint {
             tolerance: 0.0,
+            max_iterations: 0,
+        };
+        let found = problems_of(&exp);
+        assert_problem(&found, "integrator.tolerance", &["greater than 0"]);
+        assert_problem(&found, "integrator.max_iterations", &["at least 1"]);
+    }
+
+    #[test]
+    fn avf_takes_fields_of_its_form_and_the_exact_adjoint_only() {
+        let mut exp = example();
+        exp.integrator = IntegratorSpec::Avf {
+            tolerance: 1e-13,
+            max_iterations: 50,
+        };
+        // The example is a ResNet.
+        assert_problem(&problems_of(&exp), "integrator", &["Avf", "S∇H", "ResNet"]);
+        exp.model.field = FieldKind::Leapfrog;
+        assert_problem(&problems_of(&exp), "integrator", &["Avf", "Leapfrog"]);
+        exp.model.field = FieldKind::PortHamiltonian;
+        exp.model.width = 2;
+        exp.model.hidden = Some(4);
+        exp.model.activation = Activation::Tanh;
+        exp.model.constraint = Constraint::None;
+        assert_eq!(problems(&exp), vec![], "port-Hamiltonian with AVF");
+        exp.model.activation = Activation::Softplus;
+        assert_problem(
+            &problems_of(&exp),
+            "integrator",
+            &["antiderivative", "softplus"],
+        );
+        exp.model.activation = Activation::Tanh;
+        exp.gradient = GradientSpec::Partner;
+        assert_problem(
+            &problems_of(&exp),
+            "gradient",
+            &["Partner", "symplectic", "Dto"],
+        );
+        exp.gradient = GradientSpec::Dto;
+        exp.integrator = IntegratorSpec::Avf {
+            tolerance: -1.0,
             max_iterations: 0,
         };
         let found = problems_of(&exp);

@@ -305,12 +305,17 @@ impl Shape {
             (_, Gradient::Backward(b)) => b.stages * 2,
             _ => 1,
         } as f64;
-        let implicit = matches!(self.integrator, Integrator::ImplicitMidpoint { .. });
+        let implicit = self.integrator.is_implicit();
         let scratch = stages * dim * n_f
             + 5.0 * dim * n_f
             + 2.0 * self.field.record_len(n) as f64
             + self.field.scratch_len(n) as f64
-            + if implicit { n_f * dim * dim } else { 0.0 };
+            + if implicit { n_f * dim * dim } else { 0.0 }
+            + if matches!(self.integrator, Integrator::Avf { .. }) {
+                10.0 * self.field.hidden as f64 * n_f
+            } else {
+                0.0
+            };
         F64 * ((layers + 1.0) * dim * n_f
             + layers * tape
             + scratch
@@ -375,7 +380,7 @@ impl Shape {
         let stages = match &self.integrator {
             Integrator::Explicit(t) => t.stages as f64,
             Integrator::Splitting(s) => s.substeps().len() as f64,
-            Integrator::ImplicitMidpoint { .. } => 4.0,
+            Integrator::ImplicitMidpoint { .. } | Integrator::Avf { .. } => 4.0,
         };
         let flops_per_iteration = 3.0 * self.batch_points as f64 * layers * stages * products;
         Resources {

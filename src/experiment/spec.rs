@@ -184,6 +184,19 @@ pub enum IntegratorSpec {
         #[serde(default = "default_newton_iterations")]
         max_iterations: u32,
     },
+    /// The average vector field method (McLachlan, Quispel & Robidoux 1999), the
+    /// energy-preserving discrete gradient method for fields `S ∇H` (Hamiltonian,
+    /// HamiltonianShared, SecondOrder, PortHamiltonian): it conserves H exactly for `S` skew
+    /// and never raises it for `S = J − R`, `R ⪰ 0`. Implicit, solved by Newton's method per
+    /// sample.
+    Avf {
+        /// Convergence tolerance on the Newton update (max norm).
+        #[serde(default = "default_newton_tol")]
+        tolerance: f64,
+        /// Iteration cap; exceeding it is a reported error.
+        #[serde(default = "default_newton_iterations")]
+        max_iterations: u32,
+    },
 }
 
 fn default_newton_tol() -> f64 {

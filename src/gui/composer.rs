@@ -209,7 +209,7 @@ pub fn composer_ui(
 
 #[cfg(test)]
 mod tests {
-    use super::method::implicit_midpoint_default;
+    use super::method::{avf_default, implicit_midpoint_default};
     use super::training::optimizer_default;
     use super::*;
     use crate::experiment::IntegratorSpec;
@@ -220,6 +220,7 @@ mod tests {
             implicit_midpoint_default(),
             IntegratorSpec::ImplicitMidpoint { .. }
         ));
+        assert!(matches!(avf_default(), IntegratorSpec::Avf { .. }));
         for name in ["SGD", "Adam", "Armijo GD"] {
             assert_eq!(optimizer_default(name).map(|o| o.name()), Some(name));
         }

@@ -5,6 +5,7 @@
 //! The forward step writes a *tape* (stage inputs and activation records) that the reverse step
 //! reads, so the reverse sweep recomputes nothing the forward sweep knew.
 
+mod avf;
 mod explicit;
 mod implicit;
 mod otd;
@@ -20,6 +21,7 @@ use crate::model::kernels::Aligned;
 use crate::model::Field;
 use crate::model::field::Role;
 use crate::model::params::{LayerGrad, LayerParams};
+pub use avf::fits as avf_fits;
 pub use tableau::Tableau;
 
 /// What every step of one layer works with: the field, the layer's parameters, the step `h`,
@@ -125,6 +127,15 @@ pub enum Integrator {
         /// Newton iteration cap.
         max_iterations: u32,
     },
+    /// The average vector field method `y₁ = y₀ + h ∫₀¹ f(y₀ + s(y₁ − y₀)) ds` (fields of the
+    /// form `S ∇H` only, see [`avf_fits`]): energy-conserving for `S` skew, never raising the
+    /// energy for `S = J − R`, `R ⪰ 0`; solved by Newton's method per sample.
+    Avf {
+        /// Newton tolerance on the update (max norm, relative to `1 + |y₁|`).
+        tolerance: f64,
+        /// Newton iteration cap.
+        max_iterations: u32,
+    },
 }
 
 /// How the reverse sweep through the layers is computed.
@@ -160,6 +171,7 @@ impl Integrator {
             Self::Splitting(Splitting::SymplecticEulerB) => "symplectic Euler B".into(),
             Self::Splitting(Splitting::StormerVerlet) => "Störmer–Verlet".into(),
             Self::ImplicitMidpoint { .. } => "implicit midpoint".into(),
+            Self::Avf { .. } => "AVF".into(),
         }
     }
 
@@ -168,7 +180,9 @@ impl Integrator {
     pub fn order(&self) -> u32 {
         match self {
             Self::Explicit(t) => t.order,
-            Self::Splitting(Splitting::StormerVerlet) | Self::ImplicitMidpoint { .. } => 2,
+            Self::Splitting(Splitting::StormerVerlet)
+            | Self::ImplicitMidpoint { .. }
+            | Self::Avf { .. } => 2,
             Self::Splitting(_) => 1,
         }
     }
@@ -176,7 +190,13 @@ impl Integrator {
     /// Whether the method is symplectic on Hamiltonian fields.
     #[must_use]
     pub fn is_symplectic(&self) -> bool {
-        !matches!(self, Self::Explicit(_))
+        matches!(self, Self::Splitting(_) | Self::ImplicitMidpoint { .. })
+    }
+
+    /// Whether the method solves a nonlinear system per step (Newton's method).
+    #[must_use]
+    pub fn is_implicit(&self) -> bool {
+        matches!(self, Self::ImplicitMidpoint { .. } | Self::Avf { .. })
     }
 
     /// Entries of one layer's tape for `n` samples.
@@ -187,6 +207,8 @@ impl Integrator {
             Self::Explicit(t) => explicit::tape_len(t.stages, field, n),
             Self::Splitting(s) => s.substeps().len() * (field.width * n + field.record_len(n)),
             Self::ImplicitMidpoint { .. } => dim * n,
+            // The reverse step recomputes the means from the step's end points.
+            Self::Avf { .. } => 0,
         }
     }
 
@@ -211,6 +233,10 @@ impl Integrator {
                 tolerance,
                 max_iterations,
             } => implicit::forward(cx, y0, y1, tape, *tolerance, *max_iterations),
+            Self::Avf {
+                tolerance,
+                max_iterations,
+            } => avf::forward(cx, y0, y1, *tolerance, *max_iterations),
         }
     }
 
@@ -251,6 +277,9 @@ impl Integrator {
             (_, Self::ImplicitMidpoint { .. }) => {
                 implicit::backward(cx, tape, lambda1, lambda0, grad)
             }
+            // The plan refuses the partner method for AVF (it is not symplectic); its exact
+            // discrete adjoint is the only one computed.
+            (_, Self::Avf { .. }) => avf::backward(cx, (y0, y1), lambda1, lambda0, grad),
         }
     }
 }
@@ -270,7 +299,9 @@ pub struct Scratch {
     pub(crate) records: Aligned,
     /// The field's own scratch.
     pub(crate) field: Aligned,
-    /// Per-sample Jacobians `n × dim × dim` (implicit midpoint).
+    /// The AVF method's means of every part (see `avf::buffer_len`).
+    pub(crate) means: Vec<f64>,
+    /// Per-sample Jacobians `n × dim × dim` (implicit midpoint, AVF).
     pub(crate) jacobians: Vec<f64>,
     /// One `dim × dim` matrix and a right-hand side (dense solves).
     pub(crate) matrix: Vec<f64>,
@@ -292,7 +323,7 @@ impl Scratch {
             _ => 0,
         };
         stages = stages.max(otd_stages);
-        let implicit = matches!(integrator, Integrator::ImplicitMidpoint { .. });
+        let implicit = integrator.is_implicit();
         Self {
             stages: Aligned::zeros(stages * dim * n),
             stages2: Aligned::zeros(otd_stages * dim * n),
@@ -301,6 +332,11 @@ impl Scratch {
             v3: Aligned::zeros(dim * n),
             records: Aligned::zeros(field.roles().len() * field.record_len(n)),
             field: Aligned::zeros(field.scratch_len(n)),
+            means: if matches!(integrator, Integrator::Avf { .. }) {
+                vec![0.0; avf::buffer_len(field, n)]
+            } else {
+                Vec::new()
+            },
             jacobians: if implicit {
                 vec![0.0; n * dim * dim]
             } else {

@@ -245,7 +245,7 @@ fn symplectic_methods_preserve_the_symplectic_form() {
                         "explicit Euler should not be symplectic: {defect:e}"
                     );
                 }
-                Integrator::Explicit(_) => {}
+                Integrator::Explicit(_) | Integrator::Avf { .. } => {}
             }
         }
     }
@@ -378,4 +378,157 @@ fn implicit_midpoint_is_symplectic_on_a_conservative_port_hamiltonian_field() {
     let euler = Integrator::Explicit(Tableau::euler());
     let defect = symplecticity_defect(&step_jacobian(&s, &euler, &y0, 0.3), 4);
     assert!(defect >= 1e-4, "explicit Euler: {defect:e}");
+}
+
+fn avf() -> Integrator {
+    Integrator::Avf {
+        tolerance: 1e-14,
+        max_iterations: 50,
+    }
+}
+
+/// The fields AVF takes, with the activations they are tried with.
+const AVF_FIELDS: [(FieldKind, Activation); 6] = [
+    (FieldKind::Hamiltonian, Activation::Tanh),
+    (FieldKind::HamiltonianShared, Activation::Relu),
+    (FieldKind::SecondOrder, Activation::Tanh),
+    (FieldKind::SecondOrder, Activation::LeakyRelu(0.1)),
+    (FieldKind::PortHamiltonian, Activation::Tanh),
+    (FieldKind::PortHamiltonian, Activation::Sigmoid),
+];
+
+/// A field of AVF's form with random parameters (port-Hamiltonian: dissipation `gamma`).
+fn avf_setup(kind: FieldKind, act: Activation, gamma: f64, seed: u64) -> Setup {
+    let width = if kind == FieldKind::PortHamiltonian {
+        4
+    } else {
+        2
+    };
+    let mut s = setup(kind, width, 3, act, seed);
+    s.field.dissipation = if kind == FieldKind::PortHamiltonian {
+        gamma
+    } else {
+        0.0
+    };
+    s
+}
+
+/// `H(y₁) − H(y₀)` relative to `max(1, |H(y₀)|)` over one AVF step of size `h`.
+fn avf_energy_change(s: &Setup, y0: &[f64], h: f64) -> f64 {
+    let y1 = integrate(s, &avf(), y0, h, 1);
+    let (e0, e1) = (energy_of(s, y0), energy_of(s, &y1));
+    (e1 - e0) / e0.abs().max(1.0)
+}
+
+mod avf_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// With θ frozen, an AVF step conserves H for `S` skew (to 1e-12 relative): every
+        /// field of its form, random parameters, states and steps.
+        #[test]
+        fn avf_conserves_the_energy(field in 0..AVF_FIELDS.len(), seed in 0u64..10_000, h in 0.01f64..0.8) {
+            let (kind, act) = AVF_FIELDS[field];
+            let s = avf_setup(kind, act, 0.0, seed);
+            let y0 = random_block(s.field.state_dim(), seed + 1);
+            let change = avf_energy_change(&s, &y0, h);
+            prop_assert!(change.abs() <= 1e-12, "{kind:?} / {}: relative ΔH {change:e}", act.name());
+        }
+
+        /// For `S = J − γI`, `γ ≥ 0`, an AVF step never raises H.
+        #[test]
+        fn avf_never_raises_a_dissipative_energy(act in 0..2usize, gamma in 0.0f64..2.0, seed in 0u64..10_000, h in 0.01f64..0.8) {
+            let act = [Activation::Tanh, Activation::Sigmoid][act];
+            let s = avf_setup(FieldKind::PortHamiltonian, act, gamma, seed);
+            let y0 = random_block(4, seed + 1);
+            let change = avf_energy_change(&s, &y0, h);
+            prop_assert!(change <= 1e-12, "γ = {gamma}: relative ΔH {change:e}");
+        }
+    }
+}
+
+#[test]
+fn explicit_and_midpoint_steps_do_change_the_energy() {
+    // The property AVF has is not a given: the same steps by RK4 and the implicit midpoint rule
+    // change H visibly.
+    let s = avf_setup(FieldKind::PortHamiltonian, Activation::Tanh, 0.0, 3);
+    let y0 = random_block(4, 4);
+    let e0 = energy_of(&s, &y0);
+    for other in [
+        Integrator::Explicit(Tableau::rk4()),
+        Integrator::ImplicitMidpoint {
+            tolerance: 1e-14,
+            max_iterations: 50,
+        },
+    ] {
+        let change = (energy_of(&s, &integrate(&s, &other, &y0, 0.6, 1)) - e0).abs();
+        assert!(change >= 1e-6, "{}: ΔH {change:e}", other.name());
+    }
+}
+
+#[test]
+fn avf_has_order_two() {
+    for (kind, act) in AVF_FIELDS {
+        let s = avf_setup(kind, act, 0.3, 7);
+        if !matches!(act, Activation::Tanh | Activation::Sigmoid) {
+            continue; // order needs a smooth field
+        }
+        let y0 = random_block(s.field.state_dim(), 3);
+        let reference = integrate(&s, &Integrator::Explicit(Tableau::rk4()), &y0, 1.0, 4096);
+        let errors: Vec<f64> = [8, 16, 32, 64]
+            .iter()
+            .map(|&k| norm_diff(&integrate(&s, &avf(), &y0, 1.0, k), &reference))
+            .collect();
+        let slope = (errors[1] / errors[3]).log2() / 2.0;
+        assert!(
+            (slope - 2.0).abs() <= 0.2,
+            "{kind:?}: observed order {slope:.3} (errors {errors:?})"
+        );
+    }
+}
+
+#[test]
+fn avf_step_adjoint_matches_finite_differences_of_the_step() {
+    for (kind, act) in AVF_FIELDS {
+        let s = avf_setup(kind, act, 0.4, 13);
+        let dim = s.field.state_dim();
+        let y0 = random_block(dim, 17);
+        let h = 0.3;
+        let m = step_jacobian(&s, &avf(), &y0, h);
+        let eps = 1e-6;
+        for j in 0..dim {
+            let (mut plus, mut minus) = (y0.clone(), y0.clone());
+            plus[j] += eps;
+            minus[j] -= eps;
+            let yp = integrate(&s, &avf(), &plus, h, 1);
+            let ym = integrate(&s, &avf(), &minus, h, 1);
+            for i in 0..dim {
+                let fd = (yp[i] - ym[i]) / (2.0 * eps);
+                assert!(
+                    (fd - m[i * dim + j]).abs() <= 1e-7,
+                    "{kind:?} / {}: M[{i}][{j}] = {} vs fd {fd}",
+                    act.name(),
+                    m[i * dim + j]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn avf_is_the_implicit_midpoint_rule_on_a_linear_field() {
+    // σ = identity makes H quadratic and the field linear; then the mean of f over the segment
+    // is f at its midpoint.
+    let s = avf_setup(FieldKind::PortHamiltonian, Activation::Identity, 0.2, 21);
+    let y0 = random_block(4, 22);
+    let midpoint = Integrator::ImplicitMidpoint {
+        tolerance: 1e-14,
+        max_iterations: 50,
+    };
+    let a = integrate(&s, &avf(), &y0, 0.5, 3);
+    let b = integrate(&s, &midpoint, &y0, 0.5, 3);
+    assert!(norm_diff(&a, &b) <= 1e-13, "{a:?} vs {b:?}");
 }

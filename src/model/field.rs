@@ -702,6 +702,14 @@ impl Field {
         }
     }
 
+    /// `g ← (J − R) g` (or `(J − R)ᵀ g` when `transposed`) for a block `g` of `d` rows: the
+    /// interconnection of a port-Hamiltonian field (nothing for other fields).
+    pub fn interconnect(&self, _theta: &LayerParams, g: &mut [f64], n: usize, transposed: bool) {
+        if self.kind == FieldKind::PortHamiltonian {
+            port::interconnect(g, self.width, n, self.dissipation, transposed);
+        }
+    }
+
     /// The energy `H(z, p)` of a Hamiltonian field per sample, or `None` when the field is not
     /// Hamiltonian or an activation has no closed antiderivative. `y` is a block of `2d` rows.
     #[must_use]

@@ -39,6 +39,7 @@ pub(super) fn integrator_ui(ui: &mut Ui, exp: &mut Experiment) {
         Choice { value: IntegratorSpec::SymplecticEulerB, text: "Symplectic Euler B", tip: "z first, then p; symplectic, order 1. Separable Hamiltonian fields only." },
         Choice { value: IntegratorSpec::StormerVerlet, text: "Störmer–Verlet", tip: "Half kick in p, drift in z, half kick in p; symplectic and symmetric, order 2. Separable Hamiltonian fields only." },
         Choice { value: implicit_midpoint_default(), text: "Implicit midpoint", tip: "z_{k+1} = z_k + h f((z_k + z_{k+1})/2), solved by Newton's method per sample; symplectic, order 2. A solve that does not converge is a reported error." },
+        Choice { value: avf_default(), text: "AVF (energy-preserving)", tip: "The average vector field method z_{k+1} = z_k + h ∫₀¹ f(z_k + s(z_{k+1} − z_k)) ds, solved by Newton's method per sample; order 2. On fields S∇H (Hamiltonian, second-order, port-Hamiltonian) it conserves H exactly (S skew) or never raises it (S = J − R); not symplectic." },
     ]);
     if let IntegratorSpec::Tableau(t) = &exp.integrator {
         choices.push(Choice {
@@ -60,6 +61,10 @@ pub(super) fn integrator_ui(ui: &mut Ui, exp: &mut Experiment) {
         |a, b| discriminant(a) == discriminant(b),
     );
     if let IntegratorSpec::ImplicitMidpoint {
+        tolerance,
+        max_iterations,
+    }
+    | IntegratorSpec::Avf {
         tolerance,
         max_iterations,
     } = &mut exp.integrator
@@ -124,6 +129,14 @@ pub(super) fn integrator_ui(ui: &mut Ui, exp: &mut Experiment) {
 /// Implicit midpoint with the file format's default tolerance and iteration cap.
 pub(super) fn implicit_midpoint_default() -> IntegratorSpec {
     ron::from_str("ImplicitMidpoint()").unwrap_or(IntegratorSpec::ImplicitMidpoint {
+        tolerance: 1e-13,
+        max_iterations: 50,
+    })
+}
+
+/// AVF with the file format's default tolerance and iteration cap.
+pub(super) fn avf_default() -> IntegratorSpec {
+    ron::from_str("Avf()").unwrap_or(IntegratorSpec::Avf {
         tolerance: 1e-13,
         max_iterations: 50,
     })
