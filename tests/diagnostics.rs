@@ -91,6 +91,7 @@ impl Model {
                 } else {
                     flowlab::experiment::Dissipation::None
                 },
+                interconnection: flowlab::experiment::Interconnection::Canonical,
             },
             integrator: self.integrator.clone(),
             gradient: GradientSpec::Dto,

@@ -7,8 +7,8 @@ mod common;
 
 use flowlab::data::{DataSource, DataSpec};
 use flowlab::experiment::{
-    Experiment, FORMAT_VERSION, FieldKind, GradientSpec, HeadSpec, IntegratorSpec, LiftSpec,
-    ModelSpec, TableauSpec, TrainSpec,
+    Dissipation, Experiment, FORMAT_VERSION, FieldKind, GradientSpec, HeadSpec, IntegratorSpec,
+    Interconnection, LiftSpec, ModelSpec, TableauSpec, TrainSpec,
 };
 use flowlab::model::{Activation, Constraint};
 use flowlab::train::Engine;
@@ -29,6 +29,8 @@ struct Case {
     gradient: GradientSpec,
     layers: usize,
     final_time: f64,
+    dissipation: Dissipation,
+    interconnection: Interconnection,
 }
 
 impl Case {
@@ -53,6 +55,12 @@ impl Case {
             gradient: GradientSpec::Dto,
             layers: 3,
             final_time: 0.9,
+            dissipation: if field == FieldKind::PortHamiltonian {
+                Dissipation::Fixed(0.3)
+            } else {
+                Dissipation::None
+            },
+            interconnection: Interconnection::Canonical,
         }
     }
 
@@ -81,11 +89,8 @@ impl Case {
                 constraint: self.constraint,
                 constraint2: None,
                 init_scale: 0.1,
-                dissipation: if self.field == FieldKind::PortHamiltonian {
-                    flowlab::experiment::Dissipation::Fixed(0.3)
-                } else {
-                    flowlab::experiment::Dissipation::None
-                },
+                dissipation: self.dissipation,
+                interconnection: self.interconnection,
             },
             integrator: self.integrator.clone(),
             gradient: self.gradient.clone(),
@@ -283,6 +288,56 @@ fn dto_matches_finite_differences_for_every_combination() {
         }
     }
     assert!(checked >= 170, "only {checked} combinations checked");
+}
+
+#[test]
+fn learned_interconnection_and_dissipation_gradients_match_finite_differences() {
+    // A port-Hamiltonian field learning J (any width: 3 here), R, or both, for every constraint
+    // on A and every integrator that takes it (AVF included): the blocks J and R are checked
+    // with the others.
+    let mut integrators = explicit_integrators();
+    integrators.push(IntegratorSpec::Avf {
+        tolerance: 1e-14,
+        max_iterations: 50,
+    });
+    let mut checked = 0;
+    for (interconnection, dissipation) in [
+        (Interconnection::Learned, Dissipation::Fixed(0.3)),
+        (Interconnection::Canonical, Dissipation::Learned),
+        (Interconnection::Learned, Dissipation::Learned),
+    ] {
+        for constraint in constraints() {
+            for integrator in &integrators {
+                let mut case =
+                    Case::new(FieldKind::PortHamiltonian, constraint, integrator.clone());
+                case.interconnection = interconnection;
+                case.dissipation = dissipation;
+                if interconnection == Interconnection::Learned {
+                    case.width = 3;
+                    case.hidden = if constraint.needs_square() { 3 } else { 4 };
+                }
+                let name = format!(
+                    "{interconnection:?} J / {dissipation:?} R / {} / {integrator:?}",
+                    constraint.name()
+                );
+                let mut p = problem(&case, 5);
+                let layout = &p.engine.network().layout;
+                assert_eq!(
+                    (layout.by_name("J").is_some(), layout.by_name("R").is_some()),
+                    (
+                        interconnection == Interconnection::Learned,
+                        dissipation == Dissipation::Learned
+                    ),
+                    "{name}: blocks"
+                );
+                let grad = p.gradient();
+                let fd = p.finite_differences();
+                check_blocks(&name, &p, &grad, &fd, 1e-6);
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 5 * 7);
 }
 
 #[test]

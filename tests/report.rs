@@ -52,6 +52,7 @@ fn experiment(field: FieldKind, integrator: IntegratorSpec, lift: LiftSpec) -> E
             constraint2: None,
             init_scale: 0.5,
             dissipation: flowlab::experiment::Dissipation::None,
+            interconnection: flowlab::experiment::Interconnection::Canonical,
         },
         integrator,
         gradient: GradientSpec::Dto,

@@ -116,6 +116,8 @@ struct LayerNorms {
     a: [f64; 2],
     /// `λ_min(AᵀA)` of slot 0 (0 when `m < d`).
     min_gram: f64,
+    /// `‖J − R‖₂` of a port-Hamiltonian field (1 otherwise).
+    interconnect: f64,
 }
 
 /// `(min σ', max σ', max |σ'|)`.
@@ -135,10 +137,9 @@ fn part_constant(field: &Field, role: Role, norms: &LayerNorms) -> (f64, bool) {
             let (lo, _, s) = derivative_range(act);
             (s * norms.a[slot] * norms.a[slot], lo >= 0.0)
         }
-        Op::PortHamiltonian { act, gamma } => {
-            // ‖J − γI‖₂ = √(1 + γ²): J − γI is normal with eigenvalues −γ ± i.
+        Op::PortHamiltonian { act, .. } => {
             let s = derivative_range(act).2;
-            (gamma.hypot(1.0) * s * norms.a[0] * norms.a[0], false)
+            (norms.interconnect * s * norms.a[0] * norms.a[0], false)
         }
         Op::Identity => (1.0, true),
     }
@@ -285,6 +286,10 @@ fn step_bound(
 /// Norms per layer from the matrix spectra.
 fn layer_norms(ctx: &mut Context) -> Vec<LayerNorms> {
     let layers = ctx.network.layers;
+    let field = ctx.network.field;
+    let interconnect: Vec<f64> = (0..layers)
+        .map(|k| interconnect_norm(&field, &ctx.network.layout.layer(ctx.eff, k)))
+        .collect();
     let matrices = ctx.matrices();
     (0..layers)
         .map(|k| {
@@ -299,9 +304,31 @@ fn layer_norms(ctx: &mut Context) -> Vec<LayerNorms> {
             LayerNorms {
                 a: [a0, a1],
                 min_gram,
+                interconnect: interconnect[k],
             }
         })
         .collect()
+}
+
+/// `‖J − R‖₂` of a layer of a port-Hamiltonian field (1 for other fields). With the canonical
+/// `J` and `R = γI` it is `√(1 + γ²)` (`J − γI` is normal with eigenvalues `−γ ± i`); a learned
+/// `J` or `R` is measured by its SVD.
+fn interconnect_norm(field: &Field, theta: &crate::model::params::LayerParams) -> f64 {
+    if field.kind != FieldKind::PortHamiltonian {
+        return 1.0;
+    }
+    if theta.j.is_none() && theta.r.is_none() {
+        return field.dissipation.hypot(1.0);
+    }
+    let d = field.width;
+    // The columns of J − R, by the interconnection applied to the unit vectors.
+    let mut identity = vec![0.0; d * d];
+    for i in 0..d {
+        identity[i * d + i] = 1.0;
+    }
+    let mut s = vec![0.0; d * d];
+    field.interconnect_into(theta, &identity, d, false, &mut s);
+    crate::model::constraint::spectral_norm(&s, d, d)
 }
 
 /// `max_t λ_max(½(J_t + J_tᵀ))` over the `n` Jacobians of a layer (NaN if any is not finite).

@@ -96,8 +96,10 @@ pub struct Structure {
 /// What the theory promises of `H(y_{k+1}) − H(y_k)` for the field and the integrator in use.
 fn energy_guarantee(field: &crate::model::Field, network: &crate::train::Network) -> String {
     use crate::integrate::Integrator;
-    let dissipative = field.kind == FieldKind::PortHamiltonian && field.dissipation > 0.0;
-    let flow = if dissipative {
+    let dissipative = field.is_dissipative();
+    let flow = if field.learned[1] {
+        "the exact flow dissipates the energy (dH/dt = −‖W∇H‖² ≤ 0 with R = WᵀW)"
+    } else if dissipative {
         "the exact flow dissipates the energy (dH/dt = −γ‖∇H‖² ≤ 0)"
     } else {
         "the exact flow conserves the energy"
@@ -145,10 +147,20 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
         )
     };
     let dissipative = || {
-        format!(
-            "the port-Hamiltonian field with R = {}·I dissipates: its flow is not symplectic",
-            field.dissipation
-        )
+        if field.learned[1] {
+            "the port-Hamiltonian field with a learned R = WᵀW dissipates: its flow is not \
+             symplectic"
+                .to_owned()
+        } else if field.is_dissipative() {
+            format!(
+                "the port-Hamiltonian field with R = {}·I dissipates: its flow is not symplectic",
+                field.dissipation
+            )
+        } else {
+            "the port-Hamiltonian field's learned J makes its flow preserve J's own Poisson \
+             structure, not the canonical symplectic form"
+                .to_owned()
+        }
     };
 
     let energy = if field.kind.has_energy() {
@@ -211,10 +223,10 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
         Outcome::NotApplicable(not_hamiltonian())
     };
 
-    // A port-Hamiltonian field with R = 0 is Hamiltonian in the canonical coordinates of its
-    // state; with R ≠ 0 its flow is not symplectic.
-    let symplectic_form = field.kind.is_hamiltonian()
-        || (field.kind == FieldKind::PortHamiltonian && field.dissipation == 0.0);
+    // A port-Hamiltonian field with the canonical J and R = 0 is Hamiltonian in the canonical
+    // coordinates of its state; with R ≠ 0 its flow is not symplectic, and a learned J's flow
+    // preserves J's own Poisson structure, not the canonical form.
+    let symplectic_form = field.is_canonically_symplectic();
     let symplecticity = if symplectic_form {
         // Ω = [[0, I], [−I, 0]] over the state's two halves.
         let d = dim / 2;

@@ -15,7 +15,8 @@ use std::fmt::{self, Display};
 use super::plan::Plan;
 use super::resources::{DataDims, Limits, Shape, fits};
 use super::spec::{
-    Experiment, FORMAT_VERSION, GradientSpec, IntegratorSpec, ModelSpec, TableauSpec, TrainSpec,
+    Dissipation, Experiment, FORMAT_VERSION, GradientSpec, IntegratorSpec, Interconnection,
+    ModelSpec, TableauSpec, TrainSpec,
 };
 use crate::data::{DataSource, DataSpec, train_count};
 use crate::diagnostics::DiagnosticsSpec;
@@ -377,26 +378,36 @@ fn model(model: &ModelSpec, data: &DataSpec, found: &mut Problems) -> Option<Mod
     }
 
     if model.field == FieldKind::PortHamiltonian {
-        if !width.is_multiple_of(2) {
+        if !width.is_multiple_of(2) && model.interconnection.is_canonical() {
             found.add_value(
                 "model.width",
                 format!(
                     "the PortHamiltonian field's J = [[0, I], [−I, 0]] needs an even width (got \
-                     {width})"
+                     {width}); or learn J (interconnection: Learned)"
                 ),
                 width,
             );
         }
         found.non_negative("model.dissipation", model.dissipation.gamma());
-    } else if !model.dissipation.is_none() {
-        found.add(
-            "model.dissipation",
-            format!(
-                "only the PortHamiltonian field has a dissipation R, and model.field is {:?}; \
-                 remove this setting",
-                model.field
+    } else {
+        for (setting, set) in [
+            ("model.dissipation", !model.dissipation.is_none()),
+            (
+                "model.interconnection",
+                !model.interconnection.is_canonical(),
             ),
-        );
+        ] {
+            if set {
+                found.add(
+                    setting,
+                    format!(
+                        "only the PortHamiltonian field has an interconnection J and a \
+                         dissipation R, and model.field is {:?}; remove this setting",
+                        model.field
+                    ),
+                );
+            }
+        }
     }
 
     let has_second_matrix = model.field == FieldKind::Hamiltonian;
@@ -481,6 +492,10 @@ fn model(model: &ModelSpec, data: &DataSpec, found: &mut Problems) -> Option<Mod
                 model.activation
             },
             dissipation: model.dissipation.gamma(),
+            learned: [
+                model.interconnection == Interconnection::Learned,
+                model.dissipation == Dissipation::Learned,
+            ],
         },
         layers: model.layers,
         final_time: model.final_time,
@@ -1257,6 +1272,20 @@ mod tests {
         exp.model.field = FieldKind::PortHamiltonian;
         exp.integrator = IntegratorSpec::StormerVerlet;
         assert_problem(&problems_of(&exp), "integrator", &["PortHamiltonian"]);
+        exp.integrator = IntegratorSpec::Euler;
+        // A learned J takes any width; a learned R is not a γ to check.
+        exp.model.interconnection = Interconnection::Learned;
+        exp.model.dissipation = Dissipation::Learned;
+        exp.model.width = 5;
+        assert!(problems(&exp).is_empty(), "{:?}", problems(&exp));
+        exp.model.field = FieldKind::Hamiltonian;
+        let found = problems_of(&exp);
+        assert_problem(
+            &found,
+            "model.interconnection",
+            &["only the PortHamiltonian"],
+        );
+        assert_problem(&found, "model.dissipation", &["only the PortHamiltonian"]);
     }
 
     #[test]

@@ -286,6 +286,7 @@ impl Shape {
             hidden: self.field.hidden,
             second_matrix: self.field.second_matrix(),
             second_bias: self.field.second_bias() && !self.field.second_matrix(),
+            learned: self.field.learned,
             linear_lift_inputs: self.linear_lift.then_some(self.inputs),
             outputs: self.classes,
         })

@@ -100,6 +100,28 @@ pub struct ModelSpec {
     /// The dissipation `R` of a `PortHamiltonian` field.
     #[serde(default, skip_serializing_if = "Dissipation::is_none")]
     pub dissipation: Dissipation,
+    /// The skew-symmetric interconnection `J` of a `PortHamiltonian` field.
+    #[serde(default, skip_serializing_if = "Interconnection::is_canonical")]
+    pub interconnection: Interconnection,
+}
+
+/// The interconnection matrix `J = −Jᵀ` of a port-Hamiltonian field `y' = (J − R) Kᵀσ(Ky + b)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Interconnection {
+    /// `J = [[0, I], [−I, 0]]` (the width must be even).
+    #[default]
+    Canonical,
+    /// A `J_k = W_k − W_kᵀ` learned per layer (the Skew parametrisation without damping; any
+    /// width), exported as the block `J`.
+    Learned,
+}
+
+impl Interconnection {
+    /// Whether `J` is the canonical one (the setting is left out of a saved file).
+    #[must_use]
+    pub fn is_canonical(&self) -> bool {
+        *self == Self::Canonical
+    }
 }
 
 fn default_init_scale() -> f64 {
@@ -114,6 +136,9 @@ pub enum Dissipation {
     None,
     /// `R = γI` with `γ ≥ 0`: `dH/dt = −γ‖∇H‖² ≤ 0`.
     Fixed(f64),
+    /// `R_k = W_kᵀW_k ⪰ 0` learned per layer (the NegDef parametrisation with the sign
+    /// flipped), exported as the block `R`: `dH/dt = −‖W∇H‖² ≤ 0`.
+    Learned,
 }
 
 impl Dissipation {
@@ -123,11 +148,11 @@ impl Dissipation {
         *self == Self::None
     }
 
-    /// `γ` of `R = γI` (0 for none).
+    /// `γ` of `R = γI` (0 for none or learned).
     #[must_use]
     pub fn gamma(self) -> f64 {
         match self {
-            Self::None => 0.0,
+            Self::None | Self::Learned => 0.0,
             Self::Fixed(gamma) => gamma,
         }
     }

@@ -108,7 +108,8 @@ fn means(
     }
 }
 
-/// `out = f̄(y0, y1)`, the field averaged over the segment, from the means in `buf`.
+/// `out = f̄(y0, y1)`, the field averaged over the segment, from the means in `buf`; `tmp`
+/// holds `d·n` entries.
 fn rate(
     field: &Field,
     theta: &LayerParams,
@@ -116,6 +117,7 @@ fn rate(
     buf: &[f64],
     n: usize,
     out: &mut [f64],
+    tmp: &mut [f64],
 ) {
     let (d, len) = (field.width, field.hidden * n);
     for (r, &role) in field.roles().iter().enumerate() {
@@ -130,11 +132,7 @@ fn rate(
                 slot, sign, port, ..
             }) => {
                 let g = &buf[(r * 5 + 2) * len..(r * 5 + 3) * len];
-                out.fill(0.0);
-                transpose_apply_add(theta.a[slot], field.hidden, d, g, n, sign, out);
-                if port {
-                    field.interconnect(theta, out, n, false);
-                }
+                transposed_part(field, theta, (slot, sign, port), g, n, tmp, out);
             }
             _ => {
                 for ((o, &a), &b) in out
@@ -149,6 +147,29 @@ fn rate(
     }
 }
 
+/// `out = sign · Aᵀ u` (matrix slot `slot`), times the interconnection `J − R` for a
+/// port-Hamiltonian part (through `tmp`, `d·n` entries).
+fn transposed_part(
+    field: &Field,
+    theta: &LayerParams,
+    (slot, sign, port): (usize, f64, bool),
+    u: &[f64],
+    n: usize,
+    tmp: &mut [f64],
+    out: &mut [f64],
+) {
+    let (d, m) = (field.width, field.hidden);
+    if port {
+        let gradient = &mut tmp[..d * n];
+        gradient.fill(0.0);
+        transpose_apply_add(theta.a[slot], m, d, u, n, sign, gradient);
+        field.interconnect_into(theta, gradient, n, false, out);
+    } else {
+        out.fill(0.0);
+        transpose_apply_add(theta.a[slot], m, d, u, n, sign, out);
+    }
+}
+
 /// Per-sample Jacobians `∂f̄/∂y₁` into `scratch.jacobians` (sample-major, each `dim × dim`
 /// row-major), column by column from the means in `scratch.means`.
 fn jacobians(field: &Field, theta: &LayerParams, scratch: &mut Scratch, n: usize) {
@@ -157,11 +178,12 @@ fn jacobians(field: &Field, theta: &LayerParams, scratch: &mut Scratch, n: usize
     let Scratch {
         v3: unit,
         stages: column,
-        field: t,
+        field: fs,
         jacobians,
         means: buf,
         ..
     } = scratch;
+    let (t, tmp) = fs.split_at_mut(len);
     for j in 0..dim {
         let unit = &mut unit[..dim * n];
         unit.fill(0.0);
@@ -181,11 +203,7 @@ fn jacobians(field: &Field, theta: &LayerParams, scratch: &mut Scratch, n: usize
                     for (ti, &w) in t.iter_mut().zip(d1) {
                         *ti *= w;
                     }
-                    out.fill(0.0);
-                    transpose_apply_add(theta.a[slot], m, d, t, n, sign, out);
-                    if port {
-                        field.interconnect(theta, out, n, false);
-                    }
+                    transposed_part(field, theta, (slot, sign, port), t, n, tmp, out);
                 }
                 _ => {
                     for (o, &ui) in out.iter_mut().zip(u) {
@@ -234,6 +252,7 @@ pub(super) fn forward(
             &scratch.means,
             n,
             &mut scratch.v1[..len],
+            &mut scratch.field,
         );
         jacobians(field, theta, scratch, n);
         iterations += 1;
@@ -320,6 +339,7 @@ pub(super) fn backward(
         rhs,
         pivots,
         means: buf,
+        field: fs,
         ..
     } = &mut *scratch;
     for t in 0..n {
@@ -355,17 +375,25 @@ pub(super) fn backward(
                 // λ₀ += h Aᵀ(a ⊙ ∂g/∂S₀), ∂A += h (g wᵀ + (a ⊙ ∂g/∂S₀) x₀ᵀ + (a ⊙ ∂g/∂S₁) x₁ᵀ),
                 // ∂b += h Σ (a ⊙ (∂g/∂S₀ + ∂g/∂S₁)).
                 let w = &mut w[..d * n];
-                for (wi, &vi) in w.iter_mut().zip(v) {
-                    *wi = sign * vi;
-                }
-                if port {
-                    field.interconnect(theta, w, n, true);
-                }
                 let block = &mut buf[r * 5 * hidden_len..(r + 1) * 5 * hidden_len];
                 let (u0, rest) = block.split_at_mut(hidden_len);
                 let (u1, rest) = rest.split_at_mut(hidden_len);
                 let (g, rest) = rest.split_at_mut(hidden_len);
                 let (d0, d1) = rest.split_at_mut(hidden_len);
+                if port {
+                    field.interconnect_into(theta, v, n, true, w);
+                    // A learned J, R: μᵀ h (J − R) ∇̄H with ∇̄H = Aᵀ g.
+                    if field.learned.iter().any(|&l| l) {
+                        let gradient = &mut fs[..d * n];
+                        gradient.fill(0.0);
+                        transpose_apply_add(theta.a[slot], m, d, g, n, 1.0, gradient);
+                        field.interconnection_grad(gradient, v, n, h, grad);
+                    }
+                } else {
+                    for (wi, &vi) in w.iter_mut().zip(v) {
+                        *wi = sign * vi;
+                    }
+                }
                 matmul(theta.a[slot], m, d, w, n, u0);
                 for i in 0..hidden_len {
                     u1[i] = u0[i] * d1[i];

@@ -17,6 +17,7 @@ struct Setup {
 
 fn setup(kind: FieldKind, width: usize, hidden: usize, act: Activation, seed: u64) -> Setup {
     let field = Field {
+        learned: [false; 2],
         kind,
         width,
         hidden,
@@ -38,6 +39,7 @@ fn setup(kind: FieldKind, width: usize, hidden: usize, act: Activation, seed: u6
         hidden,
         second_matrix: field.second_matrix(),
         second_bias: field.second_bias() && !field.second_matrix(),
+        learned: field.learned,
         linear_lift_inputs: None,
         outputs: 1,
     });
@@ -420,6 +422,51 @@ fn avf_energy_change(s: &Setup, y0: &[f64], h: f64) -> f64 {
     (e1 - e0) / e0.abs().max(1.0)
 }
 
+/// A port-Hamiltonian setup of width 3 that learns `J` (and `R` when `dissipative`): the random
+/// entries of the blocks `J` and `R` are made skew-symmetric and positive semidefinite
+/// (`W − Wᵀ`, `WᵀW`), as the network's parametrisation makes them.
+fn learned_port_hamiltonian(act: Activation, dissipative: bool, seed: u64) -> Setup {
+    let mut field = setup(FieldKind::PortHamiltonian, 3, 4, act, seed).field;
+    field.learned = [true, dissipative];
+    field.dissipation = 0.0;
+    let layout = ParamLayout::new(&LayoutShape {
+        layers: 1,
+        width: 3,
+        hidden: 4,
+        second_matrix: false,
+        second_bias: false,
+        learned: field.learned,
+        linear_lift_inputs: None,
+        outputs: 1,
+    });
+    let mut params = random_block(layout.len(), seed);
+    let structured = [
+        (
+            layout.ids().j,
+            crate::model::Constraint::Skew { gamma: 0.0 },
+            1.0,
+        ),
+        (
+            layout.ids().r,
+            crate::model::Constraint::NegDef { eps: 0.0 },
+            -1.0,
+        ),
+    ];
+    for (id, constraint, sign) in structured {
+        let Some(id) = id else { continue };
+        let range = layout.block(id).range();
+        // W of entries N(0, 1/4): h‖J − R‖ of order 1 at the largest steps.
+        let w: Vec<f64> = params[range.clone()].iter().map(|x| 0.5 * x).collect();
+        constraint.apply(&w, 3, 3, &mut params[range.clone()]);
+        params[range].iter_mut().for_each(|a| *a *= sign);
+    }
+    Setup {
+        field,
+        layout,
+        params,
+    }
+}
+
 mod avf_properties {
     use super::*;
     use proptest::prelude::*;
@@ -446,6 +493,20 @@ mod avf_properties {
             let y0 = random_block(4, seed + 1);
             let change = avf_energy_change(&s, &y0, h);
             prop_assert!(change <= 1e-12, "γ = {gamma}: relative ΔH {change:e}");
+        }
+
+        /// With a learned skew `J` the energy is conserved, with a learned `R = WᵀW` it never
+        /// rises.
+        #[test]
+        fn avf_respects_a_learned_interconnection(dissipative: bool, seed in 0u64..10_000, h in 0.01f64..0.8) {
+            let s = learned_port_hamiltonian(Activation::Tanh, dissipative, seed);
+            let y0 = random_block(3, seed + 1);
+            let change = avf_energy_change(&s, &y0, h);
+            if dissipative {
+                prop_assert!(change <= 1e-12, "relative ΔH {change:e}");
+            } else {
+                prop_assert!(change.abs() <= 1e-12, "relative ΔH {change:e}");
+            }
         }
     }
 }
@@ -492,19 +553,21 @@ fn avf_has_order_two() {
 
 #[test]
 fn avf_step_adjoint_matches_finite_differences_of_the_step() {
-    for (kind, act) in AVF_FIELDS {
-        let s = avf_setup(kind, act, 0.4, 13);
+    let learned = [false, true].map(|r| learned_port_hamiltonian(Activation::Tanh, r, 14));
+    let fixed = AVF_FIELDS.map(|(kind, act)| avf_setup(kind, act, 0.4, 13));
+    for s in fixed.iter().chain(&learned) {
+        let (kind, act) = (s.field.kind, s.field.activation);
         let dim = s.field.state_dim();
         let y0 = random_block(dim, 17);
         let h = 0.3;
-        let m = step_jacobian(&s, &avf(), &y0, h);
+        let m = step_jacobian(s, &avf(), &y0, h);
         let eps = 1e-6;
         for j in 0..dim {
             let (mut plus, mut minus) = (y0.clone(), y0.clone());
             plus[j] += eps;
             minus[j] -= eps;
-            let yp = integrate(&s, &avf(), &plus, h, 1);
-            let ym = integrate(&s, &avf(), &minus, h, 1);
+            let yp = integrate(s, &avf(), &plus, h, 1);
+            let ym = integrate(s, &avf(), &minus, h, 1);
             for i in 0..dim {
                 let fd = (yp[i] - ym[i]) / (2.0 * eps);
                 assert!(
@@ -515,6 +578,34 @@ fn avf_step_adjoint_matches_finite_differences_of_the_step() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn a_learned_dissipation_dissipates_along_the_exact_flow_and_avf_steps() {
+    // R = WᵀW: dH/dt = −‖W∇H‖² ≤ 0, seen on the exact flow (RK4, tiny steps) and on AVF steps;
+    // the dissipation is visible.
+    let s = learned_port_hamiltonian(Activation::Tanh, true, 31);
+    let y0 = random_block(3, 32);
+    for (integrator, steps) in [(Integrator::Explicit(Tableau::rk4()), 50), (avf(), 1)] {
+        let mut y = y0.clone();
+        let mut energies = vec![energy_of(&s, &y)];
+        for _ in 0..10 {
+            y = integrate(&s, &integrator, &y, 0.1, steps);
+            energies.push(energy_of(&s, &y));
+        }
+        for pair in energies.windows(2) {
+            assert!(
+                pair[1] <= pair[0] + 1e-13,
+                "{}: {energies:?}",
+                integrator.name()
+            );
+        }
+        assert!(
+            energies[10] < energies[0] - 1e-3,
+            "{}: {energies:?}",
+            integrator.name()
+        );
     }
 }
 

@@ -7,8 +7,9 @@
 //!   halves of a Hamiltonian field `c = ±1`);
 //! - `Identity`: `x` (the `z' = p` half of a second-order field);
 //! - `DenseTransposed`: `σ(−Aᵀ x + b₂)` (the drift of the leapfrog network, `A` square);
-//! - `PortHamiltonian(γ)`: `(J − γI) Aᵀσ(A x + b)` with the canonical `J = [[0, I], [−I, 0]]`
-//!   (a port-Hamiltonian field, `d` even).
+//! - `PortHamiltonian(γ)`: `(J − R) Aᵀσ(A x + b)` with the canonical `J = [[0, I], [−I, 0]]`
+//!   (`d` even) or a learned skew `J`, and `R = γI` or a learned `R ⪰ 0` (a port-Hamiltonian
+//!   field; see [`Field::interconnect_into`]).
 //!
 //! A first-order field (ResNet, GradientFlow) has one part on the whole state `z`. A *split*
 //! field (the Hamiltonian ones and the leapfrog network) has a *drift* part `z' = D(p)` and a
@@ -25,7 +26,7 @@
 
 use super::activation::Activation;
 use super::kernels::{
-    Slopes, affine, axpy_onto, matmul, matmul_weighted, outer_add, outer_add_pair,
+    Slopes, affine, apply_onto, axpy_onto, matmul, matmul_weighted, outer_add, outer_add_pair,
     transpose_apply_add, transpose_apply_onto,
 };
 use super::params::{LayerGrad, LayerParams};
@@ -167,8 +168,13 @@ pub struct Field {
     pub activation: Activation,
     /// σ₂ (equal to σ except for `Hamiltonian`).
     pub activation2: Activation,
-    /// `γ` of the dissipation `R = γI` of a `PortHamiltonian` field (0 otherwise).
+    /// `γ` of the dissipation `R = γI` of a `PortHamiltonian` field (0 otherwise, and unused
+    /// when `R` is learned).
     pub dissipation: f64,
+    /// Whether a `PortHamiltonian` field learns its interconnection `J` (skew-symmetric,
+    /// instead of the canonical one) and its dissipation `R = WᵀW` per layer (instead of
+    /// `γI`): the layer parameters `J` and `R` ([`LayerParams::j`], [`LayerParams::r`]).
+    pub learned: [bool; 2],
 }
 
 impl Field {
@@ -180,6 +186,23 @@ impl Field {
         } else {
             self.width
         }
+    }
+
+    /// Whether a port-Hamiltonian field's `R` may be nonzero (`γ > 0` or learned).
+    #[must_use]
+    pub fn is_dissipative(&self) -> bool {
+        self.kind == FieldKind::PortHamiltonian && (self.dissipation > 0.0 || self.learned[1])
+    }
+
+    /// Whether the field's flow preserves the canonical symplectic form over the state's two
+    /// halves: the Hamiltonian fields, and the port-Hamiltonian one with the canonical `J` and
+    /// `R = 0`.
+    #[must_use]
+    pub fn is_canonically_symplectic(&self) -> bool {
+        self.kind.is_hamiltonian()
+            || (self.kind == FieldKind::PortHamiltonian
+                && !self.is_dissipative()
+                && !self.learned[0])
     }
 
     /// Whether the field has a second matrix `A₂`.
@@ -291,6 +314,23 @@ impl Field {
             )
         });
         (1 + usize::from(stores_slopes)) * self.hidden * n
+            + if self.stores_gradient() {
+                self.width * n
+            } else {
+                0
+            }
+    }
+
+    /// Whether a port-Hamiltonian part keeps `∇H = Aᵀσ(S)` at the end of its record (after the
+    /// values and slopes): what the gradients of a learned `J` and `R` need.
+    fn stores_gradient(&self) -> bool {
+        self.kind == FieldKind::PortHamiltonian && self.learned.iter().any(|&l| l)
+    }
+
+    /// `∇H` in a port-Hamiltonian part's record of `n` samples (see [`Self::stores_gradient`]).
+    fn recorded_gradient<'a>(&self, record: &'a mut [f64], n: usize) -> &'a mut [f64] {
+        let len = self.record_len(n);
+        &mut record[len - self.width * n..len]
     }
 
     /// The slopes `σ'(S)` of a part's record of `n` samples.
@@ -357,7 +397,13 @@ impl Field {
                 let out = &mut out[..d * n];
                 out.fill(0.0);
                 transpose_apply_add(theta.a[0], m, d, sig, n, 1.0, out);
-                port::interconnect(out, d, n, gamma, false);
+                if self.stores_gradient() {
+                    let gradient = self.recorded_gradient(record, n);
+                    gradient.copy_from_slice(out);
+                    self.interconnect_into(theta, gradient, n, false, out);
+                } else {
+                    port::interconnect(out, d, n, gamma, false);
+                }
             }
             Op::Identity => out[..d * n].copy_from_slice(&x[..d * n]),
         }
@@ -457,18 +503,22 @@ impl Field {
             Op::DenseTransposed { .. } => {
                 leapfrog::vjp(theta, d, x, slopes, v, n, (scale, base), dx, grad, scratch);
             }
-            Op::PortHamiltonian { gamma, .. } => {
-                // w = (J − γI)ᵀ v, then as Aᵀσ(Ax + b) with w: U = (A w) ⊙ σ'(S);
-                // ∂x = Aᵀ U; ∂A = U xᵀ + σ(S) wᵀ; ∂b = Σ U.
+            Op::PortHamiltonian { .. } => {
+                // w = (J − R)ᵀ v, then as Aᵀσ(Ax + b) with w: U = (A w) ⊙ σ'(S);
+                // ∂x = Aᵀ U; ∂A = U xᵀ + σ(S) wᵀ; ∂b = Σ U; ∂J = v ∇Hᵀ, ∂R = −v ∇Hᵀ.
                 let (u, w) = scratch[..(m + d) * n].split_at_mut(m * n);
-                w.copy_from_slice(&v[..d * n]);
-                port::interconnect(w, d, n, gamma, true);
+                self.interconnect_into(theta, v, n, true, w);
                 let sig = &record[..m * n];
                 matmul_weighted(theta.a[0], m, d, w, n, false, slopes, u);
                 if let Some(dx) = dx {
                     transpose_apply_onto(theta.a[0], m, d, u, n, scale, base, dx);
                 }
                 if let Some(grad) = grad {
+                    if self.stores_gradient() {
+                        let len = self.record_len(n);
+                        let gradient = &record[len - d * n..len];
+                        self.interconnection_grad(gradient, v, n, scale, grad);
+                    }
                     let (ga, gb) = grad.slot(0);
                     outer_add_pair((u, x), (sig, w), false, m, d, n, scale, ga, Some(gb));
                 }
@@ -513,14 +563,13 @@ impl Field {
                 transpose_apply_add(theta.a[slot], m, d, t, n, sign, out);
             }
             Op::DenseTransposed { .. } => leapfrog::jvp(theta, d, slopes, u, n, out),
-            Op::PortHamiltonian { gamma, .. } => {
-                let t = &mut scratch[..m * n];
+            Op::PortHamiltonian { .. } => {
+                let (t, gradient) = scratch[..(m + d) * n].split_at_mut(m * n);
                 matmul(theta.a[0], m, d, u, n, t);
                 slopes.scale(t);
-                let out = &mut out[..d * n];
-                out.fill(0.0);
-                transpose_apply_add(theta.a[0], m, d, t, n, 1.0, out);
-                port::interconnect(out, d, n, gamma, false);
+                gradient.fill(0.0);
+                transpose_apply_add(theta.a[0], m, d, t, n, 1.0, gradient);
+                self.interconnect_into(theta, gradient, n, false, out);
             }
             Op::Identity => out[..d * n].copy_from_slice(&u[..d * n]),
         }
@@ -702,11 +751,55 @@ impl Field {
         }
     }
 
-    /// `g ← (J − R) g` (or `(J − R)ᵀ g` when `transposed`) for a block `g` of `d` rows: the
-    /// interconnection of a port-Hamiltonian field (nothing for other fields).
-    pub fn interconnect(&self, _theta: &LayerParams, g: &mut [f64], n: usize, transposed: bool) {
-        if self.kind == FieldKind::PortHamiltonian {
-            port::interconnect(g, self.width, n, self.dissipation, transposed);
+    /// `out = (J − R) g` (or `(J − R)ᵀ g` when `transposed`) for a block `g` of `d` rows: the
+    /// interconnection of a port-Hamiltonian field, with the layer's learned `J` (`theta.j`) or
+    /// the canonical one, and its learned `R` (`theta.r`) or `γI`.
+    pub fn interconnect_into(
+        &self,
+        theta: &LayerParams,
+        g: &[f64],
+        n: usize,
+        transposed: bool,
+        out: &mut [f64],
+    ) {
+        let d = self.width;
+        let (g, out) = (&g[..d * n], &mut out[..d * n]);
+        match theta.j {
+            Some(j) if transposed => {
+                out.fill(0.0);
+                transpose_apply_add(j, d, d, g, n, 1.0, out);
+            }
+            Some(j) => matmul(j, d, d, g, n, out),
+            None => {
+                out.copy_from_slice(g);
+                port::interconnect(out, d, n, 0.0, transposed);
+            }
+        }
+        // R is symmetric: Rᵀ = R.
+        match theta.r {
+            Some(r) => apply_onto(r, d, d, g, n, -1.0, None, out),
+            None if self.dissipation != 0.0 => axpy_onto(-self.dissipation, g, None, out),
+            None => {}
+        }
+    }
+
+    /// `∂J += scale · v gᵀ` and `∂R −= scale · v gᵀ` for the learned ones: the parameter
+    /// gradient of `vᵀ(J − R) g` (`g` the energy gradient the interconnection acted on).
+    pub fn interconnection_grad(
+        &self,
+        gradient: &[f64],
+        v: &[f64],
+        n: usize,
+        scale: f64,
+        grad: &mut LayerGrad,
+    ) {
+        let d = self.width;
+        let (gj, gr) = grad.interconnection();
+        if let Some(gj) = gj {
+            outer_add(&v[..d * n], d, gradient, d, n, scale, gj, None);
+        }
+        if let Some(gr) = gr {
+            outer_add(&v[..d * n], d, gradient, d, n, -scale, gr, None);
         }
     }
 

@@ -7,7 +7,8 @@
 /// A named block of parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
-    /// Name as exported: `A`, `b`, `A1`, `b1`, `A2`, `b2`, `lift.W`, `lift.b`, `head.W`, `head.b`.
+    /// Name as exported: `A`, `b`, `A1`, `b1`, `A2`, `b2`, `J`, `R`, `lift.W`, `lift.b`,
+    /// `head.W`, `head.b`.
     pub name: &'static str,
     /// Offset of the block in the flat buffer.
     pub offset: usize,
@@ -62,7 +63,12 @@ impl Block {
             shape.push(self.layers);
         }
         shape.push(self.rows);
-        if self.cols > 1 || self.name.ends_with('W') || self.name.starts_with('A') {
+        if self.cols > 1
+            || self.name.ends_with('W')
+            || self.name.starts_with('A')
+            || self.name == "J"
+            || self.name == "R"
+        {
             shape.push(self.cols);
         }
         shape
@@ -80,6 +86,10 @@ pub struct BlockIds {
     pub a2: Option<usize>,
     /// `b₂` of a `Hamiltonian` or `Leapfrog` field.
     pub b2: Option<usize>,
+    /// The learned skew-symmetric interconnection `J` of a `PortHamiltonian` field.
+    pub j: Option<usize>,
+    /// The learned dissipation `R ⪰ 0` of a `PortHamiltonian` field.
+    pub r: Option<usize>,
     /// Weight of a linear lift.
     pub lift_w: Option<usize>,
     /// Bias of a linear lift.
@@ -111,6 +121,9 @@ pub struct LayoutShape {
     pub second_matrix: bool,
     /// Whether the field has a second bias `b₂` without a second matrix (the `Leapfrog` field).
     pub second_bias: bool,
+    /// Whether each layer learns a `d × d` interconnection `J` and a dissipation `R`
+    /// (`PortHamiltonian`).
+    pub learned: [bool; 2],
     /// Input features, when the lift is linear.
     pub linear_lift_inputs: Option<usize>,
     /// Outputs of the head.
@@ -162,6 +175,8 @@ impl ParamLayout {
                 None,
             )
         };
+        let j = shape.learned[0].then(|| push("J", k, d, d, true));
+        let r = shape.learned[1].then(|| push("R", k, d, d, true));
         let head_w = push("head.W", 1, shape.outputs, d, false);
         let head_b = push("head.b", 1, shape.outputs, 1, false);
         Self {
@@ -171,6 +186,8 @@ impl ParamLayout {
                 b,
                 a2,
                 b2,
+                j,
+                r,
                 lift_w,
                 lift_b,
                 head_w,
@@ -233,9 +250,12 @@ impl ParamLayout {
         let b2 = ids
             .b2
             .map_or(b, |id| &buffer[self.blocks[id].layer_range(k)]);
+        let square = |id: Option<usize>| id.map(|id| &buffer[self.blocks[id].layer_range(k)]);
         LayerParams {
             a: [a, a2],
             b: [b, b2],
+            j: square(ids.j),
+            r: square(ids.r),
         }
     }
 }
@@ -248,12 +268,17 @@ pub struct LayerParams<'a> {
     pub a: [&'a [f64]; 2],
     /// Biases by slot.
     pub b: [&'a [f64]; 2],
+    /// The learned interconnection `J` (`d × d`, skew-symmetric), if the field learns one.
+    pub j: Option<&'a [f64]>,
+    /// The learned dissipation `R` (`d × d`, symmetric positive semidefinite), if learned.
+    pub r: Option<&'a [f64]>,
 }
 
 /// One layer's gradient accumulators inside a flat gradient buffer: `(∂A, ∂b)` per slot.
 #[derive(Debug)]
 pub struct LayerGrad<'a> {
-    parts: [&'a mut [f64]; 4],
+    /// `∂A, ∂b, ∂A₂, ∂b₂, ∂J, ∂R` (empty where the field has none).
+    parts: [&'a mut [f64]; 6],
     /// Whether slot 1 has a matrix and a bias of its own.
     second: [bool; 2],
 }
@@ -261,27 +286,37 @@ pub struct LayerGrad<'a> {
 impl LayerGrad<'_> {
     /// `(∂A, ∂b)` of slot `slot` (0 or 1; a field with one matrix or one bias shares slot 0's).
     pub fn slot(&mut self, slot: usize) -> (&mut [f64], &mut [f64]) {
-        let [ga, gb, ga2, gb2] = &mut self.parts;
+        let [ga, gb, ga2, gb2, ..] = &mut self.parts;
         let a = if slot == 1 && self.second[0] { ga2 } else { ga };
         let b = if slot == 1 && self.second[1] { gb2 } else { gb };
         (a, b)
+    }
+
+    /// `(∂J, ∂R)` of a field that learns them (`None` for what it does not learn).
+    pub fn interconnection(&mut self) -> (Option<&mut [f64]>, Option<&mut [f64]>) {
+        let [.., gj, gr] = &mut self.parts;
+        let gj = if gj.is_empty() { None } else { Some(&mut **gj) };
+        let gr = if gr.is_empty() { None } else { Some(&mut **gr) };
+        (gj, gr)
     }
 }
 
 impl ParamLayout {
     /// Layer `k`'s gradient accumulators inside a flat gradient buffer laid out like the
-    /// parameters. The blocks are in ascending order `A, b, A₂, b₂`, so they split apart.
+    /// parameters. The blocks are in ascending order `A, b, A₂, b₂, J, R`, so they split apart.
     pub fn layer_grad<'a>(&self, buffer: &'a mut [f64], k: usize) -> LayerGrad<'a> {
         let ids = self.ids;
         let a = self.blocks[ids.a].layer_range(k);
         let b = self.blocks[ids.b].layer_range(k);
         let a2 = ids.a2.map(|id| self.blocks[id].layer_range(k));
         let b2 = ids.b2.map(|id| self.blocks[id].layer_range(k));
+        let j = ids.j.map(|id| self.blocks[id].layer_range(k));
+        let r = ids.r.map(|id| self.blocks[id].layer_range(k));
         let second = [a2.is_some(), b2.is_some()];
-        let ranges = [Some(a), Some(b), a2, b2];
+        let ranges = [Some(a), Some(b), a2, b2, j, r];
         let mut rest = buffer;
         let mut consumed = 0;
-        let mut parts: [&'a mut [f64]; 4] = [&mut [], &mut [], &mut [], &mut []];
+        let mut parts: [&'a mut [f64]; 6] = Default::default();
         for (slot, range) in ranges.into_iter().enumerate() {
             let Some(range) = range else { continue };
             let (_, tail) = rest.split_at_mut(range.start - consumed);

@@ -144,6 +144,12 @@ fn meta(session: &Session, plan: &Plan) -> Value {
             network.constraints[1].name().into(),
         );
     }
+    if let Some(j) = ids.j {
+        constraints.insert(layout.block(j).name.into(), "skew (J = W − Wᵀ)".into());
+    }
+    if let Some(r) = ids.r {
+        constraints.insert(layout.block(r).name.into(), "gram (R = WᵀW)".into());
+    }
     let activations: Vec<String> = network.activations().iter().map(|a| a.name()).collect();
     let params: Vec<Value> = layout
         .blocks()

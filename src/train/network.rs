@@ -144,6 +144,7 @@ impl Network {
             hidden: field.hidden,
             second_matrix: field.second_matrix(),
             second_bias: field.second_bias() && !field.second_matrix(),
+            learned: field.learned,
             linear_lift_inputs: (lift == LiftSpec::Linear).then_some(inputs),
             outputs,
         });
@@ -194,24 +195,31 @@ impl Network {
             .collect()
     }
 
-    /// The constrained matrix blocks with their constraint: `(block id, constraint)`.
-    fn constrained_blocks(&self) -> impl Iterator<Item = (usize, Constraint)> + '_ {
+    /// The parametrised matrix blocks: `(block id, constraint, negated)`, each layer's matrix
+    /// `P(W)`, or `−P(W)` when negated. A port-Hamiltonian field's learned `J = W − Wᵀ` is
+    /// the Skew parametrisation without damping, its `R = WᵀW` the NegDef one (ε = 0) negated.
+    fn constrained_blocks(&self) -> impl Iterator<Item = (usize, Constraint, bool)> + '_ {
         let ids = self.layout.ids();
-        std::iter::once((ids.a, self.constraints[0]))
-            .chain(ids.a2.map(|a2| (a2, self.constraints[1])))
+        std::iter::once((ids.a, self.constraints[0], false))
+            .chain(ids.a2.map(|a2| (a2, self.constraints[1], false)))
+            .chain(ids.j.map(|j| (j, Constraint::Skew { gamma: 0.0 }, false)))
+            .chain(ids.r.map(|r| (r, Constraint::NegDef { eps: 0.0 }, true)))
     }
 
     /// Effective parameters `A_k = P(W_k)`; everything else is copied.
     pub fn effective(&self, raw: &[f64], eff: &mut [f64]) {
         eff.copy_from_slice(raw);
-        for (id, c) in self.constrained_blocks() {
+        for (id, c, negated) in self.constrained_blocks() {
             if c == Constraint::None {
                 continue;
             }
             let block = self.layout.block(id).clone();
             for k in 0..block.layers {
                 let r = block.layer_range(k);
-                c.apply(&raw[r.clone()], block.rows, block.cols, &mut eff[r]);
+                c.apply(&raw[r.clone()], block.rows, block.cols, &mut eff[r.clone()]);
+                if negated {
+                    eff[r].iter_mut().for_each(|a| *a = -*a);
+                }
             }
         }
     }
@@ -219,7 +227,7 @@ impl Network {
     /// Pulls a gradient with respect to the effective parameters back to the raw ones.
     pub fn pullback(&self, raw: &[f64], grad_eff: &[f64], grad_raw: &mut [f64]) {
         grad_raw.copy_from_slice(grad_eff);
-        for (id, c) in self.constrained_blocks() {
+        for (id, c, negated) in self.constrained_blocks() {
             if c == Constraint::None {
                 continue;
             }
@@ -231,8 +239,12 @@ impl Network {
                     block.rows,
                     block.cols,
                     &grad_eff[r.clone()],
-                    &mut grad_raw[r],
+                    &mut grad_raw[r.clone()],
                 );
+                // The pullback is linear in the gradient: −P'(W)ᵀ ∂A for −P(W).
+                if negated {
+                    grad_raw[r].iter_mut().for_each(|g| *g = -*g);
+                }
             }
         }
     }

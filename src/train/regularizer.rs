@@ -55,6 +55,7 @@ mod tests {
             hidden: 3,
             second_matrix: true,
             second_bias: false,
+            learned: [false; 2],
             linear_lift_inputs: Some(2),
             outputs: 2,
         });
@@ -94,6 +95,7 @@ mod tests {
             hidden: 2,
             second_matrix: false,
             second_bias: false,
+            learned: [false; 2],
             linear_lift_inputs: None,
             outputs: 2,
         });

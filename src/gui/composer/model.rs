@@ -4,7 +4,9 @@ use std::mem::discriminant;
 
 use eframe::egui::{Checkbox, Ui};
 
-use crate::experiment::{Dissipation, Experiment, FieldKind, HeadSpec, LiftSpec};
+use crate::experiment::{
+    Dissipation, Experiment, FieldKind, HeadSpec, Interconnection, LiftSpec, ModelSpec,
+};
 use crate::gui::widgets::{Choice, combo_row, f64_row, row, usize_row};
 use crate::model::{Activation, Constraint};
 
@@ -115,6 +117,7 @@ pub(super) fn architecture_ui(ui: &mut Ui, exp: &mut Experiment) {
         }
         if model.field != FieldKind::PortHamiltonian {
             model.dissipation = Dissipation::None;
+            model.interconnection = Interconnection::Canonical;
         }
         if model.field.is_square() {
             model.hidden = None;
@@ -259,24 +262,67 @@ pub(super) fn architecture_ui(ui: &mut Ui, exp: &mut Experiment) {
         0.01,
     );
     if model.field == FieldKind::PortHamiltonian {
-        let mut gamma = model.dissipation.gamma();
-        let changed = f64_row(
-            ui,
-            "Dissipation γ",
-            "R = γI in y' = (J − R)∇H(y): 0 conserves the energy along the exact flow (H1-DNN), \
-             γ > 0 dissipates it, dH/dt = −γ‖∇H‖².",
-            &mut gamma,
-            0.0..=100.0,
-            0.01,
-        )
-        .changed();
-        if changed {
-            model.dissipation = if gamma == 0.0 {
-                Dissipation::None
-            } else {
-                Dissipation::Fixed(gamma)
-            };
-        }
+        port_hamiltonian_rows(ui, model);
+    }
+}
+
+/// The interconnection `J` and the dissipation `R` of a port-Hamiltonian field.
+fn port_hamiltonian_rows(ui: &mut Ui, model: &mut ModelSpec) {
+    combo_row(
+        ui,
+        "Interconnection J",
+        "The skew-symmetric J in y' = (J − R)∇H(y).",
+        &mut model.interconnection,
+        &[
+            Choice {
+                value: Interconnection::Canonical,
+                text: "Canonical",
+                tip: "J = [[0, I], [−I, 0]]: the state is (z, p); the width must be even.",
+            },
+            Choice {
+                value: Interconnection::Learned,
+                text: "Learned (J = W − Wᵀ)",
+                tip: "A skew-symmetric J_k learned per layer (any width); exported as the block J.",
+            },
+        ],
+        |a, b| a == b,
+    );
+    let mut learned = model.dissipation == Dissipation::Learned;
+    let before = learned;
+    row(
+        ui,
+        "Learned R",
+        "R_k = W_kᵀW_k ⪰ 0 learned per layer (exported as the block R): dH/dt = −‖W∇H‖² ≤ 0 \
+         along the exact flow. Otherwise R = γI.",
+        |ui| ui.checkbox(&mut learned, ""),
+    );
+    if learned != before {
+        model.dissipation = if learned {
+            Dissipation::Learned
+        } else {
+            Dissipation::None
+        };
+    }
+    if learned {
+        return;
+    }
+    let mut gamma = model.dissipation.gamma();
+    let changed = f64_row(
+        ui,
+        "Dissipation γ",
+        "R = γI in y' = (J − R)∇H(y): 0 conserves the energy along the exact flow (H1-DNN), \
+         γ > 0 dissipates it, dH/dt = −γ‖∇H‖².",
+        &mut gamma,
+        0.0..=100.0,
+        0.01,
+    )
+    .changed();
+    if changed {
+        model.dissipation = if gamma == 0.0 {
+            Dissipation::None
+        } else {
+            Dissipation::Fixed(gamma)
+        };
     }
 }
 
