@@ -68,6 +68,21 @@ fn forward_and_reverse_sweeps_do_not_allocate() {
             "ImplicitMidpoint(tolerance: 1e-12, max_iterations: 30)",
             "Dto",
         ),
+        (
+            "PortHamiltonian",
+            "Avf(tolerance: 1e-12, max_iterations: 30)",
+            "Dto",
+        ),
+        (
+            "PortHamiltonian, interconnection: Learned, dissipation: Learned",
+            "Avf(tolerance: 1e-12, max_iterations: 30)",
+            "Dto",
+        ),
+        (
+            "PortHamiltonian, interconnection: Learned, dissipation: Learned",
+            "Rk4",
+            "Dto",
+        ),
     ] {
         let n = sweep_allocations(field, integrator, gradient);
         assert_eq!(n, 0, "{field} / {integrator} / {gradient}: {n} allocations");

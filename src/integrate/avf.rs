@@ -16,7 +16,7 @@
 //! gives `λ₀ = μ + h (∂f̄/∂y₀)ᵀ μ`, `θ̄ += h (∂f̄/∂θ)ᵀ μ`. The step keeps no tape: the reverse
 //! step recomputes the means from the end points.
 
-use super::implicit::solve_in_place;
+use super::implicit::{newton_update, solve_adjoint};
 use super::{Scratch, StepContext, StepError};
 use crate::model::field::{Op, Role};
 use crate::model::kernels::{affine, matmul, outer_add, outer_add_pair, transpose_apply_add};
@@ -26,6 +26,13 @@ use crate::model::{Activation, Field};
 /// Entries of the means' buffer for `n` samples: per role `S₀`, `S₁`, `g`, `∂g/∂S₀`, `∂g/∂S₁`.
 pub(super) fn buffer_len(field: &Field, n: usize) -> usize {
     field.roles().len() * 5 * field.hidden * n
+}
+
+/// Role `r`'s five blocks of `len` entries in the means' buffer: `S₀`, `S₁`, `g`, `∂g/∂S₀`,
+/// `∂g/∂S₁`.
+fn role_blocks(buf: &mut [f64], r: usize, len: usize) -> [&mut [f64]; 5] {
+    let mut blocks = buf[r * 5 * len..(r + 1) * 5 * len].chunks_exact_mut(len);
+    std::array::from_fn(|_| blocks.next().unwrap_or_default())
 }
 
 /// What one part of a field of the AVF's form is.
@@ -90,11 +97,7 @@ fn means(
             continue;
         };
         let rows = field.part(role).input * n..(field.part(role).input + d) * n;
-        let block = &mut buf[r * 5 * len..(r + 1) * 5 * len];
-        let (s0, rest) = block.split_at_mut(len);
-        let (s1, rest) = rest.split_at_mut(len);
-        let (g, rest) = rest.split_at_mut(len);
-        let (d0, d1) = rest.split_at_mut(len);
+        let [s0, s1, g, d0, d1] = role_blocks(buf, r, len);
         affine(theta.a[slot], theta.b[slot], m, d, &y0[rows.clone()], n, s0);
         affine(theta.a[slot], theta.b[slot], m, d, &y1[rows], n, s1);
         for i in 0..len {
@@ -256,59 +259,8 @@ pub(super) fn forward(
         );
         jacobians(field, theta, scratch, n);
         iterations += 1;
-        let mut worst = (0.0_f64, 0_usize);
-        let Scratch {
-            v1: rate,
-            jacobians,
-            matrix,
-            rhs,
-            pivots,
-            ..
-        } = &mut *scratch;
-        for t in 0..n {
-            for i in 0..dim {
-                rhs[i] = -(y1[i * n + t] - y0[i * n + t] - h * rate[i * n + t]);
-                for j in 0..dim {
-                    let id = if i == j { 1.0 } else { 0.0 };
-                    matrix[i * dim + j] = id - h * jacobians[t * dim * dim + i * dim + j];
-                }
-            }
-            if !solve_in_place(matrix, dim, rhs, pivots) {
-                return Err(StepError::Singular {
-                    layer: 0,
-                    sample: t,
-                });
-            }
-            let mut scale = 1.0_f64;
-            let mut update = 0.0_f64;
-            for i in 0..dim {
-                y1[i * n + t] += rhs[i];
-                scale = scale.max(y1[i * n + t].abs());
-                update = update.max(rhs[i].abs());
-            }
-            let relative = update / scale;
-            if relative.is_nan() {
-                return Err(StepError::NewtonFailed {
-                    layer: 0,
-                    sample: t,
-                    iterations,
-                    update: relative,
-                });
-            }
-            if relative > worst.0 {
-                worst = (relative, t);
-            }
-        }
-        if worst.0 <= tolerance {
+        if newton_update(y1, y0, h, scratch, iterations, (tolerance, max_iterations))? {
             return Ok(());
-        }
-        if iterations >= max_iterations {
-            return Err(StepError::NewtonFailed {
-                layer: 0,
-                sample: worst.1,
-                iterations,
-                update: worst.0,
-            });
         }
     }
 }
@@ -331,36 +283,14 @@ pub(super) fn backward(
     let len = dim * n;
     means(field, theta, (y0, y1), n, &mut scratch.means);
     jacobians(field, theta, scratch, n);
+    solve_adjoint(h, lambda1, scratch, n)?;
     let Scratch {
         v2: mu,
         v3: w,
-        jacobians,
-        matrix,
-        rhs,
-        pivots,
         means: buf,
         field: fs,
         ..
     } = &mut *scratch;
-    for t in 0..n {
-        // (I − h ∂f̄/∂y₁)ᵀ μ = λ₁.
-        for i in 0..dim {
-            rhs[i] = lambda1[i * n + t];
-            for j in 0..dim {
-                let id = if i == j { 1.0 } else { 0.0 };
-                matrix[i * dim + j] = id - h * jacobians[t * dim * dim + j * dim + i];
-            }
-        }
-        if !solve_in_place(matrix, dim, rhs, pivots) {
-            return Err(StepError::Singular {
-                layer: 0,
-                sample: t,
-            });
-        }
-        for i in 0..dim {
-            mu[i * n + t] = rhs[i];
-        }
-    }
     lambda0[..len].copy_from_slice(&mu[..len]);
     let hidden_len = m * n;
     for (r, &role) in field.roles().iter().enumerate() {
@@ -375,11 +305,8 @@ pub(super) fn backward(
                 // λ₀ += h Aᵀ(a ⊙ ∂g/∂S₀), ∂A += h (g wᵀ + (a ⊙ ∂g/∂S₀) x₀ᵀ + (a ⊙ ∂g/∂S₁) x₁ᵀ),
                 // ∂b += h Σ (a ⊙ (∂g/∂S₀ + ∂g/∂S₁)).
                 let w = &mut w[..d * n];
-                let block = &mut buf[r * 5 * hidden_len..(r + 1) * 5 * hidden_len];
-                let (u0, rest) = block.split_at_mut(hidden_len);
-                let (u1, rest) = rest.split_at_mut(hidden_len);
-                let (g, rest) = rest.split_at_mut(hidden_len);
-                let (d0, d1) = rest.split_at_mut(hidden_len);
+                // S₀ and S₁ are spent: their blocks take a ⊙ ∂g/∂S₀ and a ⊙ ∂g/∂S₁.
+                let [u0, u1, g, d0, d1] = role_blocks(buf, r, hidden_len);
                 if port {
                     field.interconnect_into(theta, v, n, true, w);
                     // A learned J, R: μᵀ h (J − R) ∇̄H with ∇̄H = Aᵀ g.

@@ -80,6 +80,116 @@ pub(crate) fn solve_in_place(
     true
 }
 
+/// One Newton iteration, sample by sample, on `x − y₀ − c·r(x) = 0` for the implicit steps
+/// (implicit midpoint: `x = w`, `c = h/2`, `r = f`; AVF: `x = y₁`, `c = h`, `r = f̄`), with the
+/// rate `r(x)` in `scratch.v1` and its per-sample Jacobians in `scratch.jacobians`. Returns
+/// whether every sample's update was within `tolerance` (relative to `max(1, |x|)`), or the
+/// error of a singular matrix, a NaN, or the iteration cap reached.
+pub(super) fn newton_update(
+    x: &mut [f64],
+    y0: &[f64],
+    c: f64,
+    scratch: &mut Scratch,
+    iterations: u32,
+    (tolerance, max_iterations): (f64, u32),
+) -> Result<bool, StepError> {
+    let Scratch {
+        v1: rate,
+        jacobians,
+        matrix,
+        rhs,
+        pivots,
+        ..
+    } = scratch;
+    let dim = rhs.len();
+    let n = x.len() / dim;
+    let mut worst = (0.0_f64, 0_usize);
+    for t in 0..n {
+        for i in 0..dim {
+            rhs[i] = -(x[i * n + t] - y0[i * n + t] - c * rate[i * n + t]);
+            for j in 0..dim {
+                let id = if i == j { 1.0 } else { 0.0 };
+                matrix[i * dim + j] = id - c * jacobians[t * dim * dim + i * dim + j];
+            }
+        }
+        if !solve_in_place(matrix, dim, rhs, pivots) {
+            return Err(StepError::Singular {
+                layer: 0,
+                sample: t,
+            });
+        }
+        let mut scale = 1.0_f64;
+        let mut update = 0.0_f64;
+        for i in 0..dim {
+            x[i * n + t] += rhs[i];
+            scale = scale.max(x[i * n + t].abs());
+            update = update.max(rhs[i].abs());
+        }
+        let relative = update / scale;
+        if relative.is_nan() {
+            return Err(StepError::NewtonFailed {
+                layer: 0,
+                sample: t,
+                iterations,
+                update: relative,
+            });
+        }
+        if relative > worst.0 {
+            worst = (relative, t);
+        }
+    }
+    if worst.0 <= tolerance {
+        return Ok(true);
+    }
+    if iterations >= max_iterations {
+        return Err(StepError::NewtonFailed {
+            layer: 0,
+            sample: worst.1,
+            iterations,
+            update: worst.0,
+        });
+    }
+    Ok(false)
+}
+
+/// `(I − c J_t)ᵀ μ_t = λ₁,t` for every sample `t` of `n`, with the Jacobians in
+/// `scratch.jacobians`, into `scratch.v2`: the adjoint solve of the implicit steps.
+pub(super) fn solve_adjoint(
+    c: f64,
+    lambda1: &[f64],
+    scratch: &mut Scratch,
+    n: usize,
+) -> Result<(), StepError> {
+    let Scratch {
+        v2: mu,
+        jacobians,
+        matrix,
+        rhs,
+        pivots,
+        ..
+    } = scratch;
+    let dim = rhs.len();
+    for t in 0..n {
+        for i in 0..dim {
+            rhs[i] = lambda1[i * n + t];
+            for j in 0..dim {
+                let id = if i == j { 1.0 } else { 0.0 };
+                matrix[i * dim + j] = id - c * jacobians[t * dim * dim + j * dim + i];
+            }
+        }
+        if !solve_in_place(matrix, dim, rhs, pivots) {
+            return Err(StepError::Singular {
+                layer: 0,
+                sample: t,
+            });
+        }
+        for i in 0..dim {
+            mu[i * n + t] = rhs[i];
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn forward(
     cx: StepContext<'_>,
     y0: &[f64],
@@ -116,59 +226,15 @@ pub(super) fn forward(
         jacobians(field, theta, &records, scratch, n);
         scratch.records = records;
         iterations += 1;
-        let mut worst = (0.0_f64, 0_usize);
-        for t in 0..n {
-            let Scratch {
-                v1: rate,
-                jacobians,
-                matrix,
-                rhs,
-                pivots,
-                ..
-            } = &mut *scratch;
-            for i in 0..dim {
-                rhs[i] = -(w[i * n + t] - y0[i * n + t] - 0.5 * h * rate[i * n + t]);
-                for j in 0..dim {
-                    let id = if i == j { 1.0 } else { 0.0 };
-                    matrix[i * dim + j] = id - 0.5 * h * jacobians[t * dim * dim + i * dim + j];
-                }
-            }
-            if !solve_in_place(matrix, dim, rhs, pivots) {
-                return Err(StepError::Singular {
-                    layer: 0,
-                    sample: t,
-                });
-            }
-            let mut scale = 1.0_f64;
-            let mut update = 0.0_f64;
-            for i in 0..dim {
-                w[i * n + t] += rhs[i];
-                scale = scale.max(w[i * n + t].abs());
-                update = update.max(rhs[i].abs());
-            }
-            let relative = update / scale;
-            if relative.is_nan() {
-                return Err(StepError::NewtonFailed {
-                    layer: 0,
-                    sample: t,
-                    iterations,
-                    update: relative,
-                });
-            }
-            if relative > worst.0 {
-                worst = (relative, t);
-            }
-        }
-        if worst.0 <= tolerance {
+        if newton_update(
+            w,
+            &y0[..len],
+            0.5 * h,
+            scratch,
+            iterations,
+            (tolerance, max_iterations),
+        )? {
             break;
-        }
-        if iterations >= max_iterations {
-            return Err(StepError::NewtonFailed {
-                layer: 0,
-                sample: worst.1,
-                iterations,
-                update: worst.0,
-            });
         }
     }
     for ((y, &wi), &y0i) in y1[..len].iter_mut().zip(w.iter()).zip(&y0[..len]) {
@@ -197,35 +263,19 @@ pub(super) fn backward(
     field.eval(theta, w, n, &mut scratch.v1[..len], &mut scratch.records);
     let records = std::mem::take(&mut scratch.records);
     jacobians(field, theta, &records, scratch, n);
+    if let Err(error) = solve_adjoint(0.5 * h, lambda1, scratch, n) {
+        scratch.records = records;
+        return Err(error);
+    }
     let Scratch {
-        v2: mu,
-        jacobians,
-        matrix,
-        rhs,
-        pivots,
-        field: fs,
-        ..
+        v2: mu, field: fs, ..
     } = &mut *scratch;
-    for t in 0..n {
-        // (I − h/2 J)ᵀ μ = λ₁.
-        for i in 0..dim {
-            rhs[i] = lambda1[i * n + t];
-            for j in 0..dim {
-                let id = if i == j { 1.0 } else { 0.0 };
-                matrix[i * dim + j] = id - 0.5 * h * jacobians[t * dim * dim + j * dim + i];
-            }
-        }
-        if !solve_in_place(matrix, dim, rhs, pivots) {
-            scratch.records = records;
-            return Err(StepError::Singular {
-                layer: 0,
-                sample: t,
-            });
-        }
-        for i in 0..dim {
-            mu[i * n + t] = rhs[i];
-            lambda0[i * n + t] = 2.0 * rhs[i] - lambda1[i * n + t];
-        }
+    for ((l0, &m), &l1) in lambda0[..len]
+        .iter_mut()
+        .zip(&mu[..len])
+        .zip(&lambda1[..len])
+    {
+        *l0 = 2.0 * m - l1;
     }
     field.vjp(theta, w, &records, &mu[..len], n, h, None, Some(grad), fs);
     scratch.records = records;

@@ -536,11 +536,12 @@ fn explicit_and_midpoint_steps_do_change_the_energy() {
 
 #[test]
 fn avf_has_order_two() {
-    for (kind, act) in AVF_FIELDS {
+    // The order needs a smooth field.
+    let smooth = AVF_FIELDS
+        .into_iter()
+        .filter(|(_, act)| matches!(act, Activation::Tanh | Activation::Sigmoid));
+    for (kind, act) in smooth {
         let s = avf_setup(kind, act, 0.3, 7);
-        if !matches!(act, Activation::Tanh | Activation::Sigmoid) {
-            continue; // order needs a smooth field
-        }
         let y0 = random_block(s.field.state_dim(), 3);
         let reference = integrate(&s, &Integrator::Explicit(Tableau::rk4()), &y0, 1.0, 4096);
         let errors: Vec<f64> = [8, 16, 32, 64]
