@@ -336,6 +336,86 @@ fn hamiltonian_archive_has_the_momentum_and_both_matrices() {
 }
 
 #[test]
+fn port_hamiltonian_archive_has_the_learned_interconnection_and_dissipation() {
+    // Width 3 (odd: a learned J takes any width), AVF, J = W − Wᵀ and R = WᵀW per layer.
+    let mut exp = experiment(
+        FieldKind::PortHamiltonian,
+        IntegratorSpec::Avf {
+            tolerance: 1e-13,
+            max_iterations: 50,
+        },
+        LiftSpec::Pad,
+    );
+    exp.model.constraint = Constraint::None;
+    exp.model.interconnection = flowlab::experiment::Interconnection::Learned;
+    exp.model.dissipation = flowlab::experiment::Dissipation::Learned;
+    let (plan, mut session) = trained(&exp);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("params.npz");
+    report::export_npz(&mut session, &plan, &path).unwrap();
+    let (_, grad) = session.objective_and_gradient().unwrap();
+
+    let blocks = block_names(&session);
+    assert_eq!(blocks, ["A", "b", "J", "R", "head.W", "head.b"]);
+    let mut npz = NpzReader::new(File::open(&path).unwrap()).unwrap();
+    let layout = session.network().layout.clone();
+    for name in ["J", "R"] {
+        let block = layout.by_name(name).unwrap();
+        let raw: ArrayD<f64> = array(&mut npz, &format!("param.{name}"));
+        let effective: ArrayD<f64> = array(&mut npz, &format!("effective.{name}"));
+        let gradient: ArrayD<f64> = array(&mut npz, &format!("grad.{name}"));
+        for stored in [&raw, &effective, &gradient] {
+            assert_eq!(stored.shape(), [LAYERS, WIDTH, WIDTH], "{name}");
+        }
+        assert_eq!(
+            raw.iter().copied().collect::<Vec<_>>(),
+            session.params()[block.range()]
+        );
+        assert_eq!(
+            gradient.iter().copied().collect::<Vec<_>>(),
+            grad[block.range()]
+        );
+        assert!(gradient.iter().any(|&g| g != 0.0), "grad.{name} is zero");
+        for k in 0..LAYERS {
+            let w = raw
+                .index_axis(Axis(0), k)
+                .into_dimensionality::<ndarray::Ix2>()
+                .unwrap();
+            let e = effective
+                .index_axis(Axis(0), k)
+                .into_dimensionality::<ndarray::Ix2>()
+                .unwrap();
+            // J = W − Wᵀ (skew), R = WᵀW (symmetric positive semidefinite).
+            let expected = if name == "J" {
+                &w - &w.t()
+            } else {
+                w.t().dot(&w)
+            };
+            for (a, b) in e.iter().zip(&expected) {
+                assert!(
+                    (a - b).abs() <= 1e-12,
+                    "effective.{name}[{k}]: {e} vs {expected}"
+                );
+            }
+            for i in 0..WIDTH {
+                for j in 0..WIDTH {
+                    let sign = if name == "J" { -1.0 } else { 1.0 };
+                    assert!((e[[i, j]] - sign * e[[j, i]]).abs() <= 1e-12, "{name}[{k}]");
+                }
+            }
+        }
+    }
+    let meta = meta(&path);
+    assert_eq!(meta["field"], "PortHamiltonian");
+    assert_eq!(meta["integrator"], "AVF");
+    let constraints = meta["constraints"].as_object().unwrap();
+    assert!(
+        constraints.contains_key("J") && constraints.contains_key("R"),
+        "{constraints:?}"
+    );
+}
+
+#[test]
 fn metrics_csv_has_a_row_per_record_and_round_trips_the_floats() {
     let (_, session) = trained(&resnet());
     let mut history = session.history().to_vec();

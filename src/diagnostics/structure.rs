@@ -337,6 +337,15 @@ pub(crate) fn compute(ctx: &mut Context) -> Outcome<Structure> {
         volume,
         reversibility: match reversibility {
             Ok(r) => Outcome::Computed(r),
+            // Backwards, a dissipative field is anti-dissipative: an implicit step with −h is
+            // stiff and may have no solution near the start, so a failed solve there says
+            // nothing about the method.
+            Err(e) if field.is_dissipative() && network.integrator.is_implicit() => {
+                Outcome::NotApplicable(format!(
+                    "the field dissipates, so running it backwards (−h) is anti-dissipative and the \
+                     implicit steps back need not be solvable ({e})"
+                ))
+            }
             Err(e) => Outcome::Failed(e),
         },
     })

@@ -80,18 +80,35 @@ pub(crate) fn solve_in_place(
     true
 }
 
+/// The method's name in error messages.
+const MIDPOINT: &str = "implicit midpoint";
+
+/// The smallest damping factor of the Newton iteration before it gives up on a sample.
+const MIN_DAMPING: f64 = 1.0 / 1024.0;
+
 /// One Newton iteration, sample by sample, on `x − y₀ − c·r(x) = 0` for the implicit steps
 /// (implicit midpoint: `x = w`, `c = h/2`, `r = f`; AVF: `x = y₁`, `c = h`, `r = f̄`), with the
 /// rate `r(x)` in `scratch.v1` and its per-sample Jacobians in `scratch.jacobians`. Returns
 /// whether every sample's update was within `tolerance` (relative to `max(1, |x|)`), or the
 /// error of a singular matrix, a NaN, or the iteration cap reached.
+///
+/// Damped by a backtracking line search on the residual `F(x) = x − y₀ − c·r(x)`: a sample takes
+/// its Newton correction `Δ` while `‖F‖₂` falls enough from one iterate to the next
+/// (`‖F(x + λΔ)‖ ≤ (1 − 10⁻⁴λ)‖F(x)‖`); where it does not, the last step was too long, so it is
+/// halved (`x` goes back by half of it) and `F` is evaluated again there; after an accepted step
+/// the damping factor `λ` doubles, up to 1. `Δ` is a descent direction of `‖F‖²`, so a short
+/// enough step always decreases it. Where Newton's method converges undamped (every residual
+/// smaller than the last) this is the plain iteration, bit for bit; it converges where the plain
+/// one cycles or diverges, as it does for stiff steps. A correction within the tolerance is
+/// always taken (the residual is at rounding level there). `iterations` counts from 1 in each
+/// solve.
 pub(super) fn newton_update(
     x: &mut [f64],
     y0: &[f64],
     c: f64,
     scratch: &mut Scratch,
     iterations: u32,
-    (tolerance, max_iterations): (f64, u32),
+    (method, tolerance, max_iterations): (&'static str, f64, u32),
 ) -> Result<bool, StepError> {
     let Scratch {
         v1: rate,
@@ -99,21 +116,33 @@ pub(super) fn newton_update(
         matrix,
         rhs,
         pivots,
+        newton,
         ..
     } = scratch;
     let dim = rhs.len();
     let n = x.len() / dim;
+    let (steps, rest) = newton.split_at_mut(dim * n);
+    let (last, damping) = rest.split_at_mut(n);
+    if iterations <= 1 {
+        last[..n].fill(f64::INFINITY);
+        damping[..n].fill(1.0);
+    }
     let mut worst = (0.0_f64, 0_usize);
+    let mut backtracked = false;
     for t in 0..n {
+        let mut residual = 0.0_f64;
         for i in 0..dim {
             rhs[i] = -(x[i * n + t] - y0[i * n + t] - c * rate[i * n + t]);
+            residual += rhs[i] * rhs[i];
             for j in 0..dim {
                 let id = if i == j { 1.0 } else { 0.0 };
                 matrix[i * dim + j] = id - c * jacobians[t * dim * dim + i * dim + j];
             }
         }
+        let residual = residual.sqrt();
         if !solve_in_place(matrix, dim, rhs, pivots) {
             return Err(StepError::Singular {
+                method,
                 layer: 0,
                 sample: t,
             });
@@ -121,28 +150,58 @@ pub(super) fn newton_update(
         let mut scale = 1.0_f64;
         let mut update = 0.0_f64;
         for i in 0..dim {
-            x[i * n + t] += rhs[i];
-            scale = scale.max(x[i * n + t].abs());
+            scale = scale.max((x[i * n + t] + rhs[i]).abs());
             update = update.max(rhs[i].abs());
         }
         let relative = update / scale;
         if relative.is_nan() {
             return Err(StepError::NewtonFailed {
+                method,
                 layer: 0,
                 sample: t,
                 iterations,
                 update: relative,
             });
         }
+        let lambda = damping[t];
+        if relative > tolerance && residual > (1.0 - 1e-4 * lambda) * last[t] {
+            // The last step did not bring the residual down enough: halve it.
+            if lambda <= MIN_DAMPING {
+                return Err(StepError::NewtonFailed {
+                    method,
+                    layer: 0,
+                    sample: t,
+                    iterations,
+                    update: relative,
+                });
+            }
+            for i in 0..dim {
+                let half = 0.5 * steps[i * n + t];
+                x[i * n + t] -= half;
+                steps[i * n + t] = half;
+            }
+            damping[t] = 0.5 * lambda;
+            backtracked = true;
+            continue;
+        }
         if relative > worst.0 {
             worst = (relative, t);
         }
+        let lambda = (2.0 * lambda).min(1.0);
+        for i in 0..dim {
+            let step = lambda * rhs[i];
+            x[i * n + t] += step;
+            steps[i * n + t] = step;
+        }
+        last[t] = residual;
+        damping[t] = lambda;
     }
-    if worst.0 <= tolerance {
+    if worst.0 <= tolerance && !backtracked {
         return Ok(true);
     }
     if iterations >= max_iterations {
         return Err(StepError::NewtonFailed {
+            method,
             layer: 0,
             sample: worst.1,
             iterations,
@@ -159,6 +218,7 @@ pub(super) fn solve_adjoint(
     lambda1: &[f64],
     scratch: &mut Scratch,
     n: usize,
+    method: &'static str,
 ) -> Result<(), StepError> {
     let Scratch {
         v2: mu,
@@ -179,6 +239,7 @@ pub(super) fn solve_adjoint(
         }
         if !solve_in_place(matrix, dim, rhs, pivots) {
             return Err(StepError::Singular {
+                method,
                 layer: 0,
                 sample: t,
             });
@@ -232,7 +293,7 @@ pub(super) fn forward(
             0.5 * h,
             scratch,
             iterations,
-            (tolerance, max_iterations),
+            (MIDPOINT, tolerance, max_iterations),
         )? {
             break;
         }
@@ -263,7 +324,7 @@ pub(super) fn backward(
     field.eval(theta, w, n, &mut scratch.v1[..len], &mut scratch.records);
     let records = std::mem::take(&mut scratch.records);
     jacobians(field, theta, &records, scratch, n);
-    if let Err(error) = solve_adjoint(0.5 * h, lambda1, scratch, n) {
+    if let Err(error) = solve_adjoint(0.5 * h, lambda1, scratch, n, MIDPOINT) {
         scratch.records = records;
         return Err(error);
     }

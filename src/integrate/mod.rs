@@ -44,23 +44,27 @@ pub struct StepContext<'a> {
 /// the layers names it with [`StepError::in_layer`]).
 #[derive(Clone, Debug, Error, PartialEq)]
 pub enum StepError {
-    /// The implicit midpoint's Newton iteration did not converge.
+    /// The Newton iteration of an implicit step (implicit midpoint, AVF) did not converge.
     #[error(
-        "layer {layer}: the implicit midpoint solve did not converge for sample {sample} after {iterations} Newton iterations (last update {update:.3e}); use a smaller step h or more iterations"
+        "layer {layer}: the {method} solve did not converge for sample {sample} after {iterations} Newton iterations (last update {update:.3e}); use a smaller step h or more iterations"
     )]
     NewtonFailed {
+        /// The implicit method.
+        method: &'static str,
         /// The layer of the step.
         layer: usize,
         /// Index of the sample within its block.
         sample: usize,
         /// Iterations performed.
         iterations: u32,
-        /// Size of the last Newton update.
+        /// Size of the last Newton update (relative).
         update: f64,
     },
-    /// The Newton matrix `I − h/2 J` was singular.
-    #[error("layer {layer}: the implicit midpoint's Newton matrix is singular for sample {sample}")]
+    /// The Newton matrix `I − c J` of an implicit step was singular.
+    #[error("layer {layer}: the {method}'s Newton matrix is singular for sample {sample}")]
     Singular {
+        /// The implicit method.
+        method: &'static str,
         /// The layer of the step.
         layer: usize,
         /// Index of the sample within its block.
@@ -74,17 +78,23 @@ impl StepError {
     pub fn in_layer(self, k: usize) -> Self {
         match self {
             Self::NewtonFailed {
+                method,
                 sample,
                 iterations,
                 update,
                 ..
             } => Self::NewtonFailed {
+                method,
                 layer: k,
                 sample,
                 iterations,
                 update,
             },
-            Self::Singular { sample, .. } => Self::Singular { layer: k, sample },
+            Self::Singular { method, sample, .. } => Self::Singular {
+                method,
+                layer: k,
+                sample,
+            },
         }
     }
 }
@@ -303,6 +313,9 @@ pub struct Scratch {
     pub(crate) means: Vec<f64>,
     /// Per-sample Jacobians `n × dim × dim` (implicit midpoint, AVF).
     pub(crate) jacobians: Vec<f64>,
+    /// The damped Newton iteration's state: per sample its last step (`dim × n`), the size of
+    /// its last accepted correction and its damping factor (`n` each).
+    pub(crate) newton: Vec<f64>,
     /// One `dim × dim` matrix and a right-hand side (dense solves).
     pub(crate) matrix: Vec<f64>,
     pub(crate) rhs: Vec<f64>,
@@ -339,6 +352,11 @@ impl Scratch {
             },
             jacobians: if implicit {
                 vec![0.0; n * dim * dim]
+            } else {
+                Vec::new()
+            },
+            newton: if implicit {
+                vec![0.0; (dim + 2) * n]
             } else {
                 Vec::new()
             },

@@ -422,6 +422,46 @@ fn avf_energy_change(s: &Setup, y0: &[f64], h: f64) -> f64 {
     (e1 - e0) / e0.abs().max(1.0)
 }
 
+#[test]
+fn avf_solves_stiff_dissipative_steps_where_plain_newton_cycles() {
+    // Steps with h·γ near 1.3–1.5 on which the undamped Newton iteration cycled (from the
+    // explicit Euler start and from y₀): the damped one converges to the AVF solution, checked
+    // against the defining integral y₁ = y₀ + h ∫₀¹ f(y₀ + s(y₁ − y₀)) ds by composite Simpson.
+    for (gamma, seed, h) in [
+        (1.813_176_798_840_448_8, 179, 0.713_304_210_220_106),
+        (1.939_096_649_258_170_7, 6460, 0.765_515_810_873_493_6),
+    ] {
+        let s = avf_setup(FieldKind::PortHamiltonian, Activation::Tanh, gamma, seed);
+        let y0 = random_block(4, seed + 1);
+        let y1 = integrate(&s, &avf(), &y0, h, 1);
+        let theta = s.layout.layer(&s.params, 0);
+        let mut records = vec![0.0; s.field.roles().len() * s.field.record_len(1)];
+        let (mut mean, mut rate) = (vec![0.0; 4], vec![0.0; 4]);
+        let panels = 2000_u32;
+        for k in 0..=panels {
+            let t = f64::from(k) / f64::from(panels);
+            let weight = if k == 0 || k == panels {
+                1.0
+            } else if k % 2 == 1 {
+                4.0
+            } else {
+                2.0
+            } / (3.0 * f64::from(panels));
+            let y: Vec<f64> = y0.iter().zip(&y1).map(|(a, b)| a + t * (b - a)).collect();
+            s.field.eval(&theta, &y, 1, &mut rate, &mut records);
+            mean.iter_mut()
+                .zip(&rate)
+                .for_each(|(m, r)| *m += weight * r);
+        }
+        let defect = (0..4)
+            .map(|i| (y1[i] - y0[i] - h * mean[i]).abs())
+            .fold(0.0, f64::max);
+        assert!(defect <= 1e-10, "γ = {gamma}, h = {h}: residual {defect:e}");
+        let change = avf_energy_change(&s, &y0, h);
+        assert!(change < 0.0, "γ = {gamma}: relative ΔH {change:e}");
+    }
+}
+
 /// A port-Hamiltonian setup of width 3 that learns `J` (and `R` when `dissipative`): the random
 /// entries of the blocks `J` and `R` are made skew-symmetric and positive semidefinite
 /// (`W − Wᵀ`, `WᵀW`), as the network's parametrisation makes them.
@@ -439,12 +479,7 @@ fn learned_port_hamiltonian(act: Activation, dissipative: bool, seed: u64) -> Se
         linear_lift_inputs: None,
         outputs: 1,
     });
-    // Entries N(0, 1/4), and W of J and R of entries N(0, 1/16): Newton converges from the
-    // Euler start at every step size the tests use.
-    let mut params: Vec<f64> = random_block(layout.len(), seed)
-        .iter()
-        .map(|x| 0.5 * x)
-        .collect();
+    let mut params = random_block(layout.len(), seed);
     let structured = [
         (
             layout.ids().j,
@@ -460,6 +495,8 @@ fn learned_port_hamiltonian(act: Activation, dissipative: bool, seed: u64) -> Se
     for (id, constraint, sign) in structured {
         let Some(id) = id else { continue };
         let range = layout.block(id).range();
+        // W of entries N(0, 1/4): at the largest steps (h = 2) h‖J − R‖ is several units, a
+        // stiff step for the damped Newton iteration.
         let w: Vec<f64> = params[range.clone()].iter().map(|x| 0.5 * x).collect();
         constraint.apply(&w, 3, 3, &mut params[range.clone()]);
         params[range].iter_mut().for_each(|a| *a *= sign);
@@ -476,12 +513,12 @@ mod avf_properties {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        #![proptest_config(ProptestConfig::with_cases(512))]
 
         /// With θ frozen, an AVF step conserves H for `S` skew (to 1e-12 relative): every
         /// field of its form, random parameters, states and steps.
         #[test]
-        fn avf_conserves_the_energy(field in 0..AVF_FIELDS.len(), seed in 0u64..10_000, h in 0.01f64..0.4) {
+        fn avf_conserves_the_energy(field in 0..AVF_FIELDS.len(), seed in 0u64..10_000, h in 0.01f64..2.0) {
             let (kind, act) = AVF_FIELDS[field];
             let s = avf_setup(kind, act, 0.0, seed);
             let y0 = random_block(s.field.state_dim(), seed + 1);
@@ -491,7 +528,7 @@ mod avf_properties {
 
         /// For `S = J − γI`, `γ ≥ 0`, an AVF step never raises H.
         #[test]
-        fn avf_never_raises_a_dissipative_energy(act in 0..2usize, gamma in 0.0f64..1.0, seed in 0u64..10_000, h in 0.01f64..0.4) {
+        fn avf_never_raises_a_dissipative_energy(act in 0..2usize, gamma in 0.0f64..4.0, seed in 0u64..10_000, h in 0.01f64..2.0) {
             let act = [Activation::Tanh, Activation::Sigmoid][act];
             let s = avf_setup(FieldKind::PortHamiltonian, act, gamma, seed);
             let y0 = random_block(4, seed + 1);
@@ -502,7 +539,7 @@ mod avf_properties {
         /// With a learned skew `J` the energy is conserved, with a learned `R = WᵀW` it never
         /// rises.
         #[test]
-        fn avf_respects_a_learned_interconnection(dissipative: bool, seed in 0u64..10_000, h in 0.01f64..0.4) {
+        fn avf_respects_a_learned_interconnection(dissipative: bool, seed in 0u64..10_000, h in 0.01f64..2.0) {
             let s = learned_port_hamiltonian(Activation::Tanh, dissipative, seed);
             let y0 = random_block(3, seed + 1);
             let change = avf_energy_change(&s, &y0, h);

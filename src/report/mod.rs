@@ -30,9 +30,12 @@
 //! | `grad.NAME`     | f64     | block shape    | gradient of `loss` with respect to `param.NAME`               |
 //!
 //! `NAME` runs over the parameter blocks the network has: `A`, `b` (or `A1`, `b1`, `A2`, `b2` for
-//! the Hamiltonian field), `lift.W`, `lift.b` (linear lift only), `head.W`, `head.b`. Per-layer
-//! blocks are stacked along a first axis of length `K`: `A` is `(K, m, d)`, `b` is `(K, m)`;
-//! `lift.W` is `(d, n_in)`, `head.W` is `(C, d)`, the biases are vectors.
+//! the Hamiltonian field), `J` and `R` (port-Hamiltonian field with `interconnection: Learned`,
+//! `dissipation: Learned`: `param.J` is the free `W`, `effective.J = W − Wᵀ`; `param.R` is `W`,
+//! `effective.R = WᵀW`), `lift.W`, `lift.b` (linear lift only), `head.W`, `head.b`. Per-layer
+//! blocks are stacked along a first axis of length `K`: `A` is `(K, m, d)`, `b` is `(K, m)`, `J`
+//! and `R` are `(K, d, d)`; `lift.W` is `(d, n_in)`, `head.W` is `(C, d)`, the biases are
+//! vectors.
 //!
 //! `meta` is a zero-dimensional numpy unicode array (dtype `<U…`), so in Python
 //!
