@@ -127,6 +127,13 @@ pub(super) fn newton_update(
         last[..n].fill(f64::INFINITY);
         damping[..n].fill(1.0);
     }
+    let failed = |sample, update| StepError::NewtonFailed {
+        method,
+        layer: 0,
+        sample,
+        iterations,
+        update,
+    };
     let mut worst = (0.0_f64, 0_usize);
     let mut backtracked = false;
     for t in 0..n {
@@ -155,25 +162,13 @@ pub(super) fn newton_update(
         }
         let relative = update / scale;
         if relative.is_nan() {
-            return Err(StepError::NewtonFailed {
-                method,
-                layer: 0,
-                sample: t,
-                iterations,
-                update: relative,
-            });
+            return Err(failed(t, relative));
         }
         let lambda = damping[t];
         if relative > tolerance && residual > (1.0 - 1e-4 * lambda) * last[t] {
             // The last step did not bring the residual down enough: halve it.
             if lambda <= MIN_DAMPING {
-                return Err(StepError::NewtonFailed {
-                    method,
-                    layer: 0,
-                    sample: t,
-                    iterations,
-                    update: relative,
-                });
+                return Err(failed(t, relative));
             }
             for i in 0..dim {
                 let half = 0.5 * steps[i * n + t];
@@ -200,13 +195,7 @@ pub(super) fn newton_update(
         return Ok(true);
     }
     if iterations >= max_iterations {
-        return Err(StepError::NewtonFailed {
-            method,
-            layer: 0,
-            sample: worst.1,
-            iterations,
-            update: worst.0,
-        });
+        return Err(failed(worst.1, worst.0));
     }
     Ok(false)
 }
