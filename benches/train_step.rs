@@ -6,6 +6,13 @@
 //! - W2 `verlet`: HamiltonianShared / Störmer–Verlet;
 //! - W3 `gradflow`: GradientFlow / explicit Euler, `z ← z − h Aᵀ tanh(A z + b)`.
 //!
+//! Two more, not in the peers, guard flowlab's own kernels:
+//!
+//! - W4 `phnn`: PortHamiltonian (J canonical, R = 0) / explicit Euler,
+//!   `z ← z + h J Kᵀ tanh(K z + b)`;
+//! - W5 `midpoint`: GradientFlow / implicit midpoint (Newton to 1e-12 per layer, one linear
+//!   solve per layer backwards).
+//!
 //! The head is a softmax cross-entropy over two logits (the peers use one sigmoid logit; the
 //! head is a negligible part of the work).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -33,6 +40,12 @@ fn bench(c: &mut Criterion) {
         ("W1_euler", "ResNet", "Euler"),
         ("W2_verlet", "HamiltonianShared", "StormerVerlet"),
         ("W3_gradflow", "GradientFlow", "Euler"),
+        ("W4_phnn", "PortHamiltonian", "Euler"),
+        (
+            "W5_midpoint",
+            "GradientFlow",
+            "ImplicitMidpoint(tolerance: 1e-12, max_iterations: 30)",
+        ),
     ] {
         for d in [2, 8] {
             let exp = workload(field, integrator, d);
